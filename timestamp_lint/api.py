@@ -1,0 +1,75 @@
+"""The library entry point: `lint_paths(...)` returns findings; formatting is the caller's job."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from timestamp_lint.config import load_config
+from timestamp_lint.discover import discover, walk_python_files
+from timestamp_lint.engine import Engine, FileResult
+from timestamp_lint.ftypes import Config, Finding
+from timestamp_lint.globs import PathMatcher
+from timestamp_lint.index import ProjectIndex
+
+
+@dataclass(frozen=True)
+class LintResult:
+    findings: list[Finding]
+    files_checked: int
+
+
+def start_directory(paths: Sequence[Path]) -> Path:
+    """Where project-root discovery starts: the deepest folder holding every given path."""
+    if not paths:
+        return Path.cwd()
+    folders = []
+    for path in paths:
+        path = Path(os.path.abspath(path))
+        folders.append(path if path.is_dir() else path.parent)
+    return Path(os.path.commonpath(folders))
+
+
+def resolve_config(
+    paths: Sequence[Path],
+    config_file: Path | None = None,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+) -> Config:
+    """Load the configuration for a run over `paths`; command-line codes override it."""
+    config = load_config(start_directory(paths), config_file)
+    if select is not None:
+        config = replace(config, select=tuple(c.upper() for c in select))
+    if ignore is not None:
+        config = replace(config, ignore=config.ignore + tuple(c.upper() for c in ignore))
+    return config
+
+
+def iter_results(paths: Sequence[Path], config: Config) -> Iterable[FileResult]:
+    """Lint every file under `paths`, yielding one result per file in path order."""
+    project_files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
+    index = ProjectIndex(config, project_files)
+    engine = Engine(config, index)
+    for path in discover(paths, config):
+        yield engine.lint_file(path)
+
+
+def lint_paths(
+    paths: Sequence[Path | str] = (".",),
+    *,
+    config: Config | None = None,
+    config_file: Path | None = None,
+) -> LintResult:
+    """Lint files and folders; raises `UserError` for a bad path or configuration."""
+    paths = [Path(p) for p in paths] or [Path(".")]
+    if config is None:
+        config = resolve_config(paths, config_file)
+    findings: list[Finding] = []
+    checked = 0
+    for result in iter_results(paths, config):
+        checked += 1
+        findings.extend(result.findings)
+    findings.sort()
+    return LintResult(findings, checked)

@@ -1,0 +1,74 @@
+"""Expand the paths given on the command line into the Python files to lint."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from timestamp_lint.ftypes import Config, UserError
+from timestamp_lint.globs import PathMatcher
+
+PYTHON_SUFFIXES = (".py",)
+
+
+def relative_to_root(path: Path, root: Path) -> str:
+    """`path` relative to `root` with '/' separators, or its absolute form if outside."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def walk_python_files(directory: Path, root: Path, exclude: PathMatcher) -> Iterator[Path]:
+    """Regular `.py` files under `directory`, skipping excluded paths.
+
+    Symlinked folders are not entered (so a symlink loop cannot trap the walk); symlinked
+    files are yielded when they point at regular files. FIFOs, sockets and devices are skipped
+    without being opened.
+    """
+    stack = [directory]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as entries:
+                children = sorted(entries, key=lambda e: e.name, reverse=True)
+        except OSError:
+            continue
+        for entry in children:
+            if exclude.match_name(entry.name):
+                continue
+            path = Path(entry.path)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if not exclude.match(relative_to_root(path, root)):
+                        stack.append(path)
+                    continue
+                if not entry.name.endswith(PYTHON_SUFFIXES) or not entry.is_file():
+                    continue
+            except OSError:
+                continue
+            if not exclude.match(relative_to_root(path, root)):
+                yield path
+
+
+def discover(paths: Iterable[Path], config: Config) -> list[Path]:
+    """The files to lint, sorted and without duplicates. A missing path is a `UserError`."""
+    exclude = PathMatcher(config.exclude)
+    found: dict[Path, None] = {}
+    for given in paths:
+        path = Path(os.path.abspath(given))
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise UserError(f"{given}: no such file or directory") from None
+        except OSError as exc:
+            raise UserError(f"{given}: cannot access: {exc.strerror or exc}") from None
+        if stat.S_ISDIR(mode):
+            for file in walk_python_files(path, config.root, exclude):
+                found.setdefault(file)
+        elif stat.S_ISREG(mode) and not exclude.match(relative_to_root(path, config.root)):
+            found.setdefault(path)
+        # anything else (FIFO, socket, device) is skipped without being opened
+    return sorted(found)

@@ -1,0 +1,234 @@
+"""Lint one file: read once, pre-filter the bytes, parse only when a finding is possible.
+
+The stages, cheapest first, each able to end the work on a file:
+
+1. `# timestamp-lint: skip-file`, or no timestamp field name in the bytes: done (one read,
+   one regex; this is where most files of a real project stop).
+2. Decode (PEP 263, BOM) and `ast.parse` (CPython's parser, in C): a file that does not parse
+   is a `TSL999`. Nesting too deep for LibCST is a `TSL999` too, decided here, before LibCST
+   (whose native parser can crash the interpreter on such input) ever sees the file.
+3. An `ast` walk asks whether the file holds both a place where a field is given a value and
+   a place where a field is read; if not, done.
+4. LibCST parse, metadata (scopes, qualified names, positions, parents) and the rules.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper
+
+from timestamp_lint.discover import relative_to_root
+from timestamp_lint.ftypes import PARSE_ERROR, Config, Finding
+from timestamp_lint.globs import PathMatcher
+from timestamp_lint.index import ProjectIndex
+from timestamp_lint.rules import RULES, Rule, RuleContext, Violation
+from timestamp_lint.semantics import PROVIDERS, Semantics
+from timestamp_lint.source import NotRegularFile, SourceError, decode_source, read_source
+
+SKIP_FILE_RE = re.compile(rb"#[ \t]*timestamp-lint:[ \t]*skip-file\b")
+NOQA_RE = re.compile(
+    r"#\s*noqa(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
+)
+CODE_SPLIT_RE = re.compile(r"[,\s]+")
+# LibCST visits recursively, several Python frames per tree level: deeper trees are refused
+# (as TSL999) rather than risking a RecursionError or a native stack overflow mid-run.
+MAX_NESTING = 120
+
+
+@dataclass
+class FileResult:
+    path: Path
+    findings: list[Finding] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)  # kept for the fixer
+    text: str | None = None
+    data: bytes | None = None
+    module: cst.Module | None = None
+
+
+def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+    if code == PARSE_ERROR:
+        return PARSE_ERROR not in ignore
+    return any(code.startswith(s) for s in select) and not any(code.startswith(i) for i in ignore)
+
+
+def max_depth(tree: ast.AST) -> int:
+    """Deepest nesting of the syntax tree, computed without recursion."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _has_candidates(tree: ast.AST, fields: frozenset[str]) -> bool:
+    """Whether the file both gives some field a value and reads some field from an object."""
+    gives = reads = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword):
+            gives = gives or node.arg is None or node.arg in fields
+        elif isinstance(node, ast.Attribute):
+            if node.attr in fields:
+                if isinstance(node.ctx, ast.Store):
+                    gives = True
+                else:
+                    reads = True
+        elif isinstance(node, ast.Constant) and node.value in fields:
+            gives = reads = True  # "created_at" as a dict key, getattr/setattr name, subscript
+        if gives and reads:
+            return True
+    return False
+
+
+def noqa_lines(text: str) -> dict[int, frozenset[str] | None]:
+    """Line -> codes suppressed by a `# noqa` comment there (None: all codes)."""
+    found: dict[int, frozenset[str] | None] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type != tokenize.COMMENT:
+                continue
+            match = NOQA_RE.search(token.string)
+            if match is None:
+                continue
+            codes = match.group("codes")
+            found[token.start[0]] = (
+                None if codes is None else frozenset(c.upper() for c in CODE_SPLIT_RE.split(codes))
+            )
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return found
+
+
+def is_suppressed(violation: Violation, noqa: dict[int, frozenset[str] | None]) -> bool:
+    for line in range(violation.start[0], violation.end[0] + 1):
+        if line in noqa:
+            codes = noqa[line]
+            if codes is None or violation.code in codes:
+                return True
+    return False
+
+
+class Engine:
+    """Runs the selected rules over files of one project."""
+
+    def __init__(self, config: Config, index: ProjectIndex) -> None:
+        self.config = config
+        self.index = index
+        self.fields = frozenset(config.fields)
+        names = b"|".join(re.escape(f.encode()) for f in sorted(self.fields))
+        self.field_re = re.compile(rb"\b(?:" + names + rb")\b")
+        self.allow = PathMatcher(config.allow)
+        self.rules = [
+            rule for code, rule in RULES.items() if is_selected(code, config.select, config.ignore)
+        ]
+        self.report_errors = is_selected(PARSE_ERROR, config.select, config.ignore)
+
+    def _error(self, result: FileResult, message: str, line: int = 1, column: int = 1) -> None:
+        if self.report_errors:
+            result.findings.append(
+                Finding(
+                    path=result.path,
+                    line=line,
+                    column=column,
+                    code=PARSE_ERROR,
+                    message=message,
+                    end_line=line,
+                    end_column=column,
+                )
+            )
+
+    def lint_file(self, path: Path, data: bytes | None = None) -> FileResult:
+        result = FileResult(path)
+        if data is None:
+            try:
+                data = read_source(path)
+            except NotRegularFile:
+                return result
+            except SourceError as exc:
+                self._error(result, f"Cannot read file: {exc}")
+                return result
+        result.data = data
+        if SKIP_FILE_RE.search(data) or not self.field_re.search(data) or not self.rules:
+            return result
+        try:
+            text = decode_source(data)
+        except SourceError as exc:
+            self._error(result, f"Cannot read file: {exc}")
+            return result
+        result.text = text
+        try:
+            tree = ast.parse(text, filename=str(path))
+        except SyntaxError as exc:
+            message = exc.msg if exc.msg else "invalid syntax"
+            self._error(result, f"SyntaxError: {message}", exc.lineno or 1, exc.offset or 1)
+            return result
+        except ValueError as exc:  # NUL bytes
+            self._error(result, f"Cannot parse file: {exc}")
+            return result
+        except (RecursionError, MemoryError):
+            self._error(result, "Cannot parse file: nested too deeply")
+            return result
+        summary = self.index.add_tree(path, tree)
+        if not _has_candidates(tree, self.fields):
+            return result
+        depth = max_depth(tree)
+        if depth > MAX_NESTING:
+            self._error(
+                result,
+                f"Cannot analyse file: syntax nested {depth} levels deep "
+                f"(the limit is {MAX_NESTING})",
+            )
+            return result
+        rules = self._rules_for(path)
+        if not rules:
+            return result
+        try:
+            module = cst.parse_module(text)
+            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+            metadata = wrapper.resolve_many(PROVIDERS)
+            semantics = Semantics(module, metadata, summary, self.index, self.fields)
+            context = RuleContext(path, self.config, semantics)
+            instances = [rule(context) for rule in rules]
+            wrapper.visit_batched(instances)
+        except cst.ParserSyntaxError as exc:
+            self._error(result, f"SyntaxError: {exc.message}", exc.raw_line, exc.raw_column + 1)
+            return result
+        except RecursionError:
+            self._error(result, "Cannot analyse file: nested too deeply")
+            return result
+        result.module = module
+        violations = sorted(
+            (v for rule in instances for v in rule.violations), key=lambda v: (v.start, v.code)
+        )
+        if violations:
+            noqa = noqa_lines(text)
+            violations = [v for v in violations if not is_suppressed(v, noqa)]
+        result.violations = violations
+        result.findings.extend(
+            Finding(
+                path=path,
+                line=v.start[0],
+                column=v.start[1],
+                code=v.code,
+                message=v.message,
+                end_line=v.end[0],
+                end_column=v.end[1],
+                model=v.model,
+                field=v.field,
+            )
+            for v in violations
+        )
+        return result
+
+    def _rules_for(self, path: Path) -> list[type[Rule]]:
+        if self.allow and self.allow.match(relative_to_root(path, self.config.root)):
+            return [rule for rule in self.rules if not rule.uses_copies]
+        return self.rules

@@ -1,0 +1,118 @@
+"""Shared value types. Every other module imports these; this one imports nothing of ours."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_FIELDS = ("created_at", "updated_at")
+DEFAULT_UPDATE_FIELDS = ("updated_at",)
+DEFAULT_ALLOW = (
+    "**/migrations/**",
+    "**/alembic/**",
+    "**/*backfill*",
+    "**/serializers.py",
+    "**/serializers/**",
+)
+DEFAULT_EXCLUDE = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".bzr",
+    ".venv",
+    "venv",
+    ".env",
+    ".tox",
+    ".nox",
+    "__pycache__",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".timestamp_lint_cache",
+    ".eggs",
+    "*.egg-info",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "__pypackages__",
+)
+
+PARSE_ERROR = "TSL999"
+
+
+class Applicability(str, enum.Enum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """How a finding can be repaired automatically."""
+
+    applicability: Applicability
+    message: str
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One problem at one place. Lines and columns are 1-based; end_column is exclusive."""
+
+    path: Path
+    line: int
+    column: int
+    code: str
+    message: str = dataclasses.field(compare=False)
+    end_line: int = dataclasses.field(compare=False)
+    end_column: int = dataclasses.field(compare=False)
+    model: str | None = dataclasses.field(default=None, compare=False)
+    field: str | None = dataclasses.field(default=None, compare=False)
+    fix: Fix | None = dataclasses.field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """How a model declares one timestamp column (as read from its class body)."""
+
+    name: str
+    owner: str  # qualified name of the class that declares it
+    kind: str  # "sqlalchemy", "mapped", "sqlmodel", "django"
+    path: Path
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    insert_default: str | None  # e.g. "server_default=func.now()"; None when absent
+    stamps_now: bool  # the insert default yields the current time
+    update_hook: str | None  # e.g. "onupdate=func.now()"; None when absent
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """An ORM model class and its timestamp columns, inherited ones included."""
+
+    qualname: str
+    path: Path
+    columns: dict[str, ColumnInfo]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Effective configuration for one run (defaults merged with the config file)."""
+
+    root: Path
+    config_file: Path | None = None
+    fields: tuple[str, ...] = DEFAULT_FIELDS
+    update_fields: tuple[str, ...] = DEFAULT_UPDATE_FIELDS
+    model_bases: tuple[str, ...] = ()
+    allow: tuple[str, ...] = DEFAULT_ALLOW
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    src: tuple[Path, ...] = ()
+    select: tuple[str, ...] = ("TSL",)
+    ignore: tuple[str, ...] = ()
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad path, bad config). Reported as one line, exit 2."""

@@ -1,0 +1,446 @@
+"""The project index: which module lives in which file, and which classes are ORM models.
+
+It is demand-driven. Building it walks the project root once to map module names to files;
+a module is parsed (with CPython's `ast`, never LibCST, never imported) only when a name is
+resolved through it, and its summary is kept for the rest of the run.
+
+Names resolve to *symbols*:
+
+- `ModuleSym(path)`: a module of the project;
+- `ClassSym(summary)`: a class defined in the project;
+- `str`: a dotted path outside the project, where a call is written `()`, e.g.
+  `"sqlalchemy.orm.declarative_base()"` or `"flask_sqlalchemy.SQLAlchemy().Model"`;
+- `None`: anything we cannot follow (a local value, a function result, a missing module).
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from timestamp_lint.discover import walk_python_files
+from timestamp_lint.ftypes import Config
+from timestamp_lint.globs import PathMatcher
+from timestamp_lint.source import SourceError, decode_source, read_source
+
+CALL = "()"
+Expr = tuple[str, ...]  # a dotted expression, calls written as "()" parts
+MAX_DEPTH = 64
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+@dataclass
+class ClassSummary:
+    module: str
+    name: str
+    path: Path
+    bases: tuple[Expr | None, ...]
+    keywords: dict[str, object]
+    decorators: tuple[Expr | None, ...]
+    line: int
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.module}.{self.name}" if self.module else self.name
+
+
+@dataclass
+class ModuleSummary:
+    """What a module binds at its top level, read from its syntax tree."""
+
+    path: Path
+    name: str
+    root: Path
+    is_package: bool
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> absolute dotted path
+    classes: dict[str, ClassSummary] = field(default_factory=dict)
+    values: dict[str, Expr | None] = field(default_factory=dict)  # name = <expr>
+    order: dict[str, str] = field(default_factory=dict)  # name -> "import" | "class" | "value"
+    stars: list[str] = field(default_factory=list)
+
+    def package(self) -> str:
+        if self.is_package:
+            return self.name
+        return self.name.rpartition(".")[0]
+
+
+def expr_parts(node: ast.AST) -> Expr | None:
+    """`a.b().c` -> ("a", "b", "()", "c"); subscripts are looked through (`Generic[T]`)."""
+    parts: list[str] = []
+    while True:
+        if isinstance(node, ast.Name):
+            parts.append(node.id)
+            return tuple(reversed(parts))
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Call):
+            parts.append(CALL)
+            node = node.func
+        elif isinstance(node, ast.Subscript):
+            node = node.value
+        else:
+            return None
+
+
+def resolve_relative(package: str, module: str | None, level: int) -> str | None:
+    """The absolute module of `from <level dots><module> import ...` inside `package`."""
+    if level == 0:
+        return module
+    base = package.split(".") if package else []
+    if level - 1 > len(base):
+        return None
+    base = base[: len(base) - (level - 1)]
+    if module:
+        base.append(module)
+    return ".".join(base) if base else None
+
+
+def summarize(
+    path: Path, name: str, root: Path, is_package: bool, tree: ast.Module
+) -> ModuleSummary:
+    summary = ModuleSummary(path=path, name=name, root=root, is_package=is_package)
+    package = summary.package()
+
+    def bind(local: str, kind: str) -> None:
+        summary.order[local] = kind
+
+    def visit(statements: list[ast.stmt]) -> None:
+        for stmt in statements:
+            if isinstance(stmt, ast.Import):
+                for alias in stmt.names:
+                    if alias.asname:
+                        summary.imports[alias.asname] = alias.name
+                        bind(alias.asname, "import")
+                    else:
+                        top = alias.name.partition(".")[0]
+                        summary.imports[top] = top
+                        bind(top, "import")
+            elif isinstance(stmt, ast.ImportFrom):
+                source = resolve_relative(package, stmt.module, stmt.level)
+                if source is None:
+                    continue
+                for alias in stmt.names:
+                    if alias.name == "*":
+                        summary.stars.append(source)
+                        continue
+                    local = alias.asname or alias.name
+                    summary.imports[local] = f"{source}.{alias.name}"
+                    bind(local, "import")
+            elif isinstance(stmt, ast.ClassDef):
+                summary.classes[stmt.name] = ClassSummary(
+                    module=name,
+                    name=stmt.name,
+                    path=path,
+                    bases=tuple(expr_parts(b) for b in stmt.bases),
+                    keywords={
+                        kw.arg: kw.value.value if isinstance(kw.value, ast.Constant) else None
+                        for kw in stmt.keywords
+                        if kw.arg
+                    },
+                    decorators=tuple(expr_parts(d) for d in stmt.decorator_list),
+                    line=stmt.lineno,
+                )
+                bind(stmt.name, "class")
+            elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                value = expr_parts(stmt.value) if stmt.value is not None else None
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        summary.values[target.id] = value
+                        bind(target.id, "value")
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                summary.values[stmt.name] = None
+                bind(stmt.name, "value")
+            elif isinstance(stmt, ast.If):
+                visit(stmt.body)
+                visit(stmt.orelse)
+            elif isinstance(stmt, ast.Try):
+                visit(stmt.body)
+                for handler in stmt.handlers:
+                    visit(handler.body)
+                visit(stmt.orelse)
+                visit(stmt.finalbody)
+
+    visit(tree.body)
+    return summary
+
+
+# --------------------------------------------------------------------------- symbols
+
+
+@dataclass(frozen=True)
+class ModuleSym:
+    path: Path
+
+
+@dataclass(frozen=True)
+class ClassSym:
+    cls: ClassSummary
+
+
+Symbol = ModuleSym | ClassSym | str | None
+
+
+class Kind(enum.Enum):
+    NONE = "none"
+    MODEL = "model"  # an ORM model (or an abstract model / declarative base)
+    SQLMODEL = "sqlmodel"  # a SQLModel class without table=True: a DTO unless a subclass says table
+
+
+DJANGO_MODELS = frozenset({"django.db.models.Model", "django.db.models.base.Model"})
+SQLMODEL_BASES = frozenset({"sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
+
+
+def external_kind(dotted: str, model_bases: frozenset[str]) -> Kind:
+    """Classify a base class that lives outside the project."""
+    if dotted in model_bases or dotted in DJANGO_MODELS:
+        return Kind.MODEL
+    if dotted in SQLMODEL_BASES:
+        return Kind.SQLMODEL
+    if dotted.startswith("sqlalchemy.") and dotted.endswith(
+        (".declarative_base()", ".DeclarativeBase", ".DeclarativeBaseNoMeta", ".generate_base()")
+    ):
+        return Kind.MODEL
+    if dotted.startswith("flask_sqlalchemy.") and dotted.endswith(".SQLAlchemy().Model"):
+        return Kind.MODEL
+    return Kind.NONE
+
+
+def decorator_kind(dotted: str) -> Kind:
+    if dotted.startswith("sqlalchemy.") and dotted.endswith(
+        (
+            ".as_declarative",
+            ".as_declarative()",
+            ".registry().mapped",
+            ".registry().mapped()",
+            ".registry().mapped_as_dataclass",
+            ".registry().mapped_as_dataclass()",
+            ".registry().as_declarative_base()",
+        )
+    ):
+        return Kind.MODEL
+    return Kind.NONE
+
+
+# --------------------------------------------------------------------------- the index
+
+
+@dataclass(frozen=True)
+class ModuleId:
+    name: str
+    root: Path  # the folder the module name is relative to
+    is_package: bool
+
+
+class ProjectIndex:
+    """Module map of a project root plus lazily parsed module summaries."""
+
+    def __init__(self, config: Config, files: list[Path] | None = None) -> None:
+        self.config = config
+        self._model_bases = frozenset(config.model_bases)
+        self._src = sorted(config.src, key=lambda p: len(p.parts), reverse=True)
+        self._package_dirs: dict[Path, bool] = {}
+        self._ids: dict[Path, ModuleId] = {}
+        self._modules: dict[str, list[Path]] = {}
+        self._summaries: dict[Path, ModuleSummary | None] = {}
+        self._kinds: dict[tuple[Path, str], Kind] = {}
+        if files is None:
+            files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
+        for path in files:
+            self._register(path)
+
+    # -- module names ------------------------------------------------------------------
+
+    def _is_package_dir(self, directory: Path) -> bool:
+        known = self._package_dirs.get(directory)
+        if known is None:
+            known = os.path.isfile(directory / "__init__.py")
+            self._package_dirs[directory] = known
+        return known
+
+    def module_id(self, path: Path) -> ModuleId:
+        known = self._ids.get(path)
+        if known is not None:
+            return known
+        is_package = path.name == "__init__.py"
+        for src in self._src:
+            if path.is_relative_to(src):
+                parts = list(path.relative_to(src).with_suffix("").parts)
+                root = src
+                break
+        else:
+            parts = [] if is_package else [path.stem]
+            directory = path.parent
+            while self._is_package_dir(directory) and directory.parent != directory:
+                parts.append(directory.name)
+                directory = directory.parent
+            parts.reverse()
+            root = directory
+        if is_package and parts and parts[-1] == "__init__":
+            parts.pop()
+        module = ModuleId(".".join(parts), root, is_package)
+        self._ids[path] = module
+        return module
+
+    def _register(self, path: Path) -> ModuleId:
+        module = self.module_id(path)
+        paths = self._modules.setdefault(module.name, [])
+        if path not in paths:
+            paths.append(path)
+        return module
+
+    def find_module(self, name: str, prefer_root: Path | None) -> Path | None:
+        """The file of module `name`; with several candidates, the one under `prefer_root`."""
+        candidates = self._modules.get(name)
+        if not candidates:
+            return None
+        if len(candidates) == 1:
+            return candidates[0]
+        same_root = [p for p in candidates if self._ids[p].root == prefer_root]
+        if len(same_root) == 1:
+            return same_root[0]
+        return None  # ambiguous: precision first
+
+    # -- summaries ---------------------------------------------------------------------
+
+    def add_tree(self, path: Path, tree: ast.Module) -> ModuleSummary:
+        """Record the syntax tree of a file the caller has already parsed."""
+        module = self._register(path)
+        summary = summarize(path, module.name, module.root, module.is_package, tree)
+        self._summaries[path] = summary
+        return summary
+
+    def summary(self, path: Path) -> ModuleSummary | None:
+        if path in self._summaries:
+            return self._summaries[path]
+        self._summaries[path] = None  # guards against re-entry while parsing
+        try:
+            text = decode_source(read_source(path))
+            tree = ast.parse(text, filename=str(path))
+        except (SourceError, OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        return self.add_tree(path, tree)
+
+    # -- resolution --------------------------------------------------------------------
+
+    def resolve_qualname(self, dotted: str, prefer_root: Path | None, depth: int = 0) -> Symbol:
+        """Resolve an absolute dotted name, as written in an import."""
+        parts = dotted.split(".")
+        path = self.find_module(parts[0], prefer_root)
+        if path is None:
+            return dotted
+        symbol: Symbol = ModuleSym(path)
+        prefix = parts[0]
+        for part in parts[1:]:
+            prefix = f"{prefix}.{part}"
+            symbol = self._attribute(symbol, part, prefix, prefer_root, depth + 1)
+            if symbol is None:
+                return None
+        return symbol
+
+    def resolve_expr(self, module: ModuleSummary, parts: Expr, depth: int = 0) -> Symbol:
+        """Resolve a dotted expression written at the top level of `module`."""
+        if depth > MAX_DEPTH:
+            return None
+        symbol = self.lookup(module, parts[0], depth + 1)
+        for part in parts[1:]:
+            if symbol is None:
+                return None
+            symbol = self._attribute(symbol, part, None, module.root, depth + 1)
+        return symbol
+
+    def lookup(self, module: ModuleSummary, name: str, depth: int = 0) -> Symbol:
+        """What a top-level `name` of `module` refers to."""
+        if depth > MAX_DEPTH:
+            return None
+        kind = module.order.get(name)
+        if kind == "import":
+            return self.resolve_qualname(module.imports[name], module.root, depth + 1)
+        if kind == "class":
+            cls = module.classes[name]
+            return ClassSym(cls)
+        if kind == "value":
+            value = module.values.get(name)
+            if value is None or value[0] == name:
+                return None
+            return self.resolve_expr(module, value, depth + 1)
+        for star in module.stars:
+            path = self.find_module(star, module.root)
+            if path is None or path == module.path:
+                continue
+            target = self.summary(path)
+            if target is not None and name in target.order:
+                return self.lookup(target, name, depth + 1)
+        return None
+
+    def _attribute(
+        self, symbol: Symbol, part: str, dotted: str | None, prefer_root: Path | None, depth: int
+    ) -> Symbol:
+        if depth > MAX_DEPTH:
+            return None
+        if isinstance(symbol, str):
+            return symbol + part if part == CALL else f"{symbol}.{part}"
+        if isinstance(symbol, ModuleSym):
+            if part == CALL:
+                return None
+            summary = self.summary(symbol.path)
+            if summary is not None and (part in summary.order or summary.stars):
+                found = self.lookup(summary, part, depth + 1)
+                if found is not None or part in summary.order:
+                    return found
+            if summary is not None:
+                submodule = self.find_module(f"{summary.name}.{part}", summary.root)
+            else:
+                submodule = self.find_module(dotted, prefer_root) if dotted else None
+            return ModuleSym(submodule) if submodule is not None else None
+        return None  # attributes of classes and instances are not followed
+
+    # -- classification ----------------------------------------------------------------
+
+    def class_kind(self, cls: ClassSummary) -> Kind:
+        key = (cls.path, cls.name)
+        known = self._kinds.get(key)
+        if known is not None:
+            return known
+        self._kinds[key] = Kind.NONE  # cycle guard
+        kind = self._classify(cls)
+        self._kinds[key] = kind
+        return kind
+
+    def _classify(self, cls: ClassSummary) -> Kind:
+        if cls.qualname in self._model_bases:
+            return Kind.MODEL
+        module = self.summary(cls.path)
+        if module is None:
+            return Kind.NONE
+        for decorator in cls.decorators:
+            if decorator is not None:
+                symbol = self.resolve_expr(module, decorator)
+                if isinstance(symbol, str) and decorator_kind(symbol) is Kind.MODEL:
+                    return Kind.MODEL
+        kinds = set()
+        for base in cls.bases:
+            if base is None:
+                continue
+            symbol = self.resolve_expr(module, base)
+            if isinstance(symbol, str):
+                kinds.add(external_kind(symbol, self._model_bases))
+            elif isinstance(symbol, ClassSym):
+                kinds.add(self.class_kind(symbol.cls))
+        if Kind.MODEL in kinds:
+            return Kind.MODEL
+        if Kind.SQLMODEL in kinds:
+            return Kind.MODEL if cls.keywords.get("table") is True else Kind.SQLMODEL
+        return Kind.NONE
+
+    def model_class(self, symbol: Symbol) -> ClassSummary | None:
+        """The class behind `symbol` if it is an ORM model, else None."""
+        if isinstance(symbol, ClassSym) and self.class_kind(symbol.cls) is Kind.MODEL:
+            return symbol.cls
+        return None

@@ -1,0 +1,87 @@
+"""The rule base class: a LibCST visitor that reports `Violation`s and knows no output format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import libcst as cst
+
+from timestamp_lint.ftypes import Config
+from timestamp_lint.index import ClassSummary
+from timestamp_lint.semantics import Semantics
+
+FIELD_WORDS = {"created_at": "creation time", "updated_at": "update time"}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A finding still tied to its syntax: `node` is what the fix removes."""
+
+    code: str
+    message: str
+    start: tuple[int, int]  # 1-based line, 1-based column
+    end: tuple[int, int]  # 1-based line, exclusive 1-based column
+    model: str | None
+    field: str | None
+    node: cst.CSTNode | None
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    path: Path
+    config: Config
+    semantics: Semantics
+
+
+class Rule(cst.BatchableCSTVisitor):
+    """One lint rule. Subclasses set `code`, `name`, `summary` and a Ruff-style `doc`."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    doc: ClassVar[str]
+    uses_copies: ClassVar[bool] = True  # whether the rule is about copied values (allowlist)
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__()
+        self.context = context
+        self.semantics = context.semantics
+        self.fields = frozenset(context.config.fields)
+        self.violations: list[Violation] = []
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        start_node: cst.CSTNode | None = None,
+        end_node: cst.CSTNode | None = None,
+        model: ClassSummary | None = None,
+        field: str | None = None,
+    ) -> None:
+        positions = self.semantics.positions
+        start = positions[start_node or node].start
+        end = positions[end_node or node].end
+        self.violations.append(
+            Violation(
+                code=self.code,
+                message=message,
+                start=(start.line, start.column + 1),
+                end=(end.line, end.column + 1),
+                model=model.qualname if model is not None else None,
+                field=field,
+                node=node,
+            )
+        )
+
+
+def field_words(field: str) -> str:
+    """How a message names a timestamp field: "creation time", or "`field` timestamp"."""
+    return FIELD_WORDS.get(field, f"'{field}' timestamp")
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

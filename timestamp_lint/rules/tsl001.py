@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from timestamp_lint.rules.base import Rule, field_words, shorten
+from timestamp_lint.semantics import CopySource
+
+
+def describe_copy(semantics, value: cst.BaseExpression, source: CopySource) -> str:
+    """`master.created_at`, or `ts` followed by where `ts` came from."""
+    shown = shorten(semantics.code(value))
+    if source.via:
+        return f"{shown} (from {shorten(semantics.code(source.origin))})"
+    return shown
+
+
+class CopiedTimestampInNewRecord(Rule):
+    code = "TSL001"
+    name = "copied-timestamp-in-new-record"
+    summary = "A new ORM record is created with a timestamp copied from another record"
+    doc = """\
+## What it does
+Checks for ORM records (SQLAlchemy, Flask-SQLAlchemy, SQLModel, Django) created with a
+timestamp field such as `created_at` or `updated_at` taken from another object:
+`Model(created_at=other.created_at)`, `Model(**{"created_at": ...})`,
+`Model.objects.create(...)` and its `defaults=`, or `insert(Model).values(...)`.
+Local variables are followed: `ts = master.created_at; Model(created_at=ts)` is reported too.
+
+## Why is this bad?
+The new record claims to have been created (or updated) when the other record was. Durations
+computed from it go negative, `updated_at` ends up before `created_at`, and every metric
+built on the timestamps is silently wrong. The column default stamps the current time on its
+own when the argument is left out.
+
+Data migrations, backfills and serializers copy timestamps on purpose; list them in `allow`
+(migrations, alembic, backfill scripts and serializers are allowed by default). Response
+DTOs (Pydantic, dataclasses, attrs, TypedDict, SQLModel without `table=True`) are not ORM
+records and are never reported.
+
+## Example
+```python
+child = DiscoveryFlow(
+    flow_id=master.flow_id,
+    created_at=master.created_at,
+    updated_at=master.updated_at,
+)
+```
+
+## Use instead
+```python
+child = DiscoveryFlow(flow_id=master.flow_id)
+```
+
+## Fix safety
+Removing the argument is safe when the model's column has an insert default that stamps the
+current time (`server_default=func.now()`, `default=datetime.now`, Django `auto_now_add`);
+otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NULL constraint.
+"""
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._seen: set[cst.CSTNode] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        site = self.semantics.creation_site(node)
+        if site is None:
+            return
+        for value in site.values:
+            if value.field not in self.fields or value.carrier in self._seen:
+                continue
+            source = self.semantics.copy_source(value.value)
+            if source is None:
+                continue
+            self._seen.add(value.carrier)
+            copied = describe_copy(self.semantics, value.value, source)
+            message = (
+                f"{site.label}({value.field}={copied}) copies another record's "
+                f"{field_words(value.field)} into a new record; omit it so the column default "
+                "stamps the current time"
+            )
+            carrier = value.carrier
+            start = carrier.keyword if isinstance(carrier, cst.Arg) else carrier.key
+            if isinstance(carrier, cst.Arg) and carrier.keyword is None:
+                start = carrier.value
+            self.report(
+                carrier,
+                message,
+                start_node=start,
+                end_node=carrier.value,
+                model=site.model,
+                field=value.field,
+            )

@@ -1,0 +1,75 @@
+"""Reading and decoding source files: one read per file, PEP 263 cookies and BOMs honoured."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import stat
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SourceError(Exception):
+    """The file cannot be read or decoded; the message names the cause."""
+
+
+class NotRegularFile(SourceError):
+    """The path is no longer a regular file (it became a FIFO, device or folder)."""
+
+
+def read_source(path: Path) -> bytes:
+    """Read a whole regular file without ever blocking on a FIFO or device."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise SourceError("file disappeared before it could be read") from None
+    except IsADirectoryError:
+        raise NotRegularFile("is a directory") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile("not a regular file")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise SourceError(f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    name: str  # a Python codec name
+    bom: bool
+
+
+def detect_encoding(data: bytes) -> Encoding:
+    """The encoding Python would use for `data` (BOM, then coding cookie, then UTF-8)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE)):
+        raise SourceError("cannot decode: UTF-16/UTF-32 source files are not valid Python")
+    try:
+        name, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise SourceError(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+    bom = name == "utf-8-sig"
+    return Encoding("utf-8" if bom else name, bom)
+
+
+def decode_source(data: bytes) -> str:
+    """Decode source bytes to text, keeping newlines exactly as they are."""
+    encoding = detect_encoding(data)
+    if encoding.bom:
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data.decode(encoding.name)
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"cannot decode as {encoding.name}: invalid byte at offset {exc.start}"
+        ) from None
+    except LookupError:
+        raise SourceError(f"cannot decode: unknown encoding {encoding.name!r}") from None
