@@ -49,11 +49,23 @@ class Applicability(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class Edit:
+    """Replace the text between two positions (1-based lines and columns, end exclusive)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    replacement: str = ""
+
+
+@dataclass(frozen=True)
 class Fix:
     """How a finding can be repaired automatically."""
 
     applicability: Applicability
     message: str
+    edits: tuple[Edit, ...] = ()
 
 
 @dataclass(frozen=True, order=True)

@@ -55,6 +55,7 @@ class CreationSite:
 @dataclass(frozen=True)
 class CopySource:
     origin: cst.BaseExpression  # e.g. the `master.created_at` attribute
+    field: str  # the field read from the other object
     via: tuple[str, ...] = field(default=())  # local names followed to reach it
 
 
@@ -212,7 +213,7 @@ class Semantics:
                 if isinstance(element, cst.StarredDictElement):
                     yield from self.dict_values(element.value, depth + 1)
                 elif isinstance(element.key, cst.SimpleString):
-                    key = _string_value(element.key)
+                    key = string_value(element.key)
                     if key is not None:
                         yield FieldValue(key, element.value, element)
         elif isinstance(node, cst.Call):
@@ -323,11 +324,11 @@ class Semantics:
             node = stack.pop()
             if isinstance(node, cst.Attribute):
                 if node.attr.value in self.fields and self._is_record(node.value):
-                    return CopySource(node, via)
+                    return CopySource(node, node.attr.value, via)
             elif isinstance(node, cst.Subscript):
                 key = _subscript_key(node)
                 if key in self.fields:
-                    return CopySource(node, via)
+                    return CopySource(node, key, via)
             elif isinstance(node, cst.Call):
                 if (
                     isinstance(node.func, cst.Name)
@@ -335,9 +336,9 @@ class Semantics:
                     and self._is_builtin(node.func)
                     and len(node.args) >= 2
                     and isinstance(node.args[1].value, cst.SimpleString)
-                    and _string_value(node.args[1].value) in self.fields
+                    and string_value(node.args[1].value) in self.fields
                 ):
-                    return CopySource(node, via)
+                    return CopySource(node, string_value(node.args[1].value), via)
             elif isinstance(node, cst.Name):
                 names.append(node)
                 continue
@@ -401,7 +402,7 @@ def _element_for(
     return value
 
 
-def _string_value(node: cst.BaseExpression) -> str | None:
+def string_value(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.SimpleString):
         try:
             value = ast.literal_eval(node.value)
@@ -416,7 +417,7 @@ def _subscript_key(node: cst.Subscript) -> str | None:
         return None
     element = node.slice[0].slice
     if isinstance(element, cst.Index):
-        return _string_value(element.value)
+        return string_value(element.value)
     return None
 
 

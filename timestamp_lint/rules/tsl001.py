@@ -3,15 +3,25 @@ from __future__ import annotations
 import libcst as cst
 
 from timestamp_lint.rules.base import Rule, field_words, shorten
-from timestamp_lint.semantics import CopySource
+from timestamp_lint.semantics import CopySource, Semantics
 
 
-def describe_copy(semantics, value: cst.BaseExpression, source: CopySource) -> str:
-    """`master.created_at`, or `ts` followed by where `ts` came from."""
-    shown = shorten(semantics.code(value))
+def describe_copy(
+    semantics: Semantics, value: cst.BaseExpression, source: CopySource
+) -> tuple[str, str]:
+    """How a message shows a copied value, and what it copies: ("ts", "creation time
+    (master.created_at)"), or the origin alone when the value spans several lines."""
+    origin_node = source.origin
+    if origin_node.lpar:
+        origin_node = origin_node.with_changes(lpar=(), rpar=())
+    origin = shorten(semantics.code(origin_node))
+    shown = semantics.code(value)
+    words = f"another record's {field_words(source.field)}"
+    if "\n" in shown:
+        return origin, words
     if source.via:
-        return f"{shown} (from {shorten(semantics.code(source.origin))})"
-    return shown
+        return shorten(shown), f"{words} ({origin})"
+    return shorten(shown), words
 
 
 class CopiedTimestampInNewRecord(Rule):
@@ -72,11 +82,10 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
             if source is None:
                 continue
             self._seen.add(value.carrier)
-            copied = describe_copy(self.semantics, value.value, source)
+            shown, copied = describe_copy(self.semantics, value.value, source)
             message = (
-                f"{site.label}({value.field}={copied}) copies another record's "
-                f"{field_words(value.field)} into a new record; omit it so the column default "
-                "stamps the current time"
+                f"{site.label}({value.field}={shown}) copies {copied} into a new record; "
+                "omit it so the column default stamps the current time"
             )
             carrier = value.carrier
             start = carrier.keyword if isinstance(carrier, cst.Arg) else carrier.key

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from timestamp_lint.rules.base import Rule, field_words
+from timestamp_lint.rules.base import Rule
 from timestamp_lint.rules.tsl001 import describe_copy
-from timestamp_lint.semantics import _string_value
+from timestamp_lint.semantics import string_value
 
 
 class CopiedTimestampAssigned(Rule):
@@ -48,12 +48,12 @@ time, unsafe otherwise.
         if source is None:
             return
         line = self.semantics.positions[target].start.line
-        copied = describe_copy(self.semantics, value, source)
+        shown, copied = describe_copy(self.semantics, value, source)
         self.report(
             statement,
-            f"{record.value}.{field} = {copied} copies another record's {field_words(field)} "
-            f"into the new {model.name} record created on line {line}; delete the assignment "
-            "so the column default stamps the current time",
+            f"{record.value}.{field} = {shown} copies {copied} into the new {model.name} "
+            f"record created on line {line}; delete the assignment so the column default "
+            "stamps the current time",
             model=model,
             field=field,
         )
@@ -75,6 +75,6 @@ time, unsafe otherwise.
             and not any(arg.keyword or arg.star for arg in call.args)
         ):
             return
-        field = _string_value(call.args[1].value)
+        field = string_value(call.args[1].value)
         if field is not None:
             self._check(node, call.args[0].value, field, call.args[2].value)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+EXPECT_RE = re.compile(r"#\s*expect:\s*((?:TSL\d{3}\s*)+)")
+
+
+def expected_markers(project: Path) -> Counter:
+    """(path, line, code) for every `# expect: TSL001 [TSL001 ...]` marker under `project`."""
+    found: Counter = Counter()
+    for path in sorted(project.rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            match = EXPECT_RE.search(line)
+            if match:
+                for code in match.group(1).split():
+                    found[(path.relative_to(project).as_posix(), number, code)] += 1
+    return found
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    """Create files (dedented) under `root`; returns `root`."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+def run_cli(*args: str, cwd: Path, input: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "timestamp_lint", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """Write a small project: `project({"pkg/models.py": "..."})`; it gets its own config."""
+
+    def make(files: dict[str, str], config: str = "") -> Path:
+        files = {"pyproject.toml": f"[tool.timestamp-lint]\n{config}", **files}
+        return write_project(tmp_path, files)
+
+    return make
