@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from timestamp_lint.api import lint_paths
-from timestamp_lint.report import text
+from timestamp_lint.report import ReportContext, text
 
 from .conftest import FIXTURES, expected_markers
 
@@ -41,7 +41,7 @@ def test_markers_match_findings(name: str, monkeypatch: pytest.MonkeyPatch) -> N
 def test_output_snapshot(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     project = FIXTURES / name
     monkeypatch.chdir(project)
-    output = text.render(lint_paths(["."]).findings)
+    output = text.render(lint_paths(["."]).findings, ReportContext(root=project))
     snapshot = project / "expected.txt"
     if os.environ.get("TSL_UPDATE_SNAPSHOTS"):
         snapshot.write_text(output, encoding="utf-8")

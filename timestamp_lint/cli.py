@@ -11,7 +11,7 @@ from timestamp_lint import __version__
 from timestamp_lint.api import lint_paths, resolve_config
 from timestamp_lint.config import CODE_RE
 from timestamp_lint.ftypes import UserError
-from timestamp_lint.report import FORMATS, get_reporter
+from timestamp_lint.report import FORMATS, ReportContext, get_reporter
 from timestamp_lint.report.text import summary
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -76,7 +76,8 @@ def main(
         sys.exit(130)
     except Exception as exc:  # a bug of ours: one line, never a traceback
         fail(f"internal error: {type(exc).__name__}: {exc} (please report this)")
-    out = get_reporter(output_format)(result.findings)
+    context = ReportContext(root=config.root, files_checked=result.files_checked)
+    out = get_reporter(output_format)(result.findings, context)
     sys.stdout.write(out)
     if output_format in ("text", "concise") and not quiet:
         click.echo(summary(result.findings, result.files_checked))

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from timestamp_lint.ftypes import Finding
-from timestamp_lint.report import display_path
+from timestamp_lint.report import ReportContext, display_path
 
 
-def finding_dict(finding: Finding) -> dict[str, Any]:
+def finding_dict(finding: Finding, cwd: Path) -> dict[str, Any]:
     return {
         "code": finding.code,
         "message": finding.message,
-        "path": display_path(finding.path),
+        "path": display_path(finding.path, cwd),
         "line": finding.line,
         "column": finding.column,
         "end_line": finding.end_line,
@@ -27,5 +28,5 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
-def render(findings: Sequence[Finding]) -> str:
-    return json.dumps([finding_dict(f) for f in findings], indent=2) + "\n"
+def render(findings: Sequence[Finding], context: ReportContext) -> str:
+    return json.dumps([finding_dict(f, context.cwd) for f in findings], indent=2) + "\n"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from timestamp_lint.ftypes import Finding
-from timestamp_lint.report import display_path
+from timestamp_lint.report import ReportContext, display_path
 
 
-def render(findings: Sequence[Finding]) -> str:
+def render(findings: Sequence[Finding], context: ReportContext) -> str:
     return "".join(
-        f"{display_path(f.path)}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in findings
+        f"{display_path(f.path, context.cwd)}:{f.line}:{f.column}: {f.code} {f.message}\n"
+        for f in findings
     )
 
 
