@@ -332,12 +332,15 @@ class ProjectIndex:
     def resolve_qualname(self, dotted: str, prefer_root: Path | None, depth: int = 0) -> Symbol:
         """Resolve an absolute dotted name, as written in an import."""
         parts = dotted.split(".")
-        path = self.find_module(parts[0], prefer_root)
-        if path is None:
+        for size in range(len(parts), 0, -1):  # the longest prefix that is a project module
+            path = self.find_module(".".join(parts[:size]), prefer_root)
+            if path is not None:
+                break
+        else:
             return dotted
         symbol: Symbol = ModuleSym(path)
-        prefix = parts[0]
-        for part in parts[1:]:
+        prefix = ".".join(parts[:size])
+        for part in parts[size:]:
             prefix = f"{prefix}.{part}"
             symbol = self._attribute(symbol, part, prefix, prefer_root, depth + 1)
             if symbol is None:
