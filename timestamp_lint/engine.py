@@ -116,6 +116,11 @@ def is_suppressed(violation: Violation, noqa: dict[int, frozenset[str] | None]) 
     return False
 
 
+def _sentence(error: Exception) -> str:
+    text = str(error)
+    return text[:1].upper() + text[1:]
+
+
 class Engine:
     """Runs the selected rules over files of one project."""
 
@@ -153,7 +158,7 @@ class Engine:
             except NotRegularFile:
                 return result
             except SourceError as exc:
-                self._error(result, f"Cannot read file: {exc}")
+                self._error(result, _sentence(exc))
                 return result
         result.data = data
         if SKIP_FILE_RE.search(data) or not self.field_re.search(data) or not self.rules:
@@ -161,7 +166,7 @@ class Engine:
         try:
             text = decode_source(data)
         except SourceError as exc:
-            self._error(result, f"Cannot read file: {exc}")
+            self._error(result, _sentence(exc))
             return result
         result.text = text
         try:

@@ -55,9 +55,18 @@ def detect_encoding(data: bytes) -> Encoding:
     try:
         name, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise SourceError(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise SourceError(_bad_byte("utf-8", data, bad.start)) from None
+        raise SourceError(f"cannot decode: {exc.msg}") from None
     bom = name == "utf-8-sig"
     return Encoding("utf-8" if bom else name, bom)
+
+
+def _bad_byte(encoding: str, data: bytes, offset: int) -> str:
+    line = data.count(b"\n", 0, offset) + 1
+    return f"cannot decode as {encoding}: invalid byte 0x{data[offset]:02x} on line {line}"
 
 
 def decode_source(data: bytes) -> str:
@@ -68,8 +77,6 @@ def decode_source(data: bytes) -> str:
     try:
         return data.decode(encoding.name)
     except UnicodeDecodeError as exc:
-        raise SourceError(
-            f"cannot decode as {encoding.name}: invalid byte at offset {exc.start}"
-        ) from None
+        raise SourceError(_bad_byte(encoding.name, data, exc.start)) from None
     except LookupError:
         raise SourceError(f"cannot decode: unknown encoding {encoding.name!r}") from None
