@@ -106,7 +106,7 @@ def test_huge_expression_is_refused_quickly(app: Path) -> None:
     # LibCST needs minutes for ~10,000 operands in one expression.
     terms = " + ".join(["m.created_at"] * 10_000)
     (app / "app" / "wide.py").write_text(f"from app.models import Flow\nFlow(created_at={terms})\n")
-    code, findings, _ = _lint(app)
+    _, findings, _ = _lint(app)
     assert _codes(findings) == [("app/good.py", "TSL001"), ("app/wide.py", "TSL999")]
 
 
@@ -122,7 +122,7 @@ def test_fifo_and_directory_named_py_are_skipped(app: Path) -> None:
 
 def test_symlink_loop_ends(app: Path) -> None:
     (app / "app" / "loop").symlink_to(app / "app")
-    code, findings, _ = _lint(app)
+    _, findings, _ = _lint(app)
     assert _codes(findings) == [("app/good.py", "TSL001")]
 
 

@@ -21,6 +21,8 @@ class Flow(Base):
     __tablename__ = "flows"
 """
 
+COPY = "from app.models import Flow\n\n\ndef f(m):\n    return Flow(created_at=m.created_at)\n"
+
 
 def _lint_json(root: Path, *args: str) -> list[tuple[str, int, str]]:
     import json
@@ -120,15 +122,9 @@ def _copying_project(root: Path, config: str) -> Path:
                 "    return Flow(created_at=m.created_at, born_at=m.born_at)\n"
             ),
             "app/migrations/__init__.py": "",
-            "app/migrations/copy.py": (
-                "from app.models import Flow\n\n\ndef f(m):\n    return Flow(created_at=m.created_at)\n"
-            ),
-            "tools/replay.py": (
-                "from app.models import Flow\n\n\ndef f(m):\n    return Flow(created_at=m.created_at)\n"
-            ),
-            "vendor/lib.py": (
-                "from app.models import Flow\n\n\ndef f(m):\n    return Flow(created_at=m.created_at)\n"
-            ),
+            "app/migrations/copy.py": COPY,
+            "tools/replay.py": COPY,
+            "vendor/lib.py": COPY,
         },
     )
 
