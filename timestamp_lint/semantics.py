@@ -41,6 +41,8 @@ class FieldValue:
     field: str
     value: cst.BaseExpression
     carrier: cst.CSTNode  # the cst.Arg or cst.DictElement to report and remove
+    through: cst.Arg | None = None  # the call argument that brings it (`defaults=d`, `**d`)
+    lookup: bool = False  # a Django get_or_create/update_or_create lookup keyword
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,13 @@ class CopySource:
     origin: cst.BaseExpression  # e.g. the `master.created_at` attribute
     field: str  # the field read from the other object
     via: tuple[str, ...] = field(default=())  # local names followed to reach it
+
+
+def is_insert_function(dotted: str) -> bool:
+    """`sqlalchemy.insert`, dialect inserts, and Flask-SQLAlchemy's `db.insert`."""
+    if dotted.startswith("sqlalchemy."):
+        return dotted.endswith(".insert")
+    return dotted.startswith("flask_sqlalchemy.") and dotted.endswith(".SQLAlchemy().insert")
 
 
 class Semantics:
@@ -158,7 +167,7 @@ class Semantics:
                 values = list(self._call_values(call, False))
                 for arg in call.args:
                     if arg.keyword is None and not arg.star:
-                        values.extend(self._insert_rows(arg.value))
+                        values.extend(self._insert_rows(arg))
                 label = f"insert({model.name}).values"
                 return CreationSite(model, call, "insert", label, tuple(values))
         return None
@@ -175,7 +184,7 @@ class Semantics:
                 if isinstance(table, cst.Attribute) and table.attr.value == "__table__":
                     return self.model_of(table.value)
             name = self.external_name(func)
-            if name is not None and name.startswith("sqlalchemy.") and name.endswith(".insert"):
+            if name is not None and is_insert_function(name):
                 if node.args and node.args[0].keyword is None and not node.args[0].star:
                     return self.model_of(node.args[0].value)
                 return None
@@ -184,38 +193,41 @@ class Semantics:
             node = func.value  # insert(M).returning(...).values(...)
         return None
 
-    def _insert_rows(self, node: cst.BaseExpression) -> Iterator[FieldValue]:
+    def _insert_rows(self, arg: cst.Arg) -> Iterator[FieldValue]:
+        node = arg.value
         if isinstance(node, (cst.List, cst.Tuple)):
             for element in node.elements:
                 if isinstance(element, cst.Element):
-                    yield from self.dict_values(element.value)
+                    yield from self.dict_values(element.value, arg)
         else:
-            yield from self.dict_values(node)
+            yield from self.dict_values(node, arg)
 
     def _call_values(self, call: cst.Call, lookups: bool) -> Iterator[FieldValue]:
         """Field values given in a call: keywords (`lookups`: Django lookups), `**dicts`."""
         for arg in call.args:
             if arg.star == "**":
-                yield from self.dict_values(arg.value)
+                yield from self.dict_values(arg.value, arg)
             elif arg.keyword is not None:
                 name = arg.keyword.value
                 if lookups and name in DJANGO_DEFAULTS:
-                    yield from self.dict_values(arg.value)
+                    yield from self.dict_values(arg.value, arg)
                 elif not (lookups and "__" in name):
-                    yield FieldValue(name, arg.value, arg)
+                    yield FieldValue(name, arg.value, arg, arg, lookup=lookups)
 
-    def dict_values(self, node: cst.BaseExpression, depth: int = 0) -> Iterator[FieldValue]:
+    def dict_values(
+        self, node: cst.BaseExpression, through: cst.Arg | None, depth: int = 0
+    ) -> Iterator[FieldValue]:
         """Entries of a dict literal, `dict(...)` call, or a local name assigned one."""
         if depth > MAX_TRACE:
             return
         if isinstance(node, cst.Dict):
             for element in node.elements:
                 if isinstance(element, cst.StarredDictElement):
-                    yield from self.dict_values(element.value, depth + 1)
+                    yield from self.dict_values(element.value, through, depth + 1)
                 elif isinstance(element.key, cst.SimpleString):
                     key = string_value(element.key)
                     if key is not None:
-                        yield FieldValue(key, element.value, element)
+                        yield FieldValue(key, element.value, element, through)
         elif isinstance(node, cst.Call):
             if self.external_name(node.func) == "builtins.dict" or (
                 isinstance(node.func, cst.Name)
@@ -224,18 +236,26 @@ class Semantics:
             ):
                 for arg in node.args:
                     if arg.keyword is not None:
-                        yield FieldValue(arg.keyword.value, arg.value, arg)
+                        yield FieldValue(arg.keyword.value, arg.value, arg, through)
                     elif arg.star == "**" or (not arg.star and not arg.keyword):
-                        yield from self.dict_values(arg.value, depth + 1)
+                        yield from self.dict_values(arg.value, through, depth + 1)
         elif isinstance(node, cst.Name):
             for value in self.reaching_values(node):
-                yield from self.dict_values(value, depth + 1)
+                yield from self.dict_values(value, through, depth + 1)
 
     def _is_builtin(self, node: cst.Name) -> bool:
         names = self.qualified_names(node)
         return any(q.source is QualifiedNameSource.BUILTIN for q in names)
 
     # -- local variables ---------------------------------------------------------------
+
+    def contains(self, outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
+        """Whether `inner` lies inside `outer` in the source."""
+        a, b = self.positions[outer], self.positions[inner]
+        return (a.start.line, a.start.column) <= (b.start.line, b.start.column) and (
+            b.end.line,
+            b.end.column,
+        ) <= (a.end.line, a.end.column)
 
     def _position(self, node: cst.CSTNode) -> tuple[int, int]:
         start = self.positions[node].start

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from timestamp_lint import __version__
 from timestamp_lint.ftypes import Finding
+from timestamp_lint.source import SourceError, decode_source, read_source
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class ReportContext:
     cwd: Path = field(default_factory=Path.cwd)  # displayed paths are relative to it
     version: str = __version__
     files_checked: int = 0
+    color: bool = False  # whether `full` may use ANSI colours (the CLI decides: isatty, NO_COLOR)
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
@@ -40,12 +42,32 @@ def root_path(path: Path, root: Path) -> str:
     return display_path(path, root)
 
 
+def read_lines(path: Path) -> list[str] | None:
+    """A source file's lines as the parser numbers them (decoded as Python would, else as
+    UTF-8 with bad bytes replaced); None when it is not a readable regular file."""
+    try:
+        data = read_source(path)
+    except SourceError:
+        return None
+    try:
+        text = decode_source(data)
+    except SourceError:
+        text = data.decode("utf-8-sig", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 Reporter = Callable[[Sequence[Finding], ReportContext], str]
 
 REPORTERS = {
     "text": "text",
     "concise": "text",
     "json": "json",
+    "json-lines": "json_lines",
+    "full": "full",
+    "sarif": "sarif",
+    "github": "github",
+    "gitlab": "gitlab",
+    "junit": "junit",
 }
 FORMATS = tuple(REPORTERS)
 

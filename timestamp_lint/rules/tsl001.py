@@ -83,10 +83,22 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
                 continue
             self._seen.add(value.carrier)
             shown, copied = describe_copy(self.semantics, value.value, source)
-            message = (
-                f"{site.label}({value.field}={shown}) copies {copied} into a new record; "
-                "omit it so the column default stamps the current time"
-            )
+            through = value.through
+            if through is None or through is value.carrier:
+                argument = f"{value.field}={shown}"
+            else:
+                argument = shorten(self.semantics.code(through).strip(), 50)
+                if not self.semantics.contains(through, value.carrier):
+                    copied += f' ("{value.field}": {shown})'
+            if value.lookup:
+                advice = (
+                    f"a {site.label.rpartition('.')[2]} lookup also sets the field of the record "
+                    "it creates; look the record up by other fields so the column default "
+                    "stamps the current time"
+                )
+            else:
+                advice = "omit it so the column default stamps the current time"
+            message = f"{site.label}({argument}) copies {copied} into a new record; {advice}"
             carrier = value.carrier
             start = carrier.keyword if isinstance(carrier, cst.Arg) else carrier.key
             if isinstance(carrier, cst.Arg) and carrier.keyword is None:

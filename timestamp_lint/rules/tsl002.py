@@ -49,11 +49,14 @@ time, unsafe otherwise.
             return
         line = self.semantics.positions[target].start.line
         shown, copied = describe_copy(self.semantics, value, source)
+        if isinstance(statement, cst.Assign):
+            written, what = f"{record.value}.{field} = {shown}", "assignment"
+        else:
+            written, what = f'setattr({record.value}, "{field}", {shown})', "call"
         self.report(
             statement,
-            f"{record.value}.{field} = {shown} copies {copied} into the new {model.name} "
-            f"record created on line {line}; delete the assignment so the column default "
-            "stamps the current time",
+            f"{written} copies {copied} into the new {model.name} record created on line "
+            f"{line}; delete the {what} so the column default stamps the current time",
             model=model,
             field=field,
         )
