@@ -47,11 +47,16 @@ def resolve_config(
     return config
 
 
+def make_engine(config: Config) -> Engine:
+    """An engine with the project index of `config.root` (the module map is built now;
+    modules are parsed on demand). Reuse it for several files of the same project."""
+    project_files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
+    return Engine(config, ProjectIndex(config, project_files))
+
+
 def iter_results(paths: Sequence[Path], config: Config) -> Iterable[FileResult]:
     """Lint every file under `paths`, yielding one result per file in path order."""
-    project_files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
-    index = ProjectIndex(config, project_files)
-    engine = Engine(config, index)
+    engine = make_engine(config)
     for path in discover(paths, config):
         yield engine.lint_file(path)
 
