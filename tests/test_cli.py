@@ -49,7 +49,7 @@ def test_findings_exit_1_with_text_output(project) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("app/service.py:5:17: TSL001 Flow(created_at=master.created_at)")
     assert lines[1].startswith("app/service.py:5:47: TSL001 Flow(updated_at=master.updated_at)")
-    assert lines[-1] == "Found 2 findings."
+    assert lines[-2:] == ["Found 2 findings.", "2 fixes available with `--fix`."]
     assert result.stderr == ""
 
 

@@ -24,8 +24,10 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
+from timestamp_lint import columns
+from timestamp_lint import fix as fixer
 from timestamp_lint.discover import relative_to_root
-from timestamp_lint.ftypes import PARSE_ERROR, Config, Finding
+from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding, Fix
 from timestamp_lint.globs import PathMatcher
 from timestamp_lint.index import ProjectIndex
 from timestamp_lint.rules import RULES, Rule, RuleContext, Violation
@@ -46,7 +48,8 @@ MAX_NESTING = 120
 class FileResult:
     path: Path
     findings: list[Finding] = field(default_factory=list)
-    violations: list[Violation] = field(default_factory=list)  # kept for the fixer
+    violations: list[Violation] = field(default_factory=list)
+    removals: list[tuple[Finding, cst.CSTNode]] = field(default_factory=list)  # for --fix
     text: str | None = None
     data: bytes | None = None
     module: cst.Module | None = None
@@ -70,7 +73,8 @@ def max_depth(tree: ast.AST) -> int:
 
 
 def _has_candidates(tree: ast.AST, fields: frozenset[str]) -> bool:
-    """Whether the file both gives some field a value and reads some field from an object."""
+    """Whether any rule could report here: the file both gives some field a value and reads
+    some field from an object (TSL001, TSL002), or a class body declares a field (TSL003)."""
     gives = reads = False
     for node in ast.walk(tree):
         if isinstance(node, ast.keyword):
@@ -83,6 +87,8 @@ def _has_candidates(tree: ast.AST, fields: frozenset[str]) -> bool:
                     reads = True
         elif isinstance(node, ast.Constant) and node.value in fields:
             gives = reads = True  # "created_at" as a dict key, getattr/setattr name, subscript
+        elif isinstance(node, ast.ClassDef) and columns.declares_field(node, fields):
+            return True
         if gives and reads:
             return True
     return False
@@ -217,21 +223,51 @@ class Engine:
             noqa = noqa_lines(text)
             violations = [v for v in violations if not is_suppressed(v, noqa)]
         result.violations = violations
-        result.findings.extend(
-            Finding(
+        for violation in violations:
+            fix = self._fix_for(violation, module, text) if violation.fixable else None
+            finding = Finding(
                 path=path,
-                line=v.start[0],
-                column=v.start[1],
-                code=v.code,
-                message=v.message,
-                end_line=v.end[0],
-                end_column=v.end[1],
-                model=v.model,
-                field=v.field,
+                line=violation.start[0],
+                column=violation.start[1],
+                code=violation.code,
+                message=violation.message,
+                end_line=violation.end[0],
+                end_column=violation.end[1],
+                model=violation.model.qualname if violation.model is not None else None,
+                field=violation.field,
+                fix=fix,
             )
-            for v in violations
-        )
+            result.findings.append(finding)
+            if fix is not None and violation.node is not None:
+                result.removals.append((finding, violation.node))
         return result
+
+    def _fix_for(self, violation: Violation, module: cst.Module, text: str) -> Fix | None:
+        """Removing the node; safe when the model's column stamps the current time itself."""
+        if violation.node is None or violation.model is None or violation.field is None:
+            return None
+        column = self.index.model_info(violation.model).columns.get(violation.field)
+        node = violation.node
+        if isinstance(node, cst.Arg | cst.DictElement):
+            node = node.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        removed = " ".join(module.code_for_node(node).split())
+        if len(removed) > 60:
+            removed = removed[:57] + "..."
+        edit = fixer.edit_between(text, fixer.apply(module, {violation.node}))
+        if column is not None and column.stamps_now:
+            return Fix(
+                Applicability.SAFE,
+                f"Remove `{removed}`; the column default ({column.insert_default}) stamps "
+                "the current time",
+                (edit,),
+            )
+        name = f"{violation.model.name}.{violation.field}"
+        return Fix(
+            Applicability.UNSAFE,
+            f"Remove `{removed}` (unsafe: {name} has no insert default that stamps the current "
+            "time, so new records would get NULL)",
+            (edit,),
+        )
 
     def _rules_for(self, path: Path) -> list[type[Rule]]:
         if self.allow and self.allow.match(relative_to_root(path, self.config.root)):

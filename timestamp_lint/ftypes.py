@@ -86,16 +86,11 @@ class Finding:
 
 @dataclass(frozen=True)
 class ColumnInfo:
-    """How a model declares one timestamp column (as read from its class body)."""
+    """How a model declares one timestamp column, hooks found elsewhere included."""
 
     name: str
-    owner: str  # qualified name of the class that declares it
-    kind: str  # "sqlalchemy", "mapped", "sqlmodel", "django"
-    path: Path
-    line: int
-    column: int
-    end_line: int
-    end_column: int
+    owner: str  # qualified name of the class whose body declares it
+    kind: str  # "sqlalchemy", "mapped" (a bare Mapped[...] annotation), "sqlmodel", "django"
     insert_default: str | None  # e.g. "server_default=func.now()"; None when absent
     stamps_now: bool  # the insert default yields the current time
     update_hook: str | None  # e.g. "onupdate=func.now()"; None when absent

@@ -18,11 +18,19 @@ from __future__ import annotations
 import ast
 import enum
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from timestamp_lint.columns import (
+    ColumnDecl,
+    HookDecl,
+    assigned_fields,
+    extract_columns,
+    extract_hooks,
+    interpret,
+)
 from timestamp_lint.discover import walk_python_files
-from timestamp_lint.ftypes import Config
+from timestamp_lint.ftypes import ColumnInfo, Config, ModelInfo
 from timestamp_lint.globs import PathMatcher
 from timestamp_lint.source import SourceError, decode_source, read_source
 
@@ -34,7 +42,7 @@ MAX_DEPTH = 64
 # --------------------------------------------------------------------------- summaries
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: one summary per class definition
 class ClassSummary:
     module: str
     name: str
@@ -43,6 +51,8 @@ class ClassSummary:
     keywords: dict[str, object]
     decorators: tuple[Expr | None, ...]
     line: int
+    columns: dict[str, ColumnDecl] = field(default_factory=dict)  # timestamp fields declared
+    save_fields: frozenset[str] = frozenset()  # fields a save() override assigns (Django)
 
     @property
     def qualname(self) -> str:
@@ -62,6 +72,7 @@ class ModuleSummary:
     values: dict[str, Expr | None] = field(default_factory=dict)  # name = <expr>
     order: dict[str, str] = field(default_factory=dict)  # name -> "import" | "class" | "value"
     stars: list[str] = field(default_factory=list)
+    hooks: list[HookDecl] = field(default_factory=list)  # ORM event listeners
 
     def package(self) -> str:
         if self.is_package:
@@ -102,9 +113,10 @@ def resolve_relative(package: str, module: str | None, level: int) -> str | None
 
 
 def summarize(
-    path: Path, name: str, root: Path, is_package: bool, tree: ast.Module
+    path: Path, name: str, root: Path, is_package: bool, tree: ast.Module, fields: frozenset[str]
 ) -> ModuleSummary:
     summary = ModuleSummary(path=path, name=name, root=root, is_package=is_package)
+    summary.hooks = extract_hooks(tree, fields)
     package = summary.package()
 
     def bind(local: str, kind: str) -> None:
@@ -145,6 +157,8 @@ def summarize(
                     },
                     decorators=tuple(expr_parts(d) for d in stmt.decorator_list),
                     line=stmt.lineno,
+                    columns=extract_columns(stmt, fields),
+                    save_fields=_save_fields(stmt, fields),
                 )
                 bind(stmt.name, "class")
             elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
@@ -169,6 +183,13 @@ def summarize(
 
     visit(tree.body)
     return summary
+
+
+def _save_fields(node: ast.ClassDef, fields: frozenset[str]) -> frozenset[str]:
+    for stmt in node.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == "save":
+            return frozenset(assigned_fields(stmt, "self", fields))
+    return frozenset()
 
 
 # --------------------------------------------------------------------------- symbols
@@ -244,6 +265,10 @@ class ProjectIndex:
     def __init__(self, config: Config, files: list[Path] | None = None) -> None:
         self.config = config
         self._model_bases = frozenset(config.model_bases)
+        self._fields = frozenset(config.fields)
+        self._files: list[Path] = []
+        self._hooks: dict[tuple[Path, str], list[HookDecl]] | None = None
+        self._models: dict[tuple[Path, str], ModelInfo] = {}
         self._src = sorted(config.src, key=lambda p: len(p.parts), reverse=True)
         self._package_dirs: dict[Path, bool] = {}
         self._ids: dict[Path, ModuleId] = {}
@@ -254,6 +279,7 @@ class ProjectIndex:
             files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
         for path in files:
             self._register(path)
+        self._files = files
 
     # -- module names ------------------------------------------------------------------
 
@@ -312,7 +338,7 @@ class ProjectIndex:
     def add_tree(self, path: Path, tree: ast.Module) -> ModuleSummary:
         """Record the syntax tree of a file the caller has already parsed."""
         module = self._register(path)
-        summary = summarize(path, module.name, module.root, module.is_package, tree)
+        summary = summarize(path, module.name, module.root, module.is_package, tree, self._fields)
         self._summaries[path] = summary
         return summary
 
@@ -447,3 +473,109 @@ class ProjectIndex:
         if isinstance(symbol, ClassSym) and self.class_kind(symbol.cls) is Kind.MODEL:
             return symbol.cls
         return None
+
+    # -- columns -----------------------------------------------------------------------
+
+    def ancestors(self, cls: ClassSummary) -> list[ClassSummary]:
+        """Project classes `cls` inherits from, nearest first (depth-first, left to right)."""
+        found: list[ClassSummary] = []
+        seen = {(cls.path, cls.name)}
+        stack = [cls]
+        while stack:
+            current = stack.pop()
+            module = self.summary(current.path)
+            if module is None:
+                continue
+            bases = []
+            for base in current.bases:
+                symbol = self.resolve_expr(module, base) if base is not None else None
+                if isinstance(symbol, ClassSym) and (symbol.cls.path, symbol.cls.name) not in seen:
+                    seen.add((symbol.cls.path, symbol.cls.name))
+                    bases.append(symbol.cls)
+            found.extend(bases)
+            stack.extend(reversed(bases))
+        return found
+
+    def derives_from(self, cls: ClassSummary, externals: frozenset[str]) -> bool:
+        for current in (cls, *self.ancestors(cls)):
+            module = self.summary(current.path)
+            if module is None:
+                continue
+            for base in current.bases:
+                if base is not None and self.resolve_expr(module, base) in externals:
+                    return True
+        return False
+
+    def _hook_map(self) -> dict[tuple[Path, str], list[HookDecl]]:
+        """Event listeners anywhere in the project, by the class they listen on. Only files
+        whose bytes mention `listen` are parsed."""
+        if self._hooks is not None:
+            return self._hooks
+        self._hooks = {}
+        for path in self._files:
+            try:
+                with open(path, "rb") as handle:
+                    if b"listen" not in handle.read():
+                        continue
+            except OSError:
+                continue
+            module = self.summary(path)
+            if module is None:
+                continue
+            for hook in module.hooks:
+                symbol = self.resolve_expr(module, hook.target)
+                if isinstance(symbol, ClassSym):
+                    self._hooks.setdefault((symbol.cls.path, symbol.cls.name), []).append(hook)
+        return self._hooks
+
+    def _hooked_fields(self, cls: ClassSummary, event: str) -> set[str]:
+        """Fields assigned by listeners for `event` on `cls` (or on an ancestor, propagated),
+        or by a `save()` override of the class or an ancestor."""
+        fields: set[str] = set()
+        hook_map = self._hook_map()
+        for depth, current in enumerate((cls, *self.ancestors(cls))):
+            fields |= current.save_fields
+            for hook in hook_map.get((current.path, current.name), ()):
+                if hook.event == event and (depth == 0 or hook.propagate):
+                    fields |= hook.fields
+        return fields
+
+    def column_info(self, cls: ClassSummary, name: str, model: ClassSummary | None = None):
+        """What the declaration of `name` in `cls` body provides, with event listeners and
+        save() overrides of `model` (the class being created; default `cls`) taken into
+        account. None when `cls` declares no such column we understand."""
+        decl = cls.columns.get(name)
+        module = self.summary(cls.path)
+        if decl is None or module is None:
+            return None
+        sqlmodel = self.derives_from(cls, SQLMODEL_BASES)
+        info = interpret(decl, cls.qualname, lambda e: self.resolve_expr(module, e), sqlmodel)
+        if info is None:
+            return None
+        subject = model or cls
+        if (
+            info.update_hook is None
+            and name in self.config.update_fields
+            and name in self._hooked_fields(subject, "before_update")
+        ):
+            info = replace(info, update_hook="an update listener or save() override")
+        if not info.stamps_now and name in self._hooked_fields(subject, "before_insert"):
+            info = replace(info, insert_default="an insert listener", stamps_now=True)
+        return info
+
+    def model_info(self, cls: ClassSummary) -> ModelInfo:
+        """A model's timestamp columns, inherited ones included (nearest declaration wins)."""
+        key = (cls.path, cls.name)
+        known = self._models.get(key)
+        if known is not None:
+            return known
+        columns: dict[str, ColumnInfo] = {}
+        for current in (cls, *self.ancestors(cls)):
+            for name in current.columns:
+                if name not in columns:
+                    info = self.column_info(current, name, cls)
+                    if info is not None:
+                        columns[name] = info
+        info = ModelInfo(cls.qualname, cls.path, columns)
+        self._models[key] = info
+        return info

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from timestamp_lint.ftypes import Finding
+from timestamp_lint.ftypes import Applicability, Finding
 from timestamp_lint.report import ReportContext, display_path
 
 
@@ -15,9 +15,24 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
     )
 
 
-def summary(findings: Sequence[Finding], files_checked: int) -> str:
+def _count(number: int, noun: str = "finding", plural: str | None = None) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"
+
+
+def summary(result, *, fixing: bool = False, unsafe: bool = False) -> str:
+    """The closing line of text output, with what `--fix` did or could do."""
+    findings = result.findings
+    if fixing:
+        return f"Fixed {_count(result.fixed)} ({len(findings)} remaining)."
     if not findings:
-        noun = "file" if files_checked == 1 else "files"
-        return f"All checks passed ({files_checked} {noun} checked)."
-    noun = "finding" if len(findings) == 1 else "findings"
-    return f"Found {len(findings)} {noun}."
+        return f"All checks passed ({_count(result.files_checked, 'file')} checked)."
+    line = f"Found {_count(len(findings))}."
+    safe = sum(1 for f in findings if f.fix and f.fix.applicability is Applicability.SAFE)
+    risky = sum(1 for f in findings if f.fix and f.fix.applicability is Applicability.UNSAFE)
+    if safe:
+        line += f"\n{_count(safe, 'fix', 'fixes')} available with `--fix`."
+    if risky:
+        line += (
+            f"\n{_count(risky, 'more fix', 'more fixes')} available with `--fix --unsafe-fixes`."
+        )
+    return line

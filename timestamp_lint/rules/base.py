@@ -23,9 +23,10 @@ class Violation:
     message: str
     start: tuple[int, int]  # 1-based line, 1-based column
     end: tuple[int, int]  # 1-based line, exclusive 1-based column
-    model: str | None
+    model: ClassSummary | None
     field: str | None
     node: cst.CSTNode | None
+    fixable: bool = False  # removing `node` repairs it (whether safely is decided later)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Rule(cst.BatchableCSTVisitor):
         end_node: cst.CSTNode | None = None,
         model: ClassSummary | None = None,
         field: str | None = None,
+        fixable: bool = False,
     ) -> None:
         positions = self.semantics.positions
         start = positions[start_node or node].start
@@ -70,11 +72,21 @@ class Rule(cst.BatchableCSTVisitor):
                 message=message,
                 start=(start.line, start.column + 1),
                 end=(end.line, end.column + 1),
-                model=model.qualname if model is not None else None,
+                model=model,
                 field=field,
                 node=node,
+                fixable=fixable,
             )
         )
+
+
+def default_advice(semantics: Semantics, model: ClassSummary, field: str, verb: str) -> str:
+    """ "omit it so the column default (server_default=func.now()) stamps the current time",
+    or, when the column has no such default, what to do instead."""
+    column = semantics.index.model_info(model).columns.get(field)
+    if column is not None and column.stamps_now:
+        return f"{verb} so the column default ({column.insert_default}) stamps the current time"
+    return f"{verb} and give the column a default that stamps the current time (see TSL003)"
 
 
 def field_words(field: str) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from timestamp_lint.rules.base import Rule, field_words, shorten
+from timestamp_lint.rules.base import Rule, default_advice, field_words, shorten
 from timestamp_lint.semantics import CopySource, Semantics
 
 
@@ -22,6 +22,19 @@ def describe_copy(
     if source.via:
         return shorten(shown), f"{words} ({origin})"
     return shorten(shown), words
+
+
+def _argument_with_entry(through: cst.Arg, entry: cst.CSTNode, shown: str) -> str:
+    """`defaults={..., "created_at": x.created_at}`: the argument, showing only the entry."""
+    prefix = f"{through.keyword.value}=" if through.keyword is not None else str(through.star)
+    container = through.value
+    elements = container.elements if isinstance(container, cst.Dict) else None
+    if elements is None or entry not in elements:
+        return f"{prefix}{{{shown}}}" if isinstance(entry, cst.DictElement) else shown
+    position = list(elements).index(entry)
+    before = "..., " if position > 0 else ""
+    after = ", ..." if position < len(elements) - 1 else ""
+    return f"{prefix}{{{before}{shown}{after}}}"
 
 
 class CopiedTimestampInNewRecord(Rule):
@@ -86,10 +99,11 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
             through = value.through
             if through is None or through is value.carrier:
                 argument = f"{value.field}={shown}"
+            elif self.semantics.contains(through, value.carrier):
+                argument = _argument_with_entry(through, value.carrier, f'"{value.field}": {shown}')
             else:
                 argument = shorten(self.semantics.code(through).strip(), 50)
-                if not self.semantics.contains(through, value.carrier):
-                    copied += f' ("{value.field}": {shown})'
+                copied += f' ("{value.field}": {shown})'
             if value.lookup:
                 advice = (
                     f"a {site.label.rpartition('.')[2]} lookup also sets the field of the record "
@@ -97,7 +111,7 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
                     "stamps the current time"
                 )
             else:
-                advice = "omit it so the column default stamps the current time"
+                advice = default_advice(self.semantics, site.model, value.field, "omit it")
             message = f"{site.label}({argument}) copies {copied} into a new record; {advice}"
             carrier = value.carrier
             start = carrier.keyword if isinstance(carrier, cst.Arg) else carrier.key
@@ -110,4 +124,5 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
                 end_node=carrier.value,
                 model=site.model,
                 field=value.field,
+                fixable=not value.lookup,
             )

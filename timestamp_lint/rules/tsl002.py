@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from timestamp_lint.rules.base import Rule
+from timestamp_lint.rules.base import Rule, default_advice
 from timestamp_lint.rules.tsl001 import describe_copy
 from timestamp_lint.semantics import string_value
 
@@ -56,9 +56,10 @@ time, unsafe otherwise.
         self.report(
             statement,
             f"{written} copies {copied} into the new {model.name} record created on line "
-            f"{line}; delete the {what} so the column default stamps the current time",
+            f"{line}; {default_advice(self.semantics, model, field, f'delete the {what}')}",
             model=model,
             field=field,
+            fixable=True,
         )
 
     def visit_Assign(self, node: cst.Assign) -> None:

@@ -1,0 +1,274 @@
+"""The codemod: remove exactly the reported nodes, keep every other byte, write atomically.
+
+`RemoveNodes` deletes keyword arguments, dict entries and statements from a LibCST module.
+Removing an element of a comma-separated list merges the whitespace around it so that the
+result keeps its layout: the removed element's own line (and its trailing comment) goes,
+comment lines before and after it stay, commas stay valid whether it was first, middle, last
+or alone, and the closing bracket keeps its indentation. A statement whose block would become
+empty is replaced by `pass`; comment lines above a removed statement move to the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import libcst as cst
+
+from timestamp_lint.ftypes import Edit
+from timestamp_lint.source import SourceError, detect_encoding, read_source
+
+Whitespace = cst.BaseParenthesizableWhitespace
+E = TypeVar("E", cst.Arg, cst.DictElement)
+
+
+class FixError(Exception):
+    """A fix could not be written; the message says why and the file is unchanged."""
+
+
+def _has_comment(whitespace: Whitespace) -> bool:
+    if isinstance(whitespace, cst.ParenthesizedWhitespace):
+        return whitespace.first_line.comment is not None or any(
+            line.comment is not None for line in whitespace.empty_lines
+        )
+    return False
+
+
+def merge(before: Whitespace, after: Whitespace) -> Whitespace:
+    """The whitespace that replaces `before <removed element> after`.
+
+    `before` keeps its own line end (the previous element's trailing comment); the comment
+    lines of both survive; `after` decides the indentation of what follows.
+    """
+    if isinstance(after, cst.ParenthesizedWhitespace):
+        if isinstance(before, cst.ParenthesizedWhitespace):
+            return before.with_changes(
+                empty_lines=[*before.empty_lines, *after.empty_lines],
+                indent=after.indent,
+                last_line=after.last_line,
+            )
+        return after.with_changes(first_line=cst.TrailingWhitespace())
+    return before
+
+
+def _comma_after(element: cst.Arg | cst.DictElement) -> Whitespace | None:
+    comma = element.comma
+    return comma.whitespace_after if isinstance(comma, cst.Comma) else None
+
+
+def remove_elements(
+    elements: Sequence[E],
+    drop: set[cst.CSTNode],
+    lead: Whitespace,
+    closing: Whitespace | None,
+    trailing: Callable[[E], Whitespace | None],
+) -> tuple[list[E], Whitespace, Whitespace | None]:
+    """Remove `drop` from a bracketed, comma-separated list.
+
+    `lead` is the whitespace after the opening bracket; `closing` the whitespace before the
+    closing bracket when the bracket owns it (dicts), else None (calls: the last argument owns
+    it). `trailing(e)` is the whitespace after a comma-less element that owns it (Arg), else
+    None. Returns the new elements, lead and closing whitespace.
+    """
+    kept: list[E] = []
+    for element in elements:
+        if element not in drop:
+            kept.append(element)
+            continue
+        after = _comma_after(element)
+        if not kept:
+            if after is None:  # the only element left, no comma: what precedes the bracket
+                after = trailing(element) if closing is None else closing
+                if closing is not None:
+                    closing = cst.SimpleWhitespace("")
+            if after is not None:
+                lead = merge(lead, after)
+            continue
+        previous = kept[-1]
+        assert isinstance(previous.comma, cst.Comma)
+        if after is not None:
+            kept[-1] = previous.with_changes(
+                comma=previous.comma.with_changes(
+                    whitespace_after=merge(previous.comma.whitespace_after, after)
+                )
+            )
+        elif closing is None:  # last argument without trailing comma: take its line end
+            own = trailing(element) or cst.SimpleWhitespace("")
+            kept[-1] = previous.with_changes(
+                comma=cst.MaybeSentinel.DEFAULT,
+                whitespace_after_arg=merge(previous.comma.whitespace_after, own),
+            )
+        elif isinstance(previous.comma.whitespace_after, cst.ParenthesizedWhitespace):
+            # last dict entry without trailing comma in a multi-line dict: keep the previous
+            # comma (and its comment), move the closing bracket's whitespace after it
+            kept[-1] = previous.with_changes(
+                comma=previous.comma.with_changes(
+                    whitespace_after=merge(previous.comma.whitespace_after, closing)
+                )
+            )
+            closing = cst.SimpleWhitespace("")
+        else:
+            kept[-1] = previous.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    if not kept and not _has_comment(lead):
+        lead = cst.SimpleWhitespace("")
+        if closing is not None and not _has_comment(closing):
+            closing = cst.SimpleWhitespace("")
+    return kept, lead, closing
+
+
+class RemoveNodes(cst.CSTTransformer):
+    """Remove the given Arg, DictElement and small-statement nodes (by identity)."""
+
+    def __init__(self, nodes: set[cst.CSTNode]) -> None:
+        super().__init__()
+        self.nodes = nodes
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        if not any(arg in self.nodes for arg in original.args):
+            return updated
+        drop = {u for o, u in zip(original.args, updated.args, strict=True) if o in self.nodes}
+        args, lead, _ = remove_elements(
+            updated.args, drop, updated.whitespace_before_args, None, _arg_trailing
+        )
+        return updated.with_changes(args=args, whitespace_before_args=lead)
+
+    def leave_Dict(self, original: cst.Dict, updated: cst.Dict) -> cst.Dict:
+        if not any(element in self.nodes for element in original.elements):
+            return updated
+        drop = {
+            u for o, u in zip(original.elements, updated.elements, strict=True) if o in self.nodes
+        }
+        elements, lead, closing = remove_elements(
+            updated.elements,
+            drop,
+            updated.lbrace.whitespace_after,
+            updated.rbrace.whitespace_before,
+            lambda element: None,
+        )
+        return updated.with_changes(
+            elements=elements,
+            lbrace=updated.lbrace.with_changes(whitespace_after=lead),
+            rbrace=updated.rbrace.with_changes(whitespace_before=closing),
+        )
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        if not any(small in self.nodes for small in original.body):
+            return updated
+        body = [u for o, u in zip(original.body, updated.body, strict=True) if o not in self.nodes]
+        if body and isinstance(body[-1].semicolon, cst.Semicolon):
+            body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(body=body)  # an empty line is dropped by its block
+
+    def leave_IndentedBlock(
+        self, original: cst.IndentedBlock, updated: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        body, footer = _drop_empty_lines(updated.body, updated.footer)
+        if not body:
+            body = [cst.SimpleStatementLine([cst.Pass()], leading_lines=footer)]
+            footer = []
+        return updated.with_changes(body=body, footer=footer)
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        body, footer = _drop_empty_lines(updated.body, updated.footer)
+        return updated.with_changes(body=body, footer=footer)
+
+
+def _arg_trailing(arg: cst.Arg) -> Whitespace:
+    return arg.whitespace_after_arg
+
+
+def _drop_empty_lines(body, footer):
+    """Drop statement lines emptied by removals; their leading comment lines move on."""
+    kept: list[cst.BaseStatement] = []
+    carried: list[cst.EmptyLine] = []
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine) and not statement.body:
+            carried.extend(statement.leading_lines)
+            continue
+        if carried:
+            statement = statement.with_changes(leading_lines=[*carried, *statement.leading_lines])
+            carried = []
+        kept.append(statement)
+    return kept, [*carried, *footer]
+
+
+def apply(module: cst.Module, nodes: set[cst.CSTNode]) -> str:
+    """The module's source with `nodes` removed."""
+    if not nodes:
+        return module.code
+    return module.visit(RemoveNodes(nodes)).code
+
+
+def edit_between(original: str, fixed: str) -> Edit:
+    """One edit that turns `original` into `fixed` (common prefix and suffix kept)."""
+    start = 0
+    limit = min(len(original), len(fixed))
+    while start < limit and original[start] == fixed[start]:
+        start += 1
+    end_o, end_f = len(original), len(fixed)
+    while end_o > start and end_f > start and original[end_o - 1] == fixed[end_f - 1]:
+        end_o -= 1
+        end_f -= 1
+    line, column = _position(original, start)
+    end_line, end_column = _position(original, end_o)
+    return Edit(line, column, end_line, end_column, fixed[start:end_f])
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a character offset; lines end at \\n, \\r\\n or \\r."""
+    before = text[:offset]
+    line_start = max(before.rfind("\n"), before.rfind("\r")) + 1
+    line = before.count("\n") + before.count("\r") - before.count("\r\n") + 1
+    return line, offset - line_start + 1
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def encode(text: str, original: bytes) -> bytes:
+    """Encode fixed text like the original: same codec (coding cookie), same BOM."""
+    encoding = detect_encoding(original)
+    data = text.encode(encoding.name)
+    return b"\xef\xbb\xbf" + data if encoding.bom else data
+
+
+def write_atomic(path: Path, data: bytes, original: bytes) -> None:
+    """Replace `path` with `data` unless it changed since it was read as `original`.
+
+    The new content goes to a temporary file in the same folder, is flushed to disk, gets the
+    original file's mode, and is renamed over the original: readers see the old file or the
+    new one, never a mix. Symlinks are never written through.
+    """
+    if path.is_symlink():
+        raise FixError("not fixed: the path is a symlink")
+    try:
+        current = read_source(path)
+    except SourceError as exc:
+        raise FixError(f"not fixed: {exc}") from None
+    if current != original:
+        raise FixError("not fixed: the file changed on disk while it was being linted")
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        fd, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tsl-tmp", dir=path.parent
+        )
+    except OSError as exc:
+        raise FixError(f"not fixed: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise FixError(f"not fixed: {exc.strerror or exc}") from None
