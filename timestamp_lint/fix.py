@@ -40,20 +40,33 @@ def _has_comment(whitespace: Whitespace) -> bool:
 
 
 def merge(before: Whitespace, after: Whitespace) -> Whitespace:
-    """The whitespace that replaces `before <removed element> after`.
+    """The whitespace that replaces `before <removed element> after`, when an element follows.
 
-    `before` keeps its own line end (the previous element's trailing comment); the comment
-    lines of both survive; `after` decides the indentation of what follows.
+    `before` keeps its own line end (the previous element's trailing comment); comment lines
+    of both survive; when both break lines, `after` decides the indentation of what follows.
     """
-    if isinstance(after, cst.ParenthesizedWhitespace):
-        if isinstance(before, cst.ParenthesizedWhitespace):
+    if isinstance(before, cst.ParenthesizedWhitespace):
+        if isinstance(after, cst.ParenthesizedWhitespace):
             return before.with_changes(
                 empty_lines=[*before.empty_lines, *after.empty_lines],
                 indent=after.indent,
                 last_line=after.last_line,
             )
-        return after.with_changes(first_line=cst.TrailingWhitespace())
-    return before
+        return before
+    if isinstance(after, cst.ParenthesizedWhitespace):
+        if any(line.comment is not None for line in after.empty_lines):
+            return after.with_changes(first_line=cst.TrailingWhitespace())
+        return before
+    return min(before, after, key=lambda w: len(w.value))
+
+
+def merge_closing(before: Whitespace, closing: Whitespace) -> Whitespace:
+    """The whitespace that replaces `before <removed last element> closing` before a bracket."""
+    if isinstance(closing, cst.ParenthesizedWhitespace):
+        if isinstance(before, cst.ParenthesizedWhitespace):
+            return merge(before, closing)
+        return closing.with_changes(first_line=cst.TrailingWhitespace())
+    return before if _has_comment(before) else closing
 
 
 def _comma_after(element: cst.Arg | cst.DictElement) -> Whitespace | None:
@@ -82,34 +95,31 @@ def remove_elements(
             continue
         after = _comma_after(element)
         if not kept:
-            if after is None:  # the only element left, no comma: what precedes the bracket
-                after = trailing(element) if closing is None else closing
-                if closing is not None:
-                    closing = cst.SimpleWhitespace("")
             if after is not None:
                 lead = merge(lead, after)
+            elif closing is None:  # the last argument goes: what preceded it meets ")"
+                lead = merge_closing(lead, trailing(element) or cst.SimpleWhitespace(""))
+            else:  # the last dict entry goes: the bracket keeps its own whitespace
+                lead = merge_closing(lead, closing)
+                closing = cst.SimpleWhitespace("")
             continue
         previous = kept[-1]
         assert isinstance(previous.comma, cst.Comma)
+        before = previous.comma.whitespace_after
         if after is not None:
             kept[-1] = previous.with_changes(
-                comma=previous.comma.with_changes(
-                    whitespace_after=merge(previous.comma.whitespace_after, after)
-                )
+                comma=previous.comma.with_changes(whitespace_after=merge(before, after))
             )
-        elif closing is None:  # last argument without trailing comma: take its line end
+        elif closing is None:  # last argument without trailing comma
             own = trailing(element) or cst.SimpleWhitespace("")
             kept[-1] = previous.with_changes(
-                comma=cst.MaybeSentinel.DEFAULT,
-                whitespace_after_arg=merge(previous.comma.whitespace_after, own),
+                comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=merge_closing(before, own)
             )
-        elif isinstance(previous.comma.whitespace_after, cst.ParenthesizedWhitespace):
+        elif isinstance(before, cst.ParenthesizedWhitespace):
             # last dict entry without trailing comma in a multi-line dict: keep the previous
             # comma (and its comment), move the closing bracket's whitespace after it
             kept[-1] = previous.with_changes(
-                comma=previous.comma.with_changes(
-                    whitespace_after=merge(previous.comma.whitespace_after, closing)
-                )
+                comma=previous.comma.with_changes(whitespace_after=merge_closing(before, closing))
             )
             closing = cst.SimpleWhitespace("")
         else:
@@ -159,44 +169,49 @@ class RemoveNodes(cst.CSTTransformer):
     def leave_SimpleStatementLine(
         self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine:
-        if not any(small in self.nodes for small in original.body):
-            return updated
         body = [u for o, u in zip(original.body, updated.body, strict=True) if o not in self.nodes]
-        if body and isinstance(body[-1].semicolon, cst.Semicolon):
+        if not body or len(body) == len(updated.body):
+            return updated  # a line that loses every statement is dropped by its block
+        if isinstance(body[-1].semicolon, cst.Semicolon):
             body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
-        return updated.with_changes(body=body)  # an empty line is dropped by its block
+        return updated.with_changes(body=body)
+
+    def _emptied(self, statement: cst.BaseStatement) -> bool:
+        return isinstance(statement, cst.SimpleStatementLine) and all(
+            small in self.nodes for small in statement.body
+        )
 
     def leave_IndentedBlock(
         self, original: cst.IndentedBlock, updated: cst.IndentedBlock
     ) -> cst.IndentedBlock:
-        body, footer = _drop_empty_lines(updated.body, updated.footer)
+        body, footer = self._drop_lines(original.body, updated.body, updated.footer)
         if not body:
             body = [cst.SimpleStatementLine([cst.Pass()], leading_lines=footer)]
             footer = []
         return updated.with_changes(body=body, footer=footer)
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        body, footer = _drop_empty_lines(updated.body, updated.footer)
+        body, footer = self._drop_lines(original.body, updated.body, updated.footer)
         return updated.with_changes(body=body, footer=footer)
+
+    def _drop_lines(self, originals, statements, footer):
+        """Drop lines whose every statement is removed; their comment lines move on."""
+        kept: list[cst.BaseStatement] = []
+        carried: list[cst.EmptyLine] = []
+        for original, statement in zip(originals, statements, strict=True):
+            if self._emptied(original):
+                carried.extend(statement.leading_lines)
+                continue
+            if carried:
+                lines = [*carried, *statement.leading_lines]
+                statement = statement.with_changes(leading_lines=lines)
+                carried = []
+            kept.append(statement)
+        return kept, [*carried, *footer]
 
 
 def _arg_trailing(arg: cst.Arg) -> Whitespace:
     return arg.whitespace_after_arg
-
-
-def _drop_empty_lines(body, footer):
-    """Drop statement lines emptied by removals; their leading comment lines move on."""
-    kept: list[cst.BaseStatement] = []
-    carried: list[cst.EmptyLine] = []
-    for statement in body:
-        if isinstance(statement, cst.SimpleStatementLine) and not statement.body:
-            carried.extend(statement.leading_lines)
-            continue
-        if carried:
-            statement = statement.with_changes(leading_lines=[*carried, *statement.leading_lines])
-            carried = []
-        kept.append(statement)
-    return kept, [*carried, *footer]
 
 
 def apply(module: cst.Module, nodes: set[cst.CSTNode]) -> str:
