@@ -1,20 +1,30 @@
-"""The command line: wires options to `timestamp_lint.api` and prints with a reporter."""
+"""The command line: wires options to `timestamp_lint.api` and prints with a reporter.
+
+`timestamp-lint [OPTIONS] [PATHS]...` checks (and with --fix, fixes) files;
+`timestamp-lint rule CODE` / `timestamp-lint rule --all` prints rule documentation.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
 
 from timestamp_lint import __version__
-from timestamp_lint.api import fix_paths, lint_paths, resolve_config
+from timestamp_lint.api import Options, resolve_config, run
 from timestamp_lint.config import CODE_RE
-from timestamp_lint.ftypes import UserError
+from timestamp_lint.docs import all_codes, rule_doc, rule_text
+from timestamp_lint.ftypes import Finding, UserError
 from timestamp_lint.report import FORMATS, ReportContext, get_reporter
 from timestamp_lint.report.text import summary
+from timestamp_lint.since import changed_lines
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+TEXT_FORMATS = ("text", "concise", "full")
 
 
 def _codes(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
@@ -32,6 +42,27 @@ def fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
+def use_color() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def statistics_report(findings: list[Finding], as_json: bool) -> str:
+    """Counts per code, with how many of them `--fix` (or `--unsafe-fixes`) can repair."""
+    counts = Counter(f.code for f in findings)
+    fixable = Counter(f.code for f in findings if f.fix is not None)
+    rows = [
+        {"code": code, "name": rule_doc(code)[0], "count": counts[code], "fixable": fixable[code]}
+        for code in sorted(counts)
+    ]
+    if as_json:
+        return json.dumps(rows, indent=2) + "\n"
+    return "".join(
+        f"{row['count']:>5}  {row['code']}  {row['name']}  ({row['fixable']} fixable)\n"
+        for row in rows
+    )
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -39,7 +70,7 @@ def fail(message: str) -> None:
     type=click.Choice(FORMATS),
     default="text",
     show_default=True,
-    help="How findings are printed.",
+    help="How findings are printed (text is the same as concise).",
 )
 @click.option(
     "--config",
@@ -56,10 +87,21 @@ def fail(message: str) -> None:
     is_flag=True,
     help="Print the diff --fix would apply, write nothing (exit 1 if there is any).",
 )
+@click.option(
+    "--since",
+    metavar="REV",
+    help="Report only findings on lines changed since git revision REV (and untracked files).",
+)
+@click.option(
+    "--stdin-filename",
+    metavar="NAME",
+    help="With '-' as the path: lint source read from stdin as if it lived at NAME.",
+)
+@click.option("--statistics", is_flag=True, help="Print counts per rule instead of findings.")
 @click.option("--exit-zero", is_flag=True, help="Exit with 0 even when there are findings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
 @click.version_option(__version__, "--version", prog_name="timestamp-lint")
-def main(
+def check(
     paths: tuple[Path, ...],
     output_format: str,
     config_file: Path | None,
@@ -68,21 +110,32 @@ def main(
     fix: bool,
     unsafe_fixes: bool,
     diff: bool,
+    since: str | None,
+    stdin_filename: str | None,
+    statistics: bool,
     exit_zero: bool,
     quiet: bool,
 ) -> None:
     """Find ORM records created with another record's timestamps.
 
-    PATHS are files or folders (default: the current folder).
-    Exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
+    PATHS are files or folders (default: the current folder). `timestamp-lint rule CODE`
+    explains a rule. Exit status: 0 no findings, 1 findings, 2 usage, configuration or
+    internal error.
     """
     targets = list(paths) or [Path(".")]
+    stdin: bytes | None = None
+    if stdin_filename is not None:
+        if targets != [Path("-")]:
+            fail("--stdin-filename needs '-' as the only path")
+        targets = [Path(stdin_filename)]
+        stdin = sys.stdin.buffer.read()
+    elif Path("-") in targets:
+        fail("reading from stdin ('-') needs --stdin-filename NAME")
     try:
         config = resolve_config(targets, config_file, select, ignore)
-        if fix or diff:
-            result = fix_paths(targets, config=config, unsafe=unsafe_fixes, diff=diff)
-        else:
-            result = lint_paths(targets, config=config)
+        changed = changed_lines(config.root, since) if since is not None else None
+        options = Options(fix=fix or diff, unsafe=unsafe_fixes, diff=diff, stdin=stdin)
+        result = run(targets, config, options, changed)
     except UserError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -91,17 +144,51 @@ def main(
         fail(f"internal error: {type(exc).__name__}: {exc} (please report this)")
     for error in result.errors:
         click.echo(f"timestamp-lint: warning: {error}", err=True)
+    failed = bool(result.findings or result.errors) and not exit_zero
+
+    if stdin is not None and fix and not diff:  # like an editor's formatter: code out
+        sys.stdout.buffer.write(next(iter(result.outputs.values()), stdin))
+        sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
     if diff:
         sys.stdout.write("".join(result.diffs))
         if not quiet:
             noun = "finding" if result.fixed == 1 else "findings"
             click.echo(f"Would fix {result.fixed} {noun}.", err=True)
         sys.exit(EXIT_FINDINGS if result.diffs and not exit_zero else EXIT_CLEAN)
-    context = ReportContext(root=config.root, files_checked=result.files_checked)
-    out = get_reporter(output_format)(result.findings, context)
-    sys.stdout.write(out)
-    if output_format in ("text", "concise", "full") and not quiet:
-        click.echo(summary(result, fixing=fix, unsafe=unsafe_fixes))
-    if (result.findings or result.errors) and not exit_zero:
-        sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_CLEAN)
+    if statistics:
+        sys.stdout.write(statistics_report(result.findings, output_format == "json"))
+    else:
+        context = ReportContext(
+            root=config.root, files_checked=result.files_checked, color=use_color()
+        )
+        sys.stdout.write(get_reporter(output_format)(result.findings, context))
+        if output_format in TEXT_FORMATS and not quiet:
+            click.echo(summary(result, fixing=fix, unsafe=unsafe_fixes))
+    sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="List every rule.")
+def rule(code: str | None, show_all: bool) -> None:
+    """Explain a rule: what it does, why it matters, an example, and fix safety."""
+    if show_all or code is None:
+        for each in all_codes():
+            name, summary_text, _ = rule_doc(each)
+            click.echo(f"{each}  {name}  {summary_text}")
+        if code is None and not show_all:
+            click.echo("\nUse `timestamp-lint rule CODE` for a rule's documentation.")
+        return
+    code = code.upper()
+    if code not in all_codes():
+        fail(f"unknown rule {code!r}; `timestamp-lint rule --all` lists the rules")
+    click.echo(rule_text(code), nl=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `timestamp-lint` script and `python -m timestamp_lint`."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "rule":
+        rule.main(args[1:], prog_name="timestamp-lint rule")
+    else:
+        check.main(args, prog_name="timestamp-lint")
