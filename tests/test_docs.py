@@ -31,3 +31,33 @@ def test_every_rule_doc_has_the_ruff_sections() -> None:
             assert f"## {heading}\n" in rule.doc, (code, heading)
     assert all_codes()[-1] == "TSL999"
     assert rule_text("TSL001").startswith("# TSL001 (copied-timestamp-in-new-record)")
+
+
+def _blocks(language: str) -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+
+
+def test_readme_yaml_snippets_parse_and_name_real_hooks() -> None:
+    yaml = __import__("yaml")  # PyYAML comes with pre-commit (a dev dependency)
+    hooks = {hook["id"] for hook in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    assert hooks == {"timestamp-lint", "timestamp-lint-fix"}
+    snippets = [yaml.safe_load(block) for block in _blocks("yaml")]
+    assert len(snippets) >= 3
+    pre_commit = next(s for s in snippets if "repos" in s)
+    ids = {hook["id"] for repo in pre_commit["repos"] for hook in repo["hooks"]}
+    assert ids <= hooks
+
+
+def test_readme_options_exist() -> None:
+    from click.testing import CliRunner
+
+    from timestamp_lint.cli import check
+
+    help_text = CliRunner().invoke(check, ["--help"]).output
+    usage = (REPO / "README.md").read_text(encoding="utf-8").split("## Usage")[1]
+    usage = usage.split("### Exit codes")[0]
+    for option in set(re.findall(r"(--[a-z][a-z-]+)", usage)) - {"--all"}:  # `rule --all`
+        assert option in help_text, option
+    for name in re.findall(r"--output-format ([a-z-]+)", (REPO / "README.md").read_text()):
+        assert name in help_text, name
