@@ -9,30 +9,39 @@ and the options alone, which is what lets the results be cached and spread over 
 from __future__ import annotations
 
 import difflib
+import multiprocessing as mp
 import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from timestamp_lint import fix as fixer
+from timestamp_lint.cache import CACHE_DIR_NAME, Cache, Fingerprint, content_hash
 from timestamp_lint.config import load_config
 from timestamp_lint.discover import discover, walk_python_files
 from timestamp_lint.engine import Engine, FileResult
-from timestamp_lint.ftypes import Applicability, Config, Finding
+from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding
 from timestamp_lint.globs import PathMatcher
 from timestamp_lint.index import ProjectIndex
 from timestamp_lint.report import display_path
 from timestamp_lint.since import ChangedLines, filter_findings
+from timestamp_lint.source import SourceError, read_source
 
 
 @dataclass(frozen=True)
 class Options:
-    """What a run does with each file."""
+    """What a run does with each file, and how."""
 
     fix: bool = False  # apply fixes
     unsafe: bool = False  # unsafe fixes too
     diff: bool = False  # with fix: compute diffs, write nothing
     stdin: bytes | None = None  # lint these bytes instead of reading the (single) file
+    jobs: int | None = None  # worker processes; None: one per CPU; 1: in this process
+    cache: bool = True  # read and write the on-disk cache
+    cache_dir: Path | None = None  # default: <project root>/.timestamp_lint_cache
+    prefilter: bool = True  # False: analyse every file fully (tests prove nothing is lost)
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,8 @@ class FileOutcome:
     diff: str | None = None
     error: str | None = None  # a fix that could not be written
     output: bytes | None = None  # fixed source (stdin mode)
+    deps: dict[Path, Fingerprint] = field(default_factory=dict)  # for the cache
+    analyzed: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,34 +119,96 @@ def _diff(path: Path, before: str, after: str) -> str:
     return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)
 
 
-def process(engine: Engine, path: Path, options: Options) -> FileOutcome:
+def process(
+    engine: Engine,
+    path: Path,
+    options: Options,
+    data: bytes | None = None,
+    fingerprint: Fingerprint | None = None,
+) -> FileOutcome:
     """Lint one file and, when asked, fix it. Files are written atomically; a file that
     changed on disk since it was read, or that is a symlink, is left alone (`error`)."""
-    result = engine.lint_file(path, options.stdin)
+    result = engine.lint_file(path, data, fingerprint)
     findings = tuple(result.findings)
+    plain = FileOutcome(path, findings, deps=result.deps, analyzed=result.analyzed)
     if not options.fix:
-        return FileOutcome(path, findings)
+        return plain
     allowed = {Applicability.SAFE}
     if options.unsafe:
         allowed.add(Applicability.UNSAFE)
     chosen = [(f, node) for f, node in result.removals if f.fix.applicability in allowed]
     if not chosen or result.module is None or result.text is None or result.data is None:
-        return FileOutcome(path, findings, output=options.stdin)
+        return replace(plain, output=options.stdin)
     text = fixer.apply(result.module, {node for _, node in chosen})
     done = {id(f) for f, _ in chosen}
     left = tuple(f for f in findings if id(f) not in done)
     if options.diff:
         return FileOutcome(path, left, len(chosen), diff=_diff(path, result.text, text))
-    data = fixer.encode(text, result.data)
+    fixed = fixer.encode(text, result.data)
     if options.stdin is not None:
-        return FileOutcome(
-            path, tuple(engine.lint_file(path, data).findings), len(chosen), output=data
-        )
+        again = tuple(engine.lint_file(path, fixed).findings)
+        return FileOutcome(path, again, len(chosen), output=fixed)
     try:
-        fixer.write_atomic(path, data, result.data)
+        fixer.write_atomic(path, fixed, result.data)
     except fixer.FixError as exc:
         return FileOutcome(path, findings, error=f"{display_path(path)}: {exc}")
-    return FileOutcome(path, tuple(engine.lint_file(path, data).findings), len(chosen))
+    return FileOutcome(path, tuple(engine.lint_file(path, fixed).findings), len(chosen))
+
+
+# --------------------------------------------------------------------------- parallelism
+
+PARALLEL_MIN_FILES = 48  # fewer files to analyse than this: a worker's start-up costs more
+_worker_engine: Engine | None = None
+
+
+def _work(task: tuple[Path, bytes | None, Fingerprint | None, Options]) -> FileOutcome:
+    path, data, fingerprint, options = task
+    assert _worker_engine is not None
+    return process(_worker_engine, path, options, data, fingerprint)
+
+
+def _crashed(path: Path) -> FileOutcome:
+    message = "Cannot analyse file: the analysis crashed its worker process"
+    return FileOutcome(path, (Finding(path, 1, 1, PARSE_ERROR, message, 1, 1),))
+
+
+def _analyse(engine: Engine, tasks: list, options: Options) -> list[FileOutcome]:
+    """Process `tasks` in this process, or across worker processes when there are enough
+    of them to pay for the workers. A worker that dies costs only the file it was on."""
+    jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
+    jobs = min(jobs, len(tasks) // (PARALLEL_MIN_FILES // 2) or 1)
+    if jobs <= 1 or len(tasks) < PARALLEL_MIN_FILES or "fork" not in mp.get_all_start_methods():
+        return [process(engine, path, options, data, fp) for path, data, fp in tasks]
+    global _worker_engine
+    _worker_engine = engine  # inherited by the forked workers: no second index build
+    outcomes: dict[Path, FileOutcome] = {}
+    failed: list = []
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork")) as pool:
+            futures = {
+                pool.submit(_work, (path, data, fp, options)): (path, data, fp)
+                for path, data, fp in tasks
+            }
+            for future, task in futures.items():
+                try:
+                    outcomes[task[0]] = future.result()
+                except BrokenProcessPool:
+                    failed.append(task)
+    finally:
+        _worker_engine = None
+    for path, data, fp in failed:  # one at a time, each in a fresh worker
+        _worker_engine = engine
+        try:
+            with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
+                outcomes[path] = pool.submit(_work, (path, data, fp, options)).result()
+        except BrokenProcessPool:
+            outcomes[path] = _crashed(path)
+        finally:
+            _worker_engine = None
+    return [outcomes[path] for path, _, _ in tasks]
+
+
+# --------------------------------------------------------------------------- runs
 
 
 def run(
@@ -144,26 +217,78 @@ def run(
     options: Options = Options(),
     since: ChangedLines | None = None,
 ) -> LintResult:
-    """Process every file under `paths` (or the one stdin file) and collect the outcomes."""
+    """Process every file under `paths` (or the one stdin file) and collect the outcomes.
+
+    Each file is stat-ed; an unchanged file with a valid cache entry is not even read. The
+    others are read once and pre-filtered here; only files that can hold a finding are
+    analysed (in worker processes when there are many).
+    """
+    project_files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
+    engine = Engine(config, ProjectIndex(config, project_files), prefilter=options.prefilter)
     if options.stdin is not None:
         files = [Path(os.path.abspath(paths[0]))]
     else:
-        files = discover(paths, config)
+        files = discover(paths, config, project_files)
     if since is not None:
         files = [path for path in files if since.touches(path)]
-    engine = make_engine(config)
-    outcomes = [process(engine, path, options) for path in files]
-    findings = sorted(f for outcome in outcomes for f in outcome.findings)
+    cache = None
+    if options.cache and options.stdin is None:
+        cache = Cache(options.cache_dir or config.root / CACHE_DIR_NAME, config, project_files)
+    outcomes: dict[Path, FileOutcome] = {}
+    tasks: list[tuple[Path, bytes | None, Fingerprint | None]] = []
+    for path in files:
+        if options.stdin is not None:
+            tasks.append((path, options.stdin, None))
+            continue
+        try:
+            stat = os.stat(path)
+            data = None
+            if cache is not None and _usable(hit := cache.lookup(path, stat), options):
+                outcomes[path] = FileOutcome(path, tuple(hit))
+                continue
+            data = read_source(path)
+        except (OSError, SourceError):
+            tasks.append((path, data, None))  # the engine reports what is wrong with it
+            continue
+        fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
+        if cache is not None and _usable(hit := cache.lookup(path, stat, fingerprint[2]), options):
+            outcomes[path] = FileOutcome(path, tuple(hit))
+        elif not engine.needs_analysis(data):
+            outcomes[path] = FileOutcome(path)
+            if cache is not None:
+                cache.store(path, fingerprint, (), {}, analyzed=False)
+        else:
+            tasks.append((path, data, fingerprint))
+    analysed = _analyse(engine, tasks, options)
+    for (path, _, fingerprint), outcome in zip(tasks, analysed, strict=True):
+        outcomes[path] = outcome
+        # only a result that describes the file as it is on disk is worth keeping
+        if cache is not None and fingerprint is not None and not (outcome.fixed or outcome.error):
+            cache.store(path, fingerprint, outcome.findings, outcome.deps, outcome.analyzed)
+    if cache is not None:
+        cache.save()
+    ordered = [outcomes[path] for path in files]
+    findings = sorted(f for outcome in ordered for f in outcome.findings)
     if since is not None:
         findings = filter_findings(findings, since)
     return LintResult(
         findings=findings,
         files_checked=len(files),
-        fixed=sum(o.fixed for o in outcomes),
-        diffs=tuple(o.diff for o in outcomes if o.diff),
-        errors=tuple(o.error for o in outcomes if o.error),
-        outputs={o.path: o.output for o in outcomes if o.output is not None},
+        fixed=sum(o.fixed for o in ordered),
+        diffs=tuple(o.diff for o in ordered if o.diff),
+        errors=tuple(o.error for o in ordered if o.error),
+        outputs={o.path: o.output for o in ordered if o.output is not None},
     )
+
+
+def _usable(hit: list[Finding] | None, options: Options) -> bool:
+    """A cached result serves unless this run must fix one of its findings."""
+    if hit is None:
+        return False
+    if not options.fix:
+        return True
+    allowed = {Applicability.SAFE, Applicability.UNSAFE} if options.unsafe else {Applicability.SAFE}
+    return not any(f.fix is not None and f.fix.applicability in allowed for f in hit)
 
 
 def _prepare(paths: Sequence[Path | str], config: Config | None, config_file: Path | None):
@@ -176,10 +301,11 @@ def lint_paths(
     *,
     config: Config | None = None,
     config_file: Path | None = None,
+    options: Options = Options(),
 ) -> LintResult:
     """Lint files and folders; raises `UserError` for a bad path or configuration."""
     targets, config = _prepare(paths, config, config_file)
-    return run(targets, config)
+    return run(targets, config, options)
 
 
 def fix_paths(
@@ -189,8 +315,9 @@ def fix_paths(
     config_file: Path | None = None,
     unsafe: bool = False,
     diff: bool = False,
+    options: Options = Options(),
 ) -> LintResult:
     """Apply safe fixes (and unsafe ones with `unsafe`); with `diff`, write nothing and return
     unified diffs instead. `errors` names files that could not be written."""
     targets, config = _prepare(paths, config, config_file)
-    return run(targets, config, Options(fix=True, unsafe=unsafe, diff=diff))
+    return run(targets, config, replace(options, fix=True, unsafe=unsafe, diff=diff))

@@ -98,6 +98,18 @@ def statistics_report(findings: list[Finding], as_json: bool) -> str:
     help="With '-' as the path: lint source read from stdin as if it lived at NAME.",
 )
 @click.option("--statistics", is_flag=True, help="Print counts per rule instead of findings.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Worker processes for the analysis (default: one per CPU; 1: no workers).",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Cache folder (default: .timestamp_lint_cache in the project root).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit with 0 even when there are findings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
 @click.version_option(__version__, "--version", prog_name="timestamp-lint")
@@ -113,6 +125,9 @@ def check(
     since: str | None,
     stdin_filename: str | None,
     statistics: bool,
+    jobs: int | None,
+    no_cache: bool,
+    cache_dir: Path | None,
     exit_zero: bool,
     quiet: bool,
 ) -> None:
@@ -134,7 +149,15 @@ def check(
     try:
         config = resolve_config(targets, config_file, select, ignore)
         changed = changed_lines(config.root, since) if since is not None else None
-        options = Options(fix=fix or diff, unsafe=unsafe_fixes, diff=diff, stdin=stdin)
+        options = Options(
+            fix=fix or diff,
+            unsafe=unsafe_fixes,
+            diff=diff,
+            stdin=stdin,
+            jobs=jobs,
+            cache=not no_cache,
+            cache_dir=cache_dir.resolve() if cache_dir is not None else None,
+        )
         result = run(targets, config, options, changed)
     except UserError as exc:
         fail(str(exc))

@@ -53,8 +53,12 @@ def walk_python_files(directory: Path, root: Path, exclude: PathMatcher) -> Iter
                 yield path
 
 
-def discover(paths: Iterable[Path], config: Config) -> list[Path]:
-    """The files to lint, sorted and without duplicates. A missing path is a `UserError`."""
+def discover(
+    paths: Iterable[Path], config: Config, project_files: list[Path] | None = None
+) -> list[Path]:
+    """The files to lint, sorted and without duplicates. A missing path is a `UserError`.
+
+    `project_files`, the walk of the project root, spares walking folders inside it again."""
     exclude = PathMatcher(config.exclude)
     found: dict[Path, None] = {}
     for given in paths:
@@ -66,6 +70,12 @@ def discover(paths: Iterable[Path], config: Config) -> list[Path]:
         except OSError as exc:
             raise UserError(f"{given}: cannot access: {exc.strerror or exc}") from None
         if stat.S_ISDIR(mode):
+            if project_files is not None and path.is_relative_to(config.root):
+                inside = (f for f in project_files if f.is_relative_to(path))
+                if not exclude.match(relative_to_root(path, config.root)) or path == config.root:
+                    for file in inside:
+                        found.setdefault(file)
+                continue
             for file in walk_python_files(path, config.root, exclude):
                 found.setdefault(file)
         elif stat.S_ISREG(mode) and not exclude.match(relative_to_root(path, config.root)):

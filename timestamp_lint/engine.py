@@ -26,6 +26,7 @@ from libcst.metadata import MetadataWrapper
 
 from timestamp_lint import columns
 from timestamp_lint import fix as fixer
+from timestamp_lint.cache import Fingerprint
 from timestamp_lint.discover import relative_to_root
 from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding, Fix
 from timestamp_lint.globs import PathMatcher
@@ -50,6 +51,8 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     removals: list[tuple[Finding, cst.CSTNode]] = field(default_factory=list)  # for --fix
+    deps: dict[Path, Fingerprint] = field(default_factory=dict)  # files the analysis read
+    analyzed: bool = False  # passed the byte pre-filter
     text: str | None = None
     data: bytes | None = None
     module: cst.Module | None = None
@@ -130,8 +133,11 @@ def _sentence(error: Exception) -> str:
 class Engine:
     """Runs the selected rules over files of one project."""
 
-    def __init__(self, config: Config, index: ProjectIndex) -> None:
+    def __init__(self, config: Config, index: ProjectIndex, prefilter: bool = True) -> None:
+        """`prefilter=False` analyses every file fully: for tests that prove the cheap
+        pre-filters never lose a finding."""
         self.config = config
+        self.prefilter = prefilter
         self.index = index
         self.fields = frozenset(config.fields)
         names = b"|".join(re.escape(f.encode()) for f in sorted(self.fields))
@@ -156,7 +162,22 @@ class Engine:
                 )
             )
 
-    def lint_file(self, path: Path, data: bytes | None = None) -> FileResult:
+    def needs_analysis(self, data: bytes) -> bool:
+        """The byte-level pre-filter: can this file hold a finding at all?"""
+        if not self.rules or SKIP_FILE_RE.search(data):
+            return False
+        return not self.prefilter or bool(self.field_re.search(data))
+
+    def lint_file(
+        self, path: Path, data: bytes | None = None, fingerprint: Fingerprint | None = None
+    ) -> FileResult:
+        """Lint one file (`data`: its bytes, when the caller has read them already)."""
+        with self.index.tracking() as deps:
+            result = self._lint(path, data, fingerprint)
+        result.deps = deps
+        return result
+
+    def _lint(self, path: Path, data: bytes | None, fingerprint: Fingerprint | None) -> FileResult:
         result = FileResult(path)
         if data is None:
             try:
@@ -167,8 +188,9 @@ class Engine:
                 self._error(result, _sentence(exc))
                 return result
         result.data = data
-        if SKIP_FILE_RE.search(data) or not self.field_re.search(data) or not self.rules:
+        if not self.needs_analysis(data):
             return result
+        result.analyzed = True
         try:
             text = decode_source(data)
         except SourceError as exc:
@@ -187,8 +209,8 @@ class Engine:
         except (RecursionError, MemoryError):
             self._error(result, "Cannot parse file: nested too deeply")
             return result
-        summary = self.index.add_tree(path, tree)
-        if not _has_candidates(tree, self.fields):
+        summary = self.index.add_tree(path, tree, fingerprint)
+        if self.prefilter and not _has_candidates(tree, self.fields):
             return result
         depth = max_depth(tree)
         if depth > MAX_NESTING:

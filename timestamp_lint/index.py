@@ -16,11 +16,15 @@ Names resolve to *symbols*:
 from __future__ import annotations
 
 import ast
+import contextlib
 import enum
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
+from timestamp_lint.cache import Fingerprint, content_hash
 from timestamp_lint.columns import (
     ColumnDecl,
     HookDecl,
@@ -34,6 +38,7 @@ from timestamp_lint.ftypes import ColumnInfo, Config, ModelInfo
 from timestamp_lint.globs import PathMatcher
 from timestamp_lint.source import SourceError, decode_source, read_source
 
+T = TypeVar("T")
 CALL = "()"
 Expr = tuple[str, ...]  # a dotted expression, calls written as "()" parts
 MAX_DEPTH = 64
@@ -268,13 +273,16 @@ class ProjectIndex:
         self._fields = frozenset(config.fields)
         self._files: list[Path] = []
         self._hooks: dict[tuple[Path, str], list[HookDecl]] | None = None
-        self._models: dict[tuple[Path, str], ModelInfo] = {}
+        self._hook_files: list[Path] = []
+        self._fingerprints: dict[Path, Fingerprint] = {}
+        self._tracking: set[Path] | None = None
+        self._models: dict[tuple[Path, str], tuple[ModelInfo, frozenset[Path]]] = {}
         self._src = sorted(config.src, key=lambda p: len(p.parts), reverse=True)
         self._package_dirs: dict[Path, bool] = {}
         self._ids: dict[Path, ModuleId] = {}
         self._modules: dict[str, list[Path]] = {}
         self._summaries: dict[Path, ModuleSummary | None] = {}
-        self._kinds: dict[tuple[Path, str], Kind] = {}
+        self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
         if files is None:
             files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
         for path in files:
@@ -335,23 +343,50 @@ class ProjectIndex:
 
     # -- summaries ---------------------------------------------------------------------
 
-    def add_tree(self, path: Path, tree: ast.Module) -> ModuleSummary:
+    @contextlib.contextmanager
+    def tracking(self) -> Iterator[dict[Path, Fingerprint]]:
+        """Collect the files (with their fingerprints) whose content the analysis inside the
+        block depended on: what a cached result must be checked against."""
+        self._tracking = set()
+        found: dict[Path, Fingerprint] = {}
+        try:
+            yield found
+        finally:
+            for path in self._tracking:
+                if path in self._fingerprints:
+                    found[path] = self._fingerprints[path]
+            self._tracking = None
+
+    def _touch(self, path: Path) -> None:
+        if self._tracking is not None:
+            self._tracking.add(path)
+
+    def add_tree(
+        self, path: Path, tree: ast.Module, fingerprint: Fingerprint | None = None
+    ) -> ModuleSummary:
         """Record the syntax tree of a file the caller has already parsed."""
+        if fingerprint is not None:
+            self._fingerprints[path] = fingerprint
         module = self._register(path)
         summary = summarize(path, module.name, module.root, module.is_package, tree, self._fields)
         self._summaries[path] = summary
         return summary
 
-    def summary(self, path: Path) -> ModuleSummary | None:
+    def summary(self, path: Path, data: bytes | None = None) -> ModuleSummary | None:
+        """The summary of a project module, parsed with `ast` on first use."""
+        self._touch(path)
         if path in self._summaries:
             return self._summaries[path]
         self._summaries[path] = None  # guards against re-entry while parsing
         try:
-            text = decode_source(read_source(path))
-            tree = ast.parse(text, filename=str(path))
+            if data is None:
+                data = read_source(path)
+            stat = os.stat(path)
+            fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
+            tree = ast.parse(decode_source(data), filename=str(path))
         except (SourceError, OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-        return self.add_tree(path, tree)
+        return self.add_tree(path, tree, fingerprint)
 
     # -- resolution --------------------------------------------------------------------
 
@@ -432,15 +467,29 @@ class ProjectIndex:
 
     # -- classification ----------------------------------------------------------------
 
+    def _memoized(self, table: dict, key: object, compute: Callable[[], T], guard: T) -> T:
+        """`compute()` once per run; later calls also report the files the first one read,
+        so every file's cached result knows all the modules its analysis depended on."""
+        if key in table:
+            value, deps = table[key]
+            if self._tracking is not None:
+                self._tracking |= deps
+            return value
+        table[key] = (guard, frozenset())  # a cycle sees the guard
+        outer, self._tracking = self._tracking, set()
+        try:
+            value = compute()
+        finally:
+            deps, self._tracking = frozenset(self._tracking), outer
+            if outer is not None:
+                outer |= deps
+        table[key] = (value, deps)
+        return value
+
     def class_kind(self, cls: ClassSummary) -> Kind:
-        key = (cls.path, cls.name)
-        known = self._kinds.get(key)
-        if known is not None:
-            return known
-        self._kinds[key] = Kind.NONE  # cycle guard
-        kind = self._classify(cls)
-        self._kinds[key] = kind
-        return kind
+        return self._memoized(
+            self._kinds, (cls.path, cls.name), lambda: self._classify(cls), Kind.NONE
+        )
 
     def _classify(self, cls: ClassSummary) -> Kind:
         if cls.qualname in self._model_bases:
@@ -510,16 +559,19 @@ class ProjectIndex:
         """Event listeners anywhere in the project, by the class they listen on. Only files
         whose bytes mention `listen` are parsed."""
         if self._hooks is not None:
+            for path in self._hook_files:
+                self._touch(path)
             return self._hooks
         self._hooks = {}
         for path in self._files:
             try:
-                with open(path, "rb") as handle:
-                    if b"listen" not in handle.read():
-                        continue
-            except OSError:
+                data = read_source(path)
+            except SourceError:
                 continue
-            module = self.summary(path)
+            if b"listen" not in data:
+                continue
+            self._hook_files.append(path)
+            module = self.summary(path, data)
             if module is None:
                 continue
             for hook in module.hooks:
@@ -565,10 +617,10 @@ class ProjectIndex:
 
     def model_info(self, cls: ClassSummary) -> ModelInfo:
         """A model's timestamp columns, inherited ones included (nearest declaration wins)."""
-        key = (cls.path, cls.name)
-        known = self._models.get(key)
-        if known is not None:
-            return known
+        empty = ModelInfo(cls.qualname, cls.path, {})
+        return self._memoized(self._models, (cls.path, cls.name), lambda: self._model(cls), empty)
+
+    def _model(self, cls: ClassSummary) -> ModelInfo:
         columns: dict[str, ColumnInfo] = {}
         for current in (cls, *self.ancestors(cls)):
             for name in current.columns:
@@ -576,6 +628,4 @@ class ProjectIndex:
                     info = self.column_info(current, name, cls)
                     if info is not None:
                         columns[name] = info
-        info = ModelInfo(cls.qualname, cls.path, columns)
-        self._models[key] = info
-        return info
+        return ModelInfo(cls.qualname, cls.path, columns)

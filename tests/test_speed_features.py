@@ -1,0 +1,182 @@
+"""Cache, worker processes and pre-filters change how fast results come, never the results."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from timestamp_lint import api
+from timestamp_lint.api import Options, lint_paths
+from timestamp_lint.cache import CACHE_DIR_NAME
+
+from .conftest import FIXTURES, run_cli
+
+PROJECTS = sorted(p.parent.name for p in FIXTURES.glob("*/expected.txt"))
+
+
+def _copy(tmp_path: Path, name: str) -> Path:
+    root = tmp_path / name
+    shutil.copytree(FIXTURES / name, root, ignore=shutil.ignore_patterns(CACHE_DIR_NAME))
+    if not (root / "pyproject.toml").exists() and not (root / "timestamp-lint.toml").exists():
+        (root / "pyproject.toml").write_text("[tool.timestamp-lint]\n")
+    return root
+
+
+@pytest.mark.parametrize("name", PROJECTS)
+def test_prefilters_lose_nothing(tmp_path: Path, name: str) -> None:
+    root = _copy(tmp_path, name)
+    filtered = lint_paths([root], options=Options(cache=False))
+    unfiltered = lint_paths([root], options=Options(cache=False, prefilter=False))
+    assert filtered.findings == unfiltered.findings
+
+
+@pytest.mark.parametrize("name", PROJECTS)
+def test_cached_runs_equal_uncached_runs(tmp_path: Path, name: str) -> None:
+    root = _copy(tmp_path, name)
+    uncached = lint_paths([root], options=Options(cache=False)).findings
+    assert not (root / CACHE_DIR_NAME).exists()
+    cold = lint_paths([root]).findings
+    warm = lint_paths([root]).findings
+    assert cold == warm == uncached
+    assert (root / CACHE_DIR_NAME / ".gitignore").read_text().endswith("*\n")
+
+
+MODELS_ORM = """
+from sqlalchemy import Column, DateTime, func
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class Flow(Base):
+    __tablename__ = "flows"
+    created_at = Column(DateTime, server_default=func.now())
+"""
+MODELS_DTO = """
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class Flow(BaseModel):
+    created_at: datetime
+"""
+USE = "from app.models import Flow\n\n\ndef f(m):\n    return Flow(created_at=m.created_at)\n"
+
+
+def _project(tmp_path: Path) -> Path:
+    root = tmp_path / "p"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[tool.timestamp-lint]\n")
+    (root / "app/__init__.py").write_text("")
+    (root / "app/models.py").write_text(MODELS_ORM)
+    (root / "app/one.py").write_text(USE)
+    (root / "app/two.py").write_text(USE)
+    return root
+
+
+def _files(root: Path) -> list[str]:
+    return [f.path.name for f in lint_paths([root]).findings]
+
+
+def test_editing_a_model_rechecks_the_files_that_use_it(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    assert _files(root) == ["one.py", "two.py"]
+    (root / "app/models.py").write_text(MODELS_DTO)  # Flow is no longer an ORM model
+    assert _files(root) == []
+    (root / "app/models.py").write_text(MODELS_ORM)
+    assert _files(root) == ["one.py", "two.py"]
+
+
+def test_adding_a_module_rechecks_resolution(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "app/models.py").rename(root / "app/orm.py")
+    assert _files(root) == []  # app.models does not exist: nothing resolves
+    (root / "app/models.py").write_text("from app.orm import Flow\n")
+    assert _files(root) == ["one.py", "two.py"]
+
+
+def test_unchanged_files_are_not_read_on_a_warm_run(tmp_path: Path, monkeypatch) -> None:
+    root = _project(tmp_path)
+    lint_paths([root])
+    reads: list[Path] = []
+    real = api.read_source
+
+    def counting(path: Path) -> bytes:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(api, "read_source", counting)
+    assert _files(root) == ["one.py", "two.py"]
+    assert reads == []
+    os.utime(root / "app/one.py")  # touched, same content: read and hashed, not analysed
+    assert _files(root) == ["one.py", "two.py"]
+    assert reads == [root / "app/one.py"]
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"",
+        b"not json",
+        b'{"format": 99}',
+        b'{"format": 1, "entries": {"x": {"m": "no"}}}',
+        b'{"format": 1, "project": "?", "entries": []}',
+        b"\x80\x81",
+    ],
+)
+def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(tmp_path: Path, garbage: bytes) -> None:
+    root = _project(tmp_path)
+    lint_paths([root])
+    [cache_file] = (root / CACHE_DIR_NAME).glob("results-*.json")
+    cache_file.write_bytes(garbage)
+    assert _files(root) == ["one.py", "two.py"]
+    assert json.loads(cache_file.read_bytes())["format"] == 1
+
+
+def test_no_cache_and_cache_dir_options(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    assert run_cli("--no-cache", cwd=root).returncode == 1
+    assert not (root / CACHE_DIR_NAME).exists()
+    elsewhere = tmp_path / "cache"
+    assert run_cli("--cache-dir", str(elsewhere), cwd=root).returncode == 1
+    assert list(elsewhere.glob("results-*.json"))
+    assert not (root / CACHE_DIR_NAME).exists()
+
+
+def _many(tmp_path: Path, count: int) -> Path:
+    root = _project(tmp_path)
+    for index in range(count):
+        body = USE if index % 7 == 0 else USE.replace("m.created_at", "now")
+        (root / f"app/service_{index:03}.py").write_text(body)
+    return root
+
+
+def test_workers_give_the_same_output_as_one_process(tmp_path: Path) -> None:
+    root = _many(tmp_path, 3 * api.PARALLEL_MIN_FILES)
+    serial = run_cli("--no-cache", "--jobs", "1", "--output-format", "json", cwd=root)
+    parallel = run_cli("--no-cache", "--jobs", "2", "--output-format", "json", cwd=root)
+    assert serial.returncode == parallel.returncode == 1
+    assert serial.stdout == parallel.stdout
+    assert len(json.loads(serial.stdout)) == 2 + len(range(0, 3 * api.PARALLEL_MIN_FILES, 7))
+
+
+def test_a_worker_that_dies_costs_only_its_file(tmp_path: Path, monkeypatch) -> None:
+    root = _many(tmp_path, 2 * api.PARALLEL_MIN_FILES)
+    real = api.process
+
+    def crashing(engine, path, options, data=None, fingerprint=None):
+        if path.name == "service_007.py":
+            os._exit(1)  # what a segfault in the native parser looks like from outside
+        return real(engine, path, options, data, fingerprint)
+
+    monkeypatch.setattr(api, "process", crashing)
+    findings = lint_paths([root], options=Options(cache=False, jobs=2)).findings
+    by_file = {f.path.name: f.code for f in findings}
+    assert by_file["service_007.py"] == "TSL999"
+    assert by_file["service_014.py"] == "TSL001"
+    assert by_file["one.py"] == "TSL001"

@@ -1,0 +1,240 @@
+"""The on-disk cache: per-file results, valid while the file and what it depends on are unchanged.
+
+One JSON file per (tool version, configuration) under `<project root>/.timestamp_lint_cache/`.
+An entry holds a file's fingerprint (mtime, size, content hash), its findings, and the
+fingerprints of the project modules its analysis read (the models it resolved through), so
+editing a model re-checks the files that use it and nothing else. A file whose mtime and size
+are unchanged is not even read. Adding or removing a project file (which can change how imports
+resolve) re-checks every file that needed the model index.
+
+The cache is JSON, never pickle: a foreign or corrupt file is ignored and rebuilt, never
+executed. It is written atomically (temporary file and rename), so concurrent runs (pre-commit
+splitting work, CI jobs sharing a workspace) can only lose each other's updates, never corrupt
+the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from dataclasses import asdict, astuple
+from pathlib import Path
+from typing import Any
+
+import libcst
+
+from timestamp_lint import __version__
+from timestamp_lint.ftypes import Applicability, Config, Edit, Finding, Fix
+
+CACHE_DIR_NAME = ".timestamp_lint_cache"
+FORMAT = 1
+Fingerprint = tuple[int, int, str]  # mtime in ns, size, content hash
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def config_key(config: Config) -> str:
+    """What results depend on besides the files: tool, Python, LibCST, and settings."""
+    settings = {
+        k: [str(v) for v in vs] for k, vs in asdict(config).items() if isinstance(vs, tuple)
+    }
+    material = json.dumps(
+        [FORMAT, __version__, sys.version_info[:2], getattr(libcst, "__version__", "?"), settings],
+        sort_keys=True,
+    )
+    return hashlib.blake2b(material.encode(), digest_size=12).hexdigest()
+
+
+def finding_to_json(finding: Finding, root: Path) -> dict[str, Any]:
+    data = {
+        "p": _relative(finding.path, root),
+        "pos": [finding.line, finding.column, finding.end_line, finding.end_column],
+        "c": finding.code,
+        "m": finding.message,
+        "model": finding.model,
+        "field": finding.field,
+        "fix": None,
+    }
+    if finding.fix is not None:
+        data["fix"] = [
+            finding.fix.applicability.value,
+            finding.fix.message,
+            [list(astuple(edit)) for edit in finding.fix.edits],
+        ]
+    return data
+
+
+def finding_from_json(data: dict[str, Any], root: Path) -> Finding:
+    line, column, end_line, end_column = (int(n) for n in data["pos"])
+    fix = None
+    if data["fix"] is not None:
+        applicability, message, edits = data["fix"]
+        fix = Fix(
+            Applicability(applicability),
+            str(message),
+            tuple(Edit(*(int(n) for n in e[:4]), str(e[4])) for e in edits),
+        )
+    return Finding(
+        path=root / data["p"],
+        line=line,
+        column=column,
+        code=str(data["c"]),
+        message=str(data["m"]),
+        end_line=end_line,
+        end_column=end_column,
+        model=None if data["model"] is None else str(data["model"]),
+        field=None if data["field"] is None else str(data["field"]),
+        fix=fix,
+    )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+class Cache:
+    """Results of one project for one configuration."""
+
+    def __init__(self, directory: Path, config: Config, project_files: list[Path]) -> None:
+        self.root = config.root
+        self.directory = directory
+        self.file = directory / f"results-{config_key(config)}.json"
+        names = sorted(_relative(p, self.root) for p in project_files)
+        self.project = hashlib.blake2b("\0".join(names).encode(), digest_size=12).hexdigest()
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+        self._stats: dict[str, os.stat_result | None] = {}
+        self._hashes: dict[str, str | None] = {}
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.file.read_bytes())
+            if not isinstance(data, dict) or data.get("format") != FORMAT:
+                return
+            entries = data["entries"]
+            if not isinstance(entries, dict):
+                return
+            same_project = data.get("project") == self.project
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # missing, corrupt or foreign: start over
+        for name, entry in entries.items():
+            if _valid_entry(entry) and (same_project or (not entry["deps"] and not entry["a"])):
+                self.entries[name] = entry
+
+    # -- lookups -----------------------------------------------------------------------
+
+    def _stat(self, name: str) -> os.stat_result | None:
+        if name not in self._stats:
+            try:
+                self._stats[name] = os.stat(self.root / name)
+            except OSError:
+                self._stats[name] = None
+        return self._stats[name]
+
+    def _unchanged(self, name: str, mtime: int, size: int, digest: str) -> bool:
+        """Whether a file still has the content it had: same mtime and size, or same hash."""
+        stat = self._stat(name)
+        if stat is None:
+            return False
+        if (stat.st_mtime_ns, stat.st_size) == (mtime, size):
+            return True
+        if name not in self._hashes:
+            try:
+                self._hashes[name] = content_hash((self.root / name).read_bytes())
+            except OSError:
+                self._hashes[name] = None
+        return self._hashes[name] == digest
+
+    def lookup(self, path: Path, stat: os.stat_result, digest: str | None = None) -> list | None:
+        """Cached findings of `path` if it (by mtime and size, or by `digest`) and its
+        dependencies are unchanged; else None."""
+        name = _relative(path, self.root)
+        entry = self.entries.get(name)
+        if entry is None:
+            return None
+        same_stat = (entry["m"], entry["s"]) == (stat.st_mtime_ns, stat.st_size)
+        if not same_stat and digest != entry["h"]:
+            return None
+        if not all(self._unchanged(*dep) for dep in entry["deps"]):
+            return None
+        try:
+            return [finding_from_json(f, self.root) for f in entry["f"]]
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    # -- updates -----------------------------------------------------------------------
+
+    def store(
+        self,
+        path: Path,
+        fingerprint: Fingerprint,
+        findings: list[Finding] | tuple[Finding, ...],
+        deps: dict[Path, Fingerprint],
+        analyzed: bool,
+    ) -> None:
+        name = _relative(path, self.root)
+        self.entries[name] = {
+            "m": fingerprint[0],
+            "s": fingerprint[1],
+            "h": fingerprint[2],
+            "a": analyzed,
+            "deps": sorted([_relative(p, self.root), *fp] for p, fp in deps.items() if p != path),
+            "f": [finding_to_json(f, self.root) for f in findings],
+        }
+        self.dirty = True
+
+    def save(self) -> None:
+        """Write atomically; a cache that cannot be written is silently skipped."""
+        if not self.dirty:
+            return
+        data = json.dumps(
+            {"format": FORMAT, "project": self.project, "entries": self.entries},
+            separators=(",", ":"),
+        ).encode()
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            ignore = self.directory / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# created by timestamp-lint\n*\n")
+            fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".results-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(temporary, self.file)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+        except OSError:
+            pass
+
+
+def _valid_entry(entry: Any) -> bool:
+    try:
+        return (
+            isinstance(entry["m"], int)
+            and isinstance(entry["s"], int)
+            and isinstance(entry["h"], str)
+            and isinstance(entry["a"], bool)
+            and isinstance(entry["f"], list)
+            and all(
+                isinstance(d, list)
+                and len(d) == 4
+                and isinstance(d[0], str)
+                and isinstance(d[1], int)
+                and isinstance(d[2], int)
+                and isinstance(d[3], str)
+                for d in entry["deps"]
+            )
+        )
+    except (KeyError, TypeError):
+        return False
