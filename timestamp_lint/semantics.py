@@ -305,7 +305,6 @@ class Semantics:
     ) -> tuple[cst.BaseExpression | None, cst.CSTNode | None]:
         """The value bound to `target` and the statement binding it."""
         path: list[cst.CSTNode] = [target]
-        node: cst.CSTNode = target
         for parent in self._ancestors(target):
             if isinstance(parent, cst.AssignTarget):
                 assign = self.parents[parent]
@@ -319,8 +318,6 @@ class Semantics:
             if isinstance(parent, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
                 return None, None
             path.append(parent)
-            node = parent
-        del node
         return None, None
 
     def _line_of(self, small: cst.CSTNode) -> cst.CSTNode | None:

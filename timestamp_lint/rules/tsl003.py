@@ -76,7 +76,11 @@ There is no automatic fix: the right default depends on the database and the mod
         if not isinstance(self.semantics.parents.get(node), cst.Module):
             return False  # nested classes are not in the project index
         cls = self.semantics.summary.classes.get(node.name.value)
-        if cls is None or not cls.columns or not self._is_checked(cls):
+        # SQLModel classes without table=True are DTOs; any other class (a model, a mixin)
+        # is checked, and only columns declared with an ORM construct are judged
+        if cls is None or not cls.columns:
+            return False
+        if self.semantics.index.class_kind(cls) is Kind.SQLMODEL:
             return False
         for statement in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
             for target, small in _declarations(statement):
@@ -86,16 +90,9 @@ There is no automatic fix: the right default depends on the database and the mod
                         self._check(cls, info, small)
         return False
 
-    def _is_checked(self, cls: ClassSummary) -> bool:
-        """Models, and mixins whose columns are ORM constructs (SQLAlchemy, Django)."""
-        index = self.semantics.index
-        if index.class_kind(cls) is Kind.MODEL:
-            return True
-        return index.class_kind(cls) is Kind.NONE
-
     def _check(self, cls: ClassSummary, info: ColumnInfo, node: cst.CSTNode) -> None:
         if info.kind == "sqlmodel" and self.semantics.index.class_kind(cls) is not Kind.MODEL:
-            return  # SQLModel classes without table=True are DTOs
+            return  # a SQLModel field in a plain mixin: only table classes have columns
         missing_default = info.insert_default is None
         missing_hook = info.name in self.context.config.update_fields and info.update_hook is None
         if not (missing_default or missing_hook):
