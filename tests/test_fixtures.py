@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from timestamp_lint.api import lint_paths
+from timestamp_lint.api import Options, lint_paths
 from timestamp_lint.report import ReportContext, text
 
 from .conftest import FIXTURES, expected_markers
 
 PROJECTS = sorted(p.parent.name for p in FIXTURES.glob("*/expected.txt"))
+NO_CACHE = Options(cache=False)  # fixtures are checked from scratch; caching has its own tests
 # The demo is what users read first: it has a snapshot but no `# expect:` markers.
 MARKED = [name for name in PROJECTS if name != "demo"]
 
@@ -30,7 +31,7 @@ def _found(project: Path, findings) -> Counter:
 def test_markers_match_findings(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     project = FIXTURES / name
     monkeypatch.chdir(project)
-    result = lint_paths(["."])
+    result = lint_paths(["."], options=NO_CACHE)
     expected = expected_markers(project)
     found = _found(project, result.findings)
     assert found - expected == Counter(), "reported without an `# expect:` marker"
@@ -41,7 +42,7 @@ def test_markers_match_findings(name: str, monkeypatch: pytest.MonkeyPatch) -> N
 def test_output_snapshot(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     project = FIXTURES / name
     monkeypatch.chdir(project)
-    output = text.render(lint_paths(["."]).findings, ReportContext(root=project))
+    output = text.render(lint_paths(["."], options=NO_CACHE).findings, ReportContext(root=project))
     snapshot = project / "expected.txt"
     if os.environ.get("TSL_UPDATE_SNAPSHOTS"):
         snapshot.write_text(output, encoding="utf-8")
@@ -53,10 +54,10 @@ def test_single_file_equals_whole_tree(name: str, monkeypatch: pytest.MonkeyPatc
     """How pre-commit calls us: one file at a time, from the project root or elsewhere."""
     project = FIXTURES / name
     monkeypatch.chdir(project)
-    whole = lint_paths(["."]).findings
+    whole = lint_paths(["."], options=NO_CACHE).findings
     files = sorted({f.path for f in whole})
     assert files, "fixture project without findings"
     monkeypatch.chdir(FIXTURES.parent)
     for file in files:
-        single = lint_paths([file]).findings
+        single = lint_paths([file], options=NO_CACHE).findings
         assert single == [f for f in whole if f.path == file]
