@@ -117,6 +117,8 @@ def test_fix_objects_in_json(copy: Path) -> None:
     assert by_place[("app/cases/kwargs.py", 9)]["applicability"] == "safe"
     assert "server_default=func.now()" in by_place[("app/cases/kwargs.py", 9)]["message"]
     assert by_place[("app/cases/unsafe.py", 5)]["applicability"] == "unsafe"
+    shared = by_place[("app/cases/dicts.py", 11)]
+    assert shared["applicability"] == "unsafe" and "may be used elsewhere" in shared["message"]
     assert by_place[("app/cases/django_calls.py", 17)] is None  # a lookup: no automatic fix
     assert by_place[("app/models.py", 20)] is None  # TSL003
 
@@ -206,9 +208,10 @@ def test_cli_diff_writes_nothing(copy: Path) -> None:
 
 def test_cli_fix_summary_and_exit_status(copy: Path) -> None:
     result = run_cli("--fix", cwd=copy)
-    assert result.returncode == 1  # unsafe.py, the lookup and TSL003 remain
-    assert result.stdout.splitlines()[-1] == "Fixed 22 findings (3 remaining)."
+    # unsafe: Legacy has no default, and entries of dicts built apart from the call
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-1] == "Fixed 19 findings (6 remaining)."
     result = run_cli("--fix", "--unsafe-fixes", cwd=copy)
-    assert result.stdout.splitlines()[-1] == "Fixed 1 finding (2 remaining)."
+    assert result.stdout.splitlines()[-1] == "Fixed 4 findings (2 remaining)."  # lookup, TSL003
     result = run_cli("--fix", "app/cases/kwargs.py", cwd=copy)
     assert (result.returncode, result.stdout) == (0, "Fixed 0 findings (0 remaining).\n")

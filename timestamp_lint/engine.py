@@ -276,20 +276,18 @@ class Engine:
         if len(removed) > 60:
             removed = removed[:57] + "..."
         edit = fixer.edit_between(text, fixer.apply(module, {violation.node}))
-        if column is not None and column.stamps_now:
+        if column is not None and column.stamps_now and violation.unsafe_reason is None:
             return Fix(
                 Applicability.SAFE,
                 f"Remove `{removed}`; the column default ({column.insert_default}) stamps "
                 "the current time",
                 (edit,),
             )
-        name = f"{violation.model.name}.{violation.field}"
-        return Fix(
-            Applicability.UNSAFE,
-            f"Remove `{removed}` (unsafe: {name} has no insert default that stamps the current "
-            "time, so new records would get NULL)",
-            (edit,),
+        reason = violation.unsafe_reason or (
+            f"{violation.model.name}.{violation.field} has no insert default that stamps the "
+            "current time, so new records would get NULL"
         )
+        return Fix(Applicability.UNSAFE, f"Remove `{removed}` (unsafe: {reason})", (edit,))
 
     def _rules_for(self, path: Path) -> list[type[Rule]]:
         if self.allow and self.allow.match(relative_to_root(path, self.config.root)):

@@ -27,6 +27,7 @@ class Violation:
     field: str | None
     node: cst.CSTNode | None
     fixable: bool = False  # removing `node` repairs it (whether safely is decided later)
+    unsafe_reason: str | None = None  # why removing it may change more than this record
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Rule(cst.BatchableCSTVisitor):
         model: ClassSummary | None = None,
         field: str | None = None,
         fixable: bool = False,
+        unsafe_reason: str | None = None,
     ) -> None:
         positions = self.semantics.positions
         start = positions[start_node or node].start
@@ -76,6 +78,7 @@ class Rule(cst.BatchableCSTVisitor):
                 field=field,
                 node=node,
                 fixable=fixable,
+                unsafe_reason=unsafe_reason,
             )
         )
 

@@ -97,6 +97,7 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
             self._seen.add(value.carrier)
             shown, copied = describe_copy(self.semantics, value.value, source)
             through = value.through
+            shared = None
             if through is None or through is value.carrier:
                 argument = f"{value.field}={shown}"
             elif self.semantics.contains(through, value.carrier):
@@ -104,6 +105,7 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
             else:
                 argument = shorten(self.semantics.code(through).strip(), 50)
                 copied += f' ("{value.field}": {shown})'
+                shared = "the dict is built apart from the call and may be used elsewhere too"
             if value.lookup:
                 advice = (
                     f"a {site.label.rpartition('.')[2]} lookup also sets the field of the record "
@@ -125,4 +127,5 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
                 model=site.model,
                 field=value.field,
                 fixable=not value.lookup,
+                unsafe_reason=shared,
             )
