@@ -180,3 +180,27 @@ def test_a_worker_that_dies_costs_only_its_file(tmp_path: Path, monkeypatch) -> 
     assert by_file["service_007.py"] == "TSL999"
     assert by_file["service_014.py"] == "TSL001"
     assert by_file["one.py"] == "TSL001"
+
+
+SHADOWED = """
+from app.schemas import Flow
+
+
+def f(m):
+    from app.models import Flow
+
+    return Flow(created_at=m.created_at)
+
+
+def g(m):
+    return Flow(created_at=m.created_at)
+"""
+
+
+def test_prefilter_respects_function_level_imports(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "app/schemas.py").write_text(MODELS_DTO)
+    (root / "app/one.py").write_text(SHADOWED)
+    for prefilter in (True, False):
+        findings = lint_paths([root / "app/one.py"], options=Options(prefilter=prefilter)).findings
+        assert [f.line for f in findings] == [8]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from timestamp_lint.ftypes import ColumnInfo
-from timestamp_lint.index import ClassSummary, Kind
+from timestamp_lint.index import ClassSummary, Kind, ProjectIndex
 from timestamp_lint.rules.base import Rule
 
 # How to add the missing part, by ORM: (insert default, update hook, both)
@@ -76,49 +76,67 @@ There is no automatic fix: the right default depends on the database and the mod
         if not isinstance(self.semantics.parents.get(node), cst.Module):
             return False  # nested classes are not in the project index
         cls = self.semantics.summary.classes.get(node.name.value)
-        # SQLModel classes without table=True are DTOs; any other class (a model, a mixin)
-        # is checked, and only columns declared with an ORM construct are judged
-        if cls is None or not cls.columns:
+        if cls is None:
             return False
-        if self.semantics.index.class_kind(cls) is Kind.SQLMODEL:
-            return False
+        problems = column_problems(self.semantics.index, cls, self.context.config.update_fields)
         for statement in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
             for target, small in _declarations(statement):
-                if target in cls.columns:
-                    info = self.semantics.index.column_info(cls, target)
-                    if info is not None:
-                        self._check(cls, info, small)
+                if target in problems:
+                    self._report(cls, problems.pop(target), small)
         return False
 
-    def _check(self, cls: ClassSummary, info: ColumnInfo, node: cst.CSTNode) -> None:
-        if info.kind == "sqlmodel" and self.semantics.index.class_kind(cls) is not Kind.MODEL:
-            return  # a SQLModel field in a plain mixin: only table classes have columns
-        missing_default = info.insert_default is None
-        missing_hook = info.name in self.context.config.update_fields and info.update_hook is None
-        if not (missing_default or missing_hook):
-            return
+    def _report(self, cls: ClassSummary, problem: Problem, node: cst.CSTNode) -> None:
+        info, missing_default, missing_hook = problem
         insert, update, both = ADVICE[info.kind]
         if missing_default and missing_hook:
-            problem = "has no insert default and no update hook"
+            what = "has no insert default and no update hook"
             consequence = (
                 "new records get NULL unless every caller passes a time, and it keeps its "
                 "first value when the record changes"
             )
             advice = both
         elif missing_default:
-            problem = "has no insert default"
+            what = "has no insert default"
             consequence = "new records get NULL unless every caller passes a time"
             advice = insert
         else:
-            problem = "has no update hook"
+            what = "has no update hook"
             consequence = "it keeps its first value when the record changes"
             advice = update
         self.report(
             node,
-            f"{cls.name}.{info.name} {problem}, so {consequence}; add {advice}",
+            f"{cls.name}.{info.name} {what}, so {consequence}; add {advice}",
             model=cls,
             field=info.name,
         )
+
+
+Problem = tuple[ColumnInfo, bool, bool]  # the column, no insert default, no update hook
+
+
+def column_problems(
+    index: ProjectIndex, cls: ClassSummary, update_fields: tuple[str, ...]
+) -> dict[str, Problem]:
+    """The timestamp columns `cls` declares that cannot stamp themselves, by field.
+
+    SQLModel classes without table=True are DTOs; any other class (a model, a mixin) is
+    checked, and only columns declared with an ORM construct are judged. Read from the
+    project index alone (no LibCST), so the engine can ask before parsing with LibCST.
+    """
+    if not cls.columns or index.class_kind(cls) is Kind.SQLMODEL:
+        return {}
+    problems: dict[str, Problem] = {}
+    for name in cls.columns:
+        info = index.column_info(cls, name)
+        if info is None:
+            continue
+        if info.kind == "sqlmodel" and index.class_kind(cls) is not Kind.MODEL:
+            continue  # a SQLModel field in a plain mixin: only table classes have columns
+        missing_default = info.insert_default is None
+        missing_hook = name in update_fields and info.update_hook is None
+        if missing_default or missing_hook:
+            problems[name] = (info, missing_default, missing_hook)
+    return problems
 
 
 def _declarations(statement: cst.CSTNode):
