@@ -7,15 +7,14 @@ The stages, cheapest first, each able to end the work on a file:
 2. Decode (PEP 263, BOM) and `ast.parse` (CPython's parser, in C): a file that does not parse
    is a `TSL999`. Nesting too deep for LibCST is a `TSL999` too, decided here, before LibCST
    (whose native parser can crash the interpreter on such input) ever sees the file.
-3. An `ast` walk asks whether the file holds both a place where a field is given a value and
-   a place where a field is read; if not, done.
+3. The cheap first pass (`prescreen`) asks, from the `ast` tree and the project index,
+   whether any rule could report here; if not, done.
 4. LibCST parse, metadata (scopes, qualified names, positions, parents) and the rules.
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
 import io
 import re
 import tokenize
@@ -30,9 +29,9 @@ from timestamp_lint.cache import Fingerprint
 from timestamp_lint.discover import relative_to_root
 from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding, Fix
 from timestamp_lint.globs import PathMatcher
-from timestamp_lint.index import ModuleSummary, ProjectIndex, expr_parts
+from timestamp_lint.index import ProjectIndex
+from timestamp_lint.prescreen import Prescreen
 from timestamp_lint.rules import RULES, Rule, RuleContext, Violation
-from timestamp_lint.rules.tsl003 import column_problems
 from timestamp_lint.semantics import PROVIDERS, Semantics
 from timestamp_lint.source import NotRegularFile, SourceError, decode_source, read_source
 
@@ -76,32 +75,6 @@ def max_depth(tree: ast.AST) -> int:
     return deepest
 
 
-def _nested_import_names(tree: ast.Module) -> set[str]:
-    """Names bound by imports below the module's top level (inside functions, classes)."""
-    top = set(map(id, tree.body))
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in top:
-            for alias in node.names:
-                names.add((alias.asname or alias.name).partition(".")[0])
-    return names
-
-
-MANAGER_METHODS = frozenset({"create", "get_or_create", "update_or_create"})
-DICT_KEYWORDS = frozenset({"defaults", "create_defaults"})
-
-
-def _reads_a_field(tree: ast.AST, fields: frozenset[str]) -> bool:
-    """`x.created_at`, or "created_at" as a string (getattr, subscript, dict key)."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in fields:
-            if not isinstance(node.ctx, ast.Store):
-                return True
-        elif isinstance(node, ast.Constant) and node.value in fields:
-            return True
-    return False
-
-
 def noqa_lines(text: str) -> dict[int, frozenset[str] | None]:
     """Line -> codes suppressed by a `# noqa` comment there (None: all codes)."""
     found: dict[int, frozenset[str] | None] = {}
@@ -143,6 +116,7 @@ class Engine:
         pre-filters never lose a finding."""
         self.config = config
         self.prefilter = prefilter
+        self.prescreen = Prescreen(index, config)
         self.index = index
         self.fields = frozenset(config.fields)
         names = b"|".join(re.escape(f.encode()) for f in sorted(self.fields))
@@ -216,7 +190,8 @@ class Engine:
             return result
         summary = self.index.add_tree(path, tree, fingerprint)
         rules = self._rules_for(path)
-        if self.prefilter and not self._worth_analysing(tree, summary, rules):
+        codes = {rule.code for rule in rules}
+        if self.prefilter and not self.prescreen.worth_analysing(tree, summary, codes):
             return result
         depth = max_depth(tree)
         if depth > MAX_NESTING:
@@ -293,59 +268,6 @@ class Engine:
             "current time, so new records would get NULL"
         )
         return Fix(Applicability.UNSAFE, f"Remove `{removed}` (unsafe: {reason})", (edit,))
-
-    # -- the cheap first pass: ast and the project index, before any LibCST ---------------
-
-    def _worth_analysing(self, tree: ast.Module, summary: ModuleSummary, rules) -> bool:
-        """Whether a rule could report here, judged from the `ast` tree and the project index.
-
-        Conservative: it may say yes where the rules then find nothing, never no where they
-        would find something (the tests run every fixture with and without this pass).
-        """
-        codes = {rule.code for rule in rules}
-        if "TSL003" in codes and any(
-            column_problems(self.index, cls, self.config.update_fields)
-            for cls in summary.classes.values()
-        ):
-            return True
-        if not codes & {"TSL001", "TSL002"} or not _reads_a_field(tree, self.fields):
-            return False
-        local_imports = _nested_import_names(tree)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                if self._may_create(node, summary, local_imports):
-                    return True
-                if isinstance(node.func, ast.Name) and node.func.id == "setattr":
-                    return True  # TSL002 (setattr); whether the record is new is LibCST's call
-            elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if any(isinstance(t, ast.Attribute) and t.attr in self.fields for t in targets):
-                    return True  # TSL002
-        return False
-
-    def _may_create(self, call: ast.Call, summary: ModuleSummary, local_imports: set[str]) -> bool:
-        """Whether a call can create a model record with a field value: its callee is not
-        provably something other than a model (names bound outside the module's top level,
-        like function-level imports, count as possible models)."""
-        if isinstance(call.func, ast.Attribute) and call.func.attr == "values":
-            return True  # insert(...).values(...): LibCST follows the statement chain
-        if not any(
-            kw.arg is None or kw.arg in self.fields or kw.arg in DICT_KEYWORDS
-            for kw in call.keywords
-        ):
-            return False
-        parts = expr_parts(call.func)
-        if parts is None:
-            return True  # anything unusual: let LibCST decide
-        if len(parts) >= 3 and parts[-1] in MANAGER_METHODS:
-            parts = parts[:-2]  # Model.objects.create -> Model
-        if parts[0] in local_imports:
-            return True  # imported inside a function: may shadow the module-level name
-        if parts[0] not in summary.order and not summary.stars:
-            # a builtin (dict, print) is no model; any other name is local: a function-level
-            # import, a parameter, a variable
-            return not hasattr(builtins, parts[0])
-        return self.index.model_class(self.index.resolve_expr(summary, parts)) is not None
 
     def _rules_for(self, path: Path) -> list[type[Rule]]:
         if self.allow and self.allow.match(relative_to_root(path, self.config.root)):
