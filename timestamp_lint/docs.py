@@ -14,7 +14,8 @@ syntax nested too deeply to analyse safely.
 
 ## Why is this bad?
 timestamp-lint cannot check a file it cannot parse, and `--fix` never rewrites such a file.
-Only files that mention a timestamp field are parsed, so this is reported only for those.
+Only files whose bytes could hold a finding (they read a timestamp field and give one a
+value, or declare one in a class body) are parsed, so this is reported only for those.
 """
 
 

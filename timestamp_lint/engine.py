@@ -2,8 +2,9 @@
 
 The stages, cheapest first, each able to end the work on a file:
 
-1. `# timestamp-lint: skip-file`, or no timestamp field name in the bytes: done (one read,
-   one regex; this is where most files of a real project stop).
+1. `# timestamp-lint: skip-file`, or bytes that neither read a timestamp field and give one
+   a value nor declare one (`Prescreen.scan`): done (one read, a regex search or two; this is
+   where most files of a real project stop).
 2. Decode (PEP 263, BOM) and `ast.parse` (CPython's parser, in C): a file that does not parse
    is a `TSL999`. Nesting too deep for LibCST is a `TSL999` too, decided here, before LibCST
    (whose native parser can crash the interpreter on such input) ever sees the file.
@@ -119,8 +120,6 @@ class Engine:
         self.prescreen = Prescreen(index, config)
         self.index = index
         self.fields = frozenset(config.fields)
-        names = b"|".join(re.escape(f.encode()) for f in sorted(self.fields))
-        self.field_re = re.compile(rb"\b(?:" + names + rb")\b")
         self.allow = PathMatcher(config.allow)
         self.rules = [
             rule for code, rule in RULES.items() if is_selected(code, config.select, config.ignore)
@@ -145,7 +144,10 @@ class Engine:
         """The byte-level pre-filter: can this file hold a finding at all?"""
         if not self.rules or SKIP_FILE_RE.search(data):
             return False
-        return not self.prefilter or bool(self.field_re.search(data))
+        if not self.prefilter:
+            return True
+        scan = self.prescreen.scan(data)
+        return scan.copy or scan.declares
 
     def lint_file(
         self, path: Path, data: bytes | None = None, fingerprint: Fingerprint | None = None
@@ -191,7 +193,7 @@ class Engine:
         summary = self.index.add_tree(path, tree, fingerprint)
         rules = self._rules_for(path)
         codes = {rule.code for rule in rules}
-        if self.prefilter and not self.prescreen.worth_analysing(tree, summary, codes):
+        if self.prefilter and not self.prescreen.worth_analysing(data, tree, summary, codes):
             return result
         depth = max_depth(tree)
         if depth > MAX_NESTING:

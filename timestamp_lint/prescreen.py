@@ -21,6 +21,9 @@ The tests run every fixture project with and without this pass and compare.
 from __future__ import annotations
 
 import ast
+import bisect
+import re
+from dataclasses import dataclass
 
 from timestamp_lint.ftypes import Config
 from timestamp_lint.index import ModuleSummary, ProjectIndex, expr_parts
@@ -30,73 +33,131 @@ MANAGER_METHODS = frozenset({"create", "get_or_create", "update_or_create"})
 DICT_KEYWORDS = frozenset({"defaults", "create_defaults"})
 
 
+@dataclass(frozen=True)
+class ByteScan:
+    """What one regular-expression pass over a file's bytes says it may hold."""
+
+    copy: bool  # reads a field from something and gives a field a value (TSL001, TSL002)
+    declares: bool  # declares a field in a class body (TSL003)
+
+
 class Prescreen:
     def __init__(self, index: ProjectIndex, config: Config) -> None:
         self.index = index
         self.config = config
         self.fields = frozenset(config.fields)
-        self._values: dict[str, list[ast.expr]] = {}
+        names = b"(?:" + b"|".join(re.escape(f.encode()) for f in sorted(self.fields)) + b")"
+        self._mentions = re.compile(rb"\b" + names + rb"\b")
+        self._reads = re.compile(rb"\." + names + rb"\b|['\"]" + names + rb"['\"]")
+        # places where a field may get a value, or a dict may reach a new record
+        self._gives = re.compile(
+            rb"\b" + names + rb"\s*=(?!=)|['\"]" + names + rb"['\"]\s*[:,]|\*\*"
+            rb"|\bsetattr\s*\(|\.values\s*\(|\bdefaults\s*="
+        )
+        self._declares = re.compile(
+            rb"^[ \t]+" + names + rb"\s*[:=]|\bdef[ \t]+" + names + rb"\b", re.MULTILINE
+        )
+        self._nested_import = re.compile(rb"^[ \t]+(?:from|import)[ \t]", re.MULTILINE)
+        self._tree: ast.Module | None = None
+        self._values: dict[str, list[ast.expr]] | None = None
+        self._local_imports: set[str] | None = None
+        self._created_names: set[str] | None = None
 
-    def worth_analysing(self, tree: ast.Module, summary: ModuleSummary, codes: set[str]) -> bool:
+    def scan(self, data: bytes) -> ByteScan:
+        """The byte-level pre-filter: one regex search or two per file."""
+        if not self._mentions.search(data):
+            return ByteScan(False, False)
+        copy = bool(self._reads.search(data) and self._gives.search(data))
+        return ByteScan(copy, bool(self._declares.search(data)))
+
+    def worth_analysing(
+        self, data: bytes, tree: ast.Module, summary: ModuleSummary, codes: set[str]
+    ) -> bool:
+        """Whether LibCST could report anything here (see the module docstring)."""
+        scan = self.scan(data)
         if "TSL003" in codes and any(
             column_problems(self.index, cls, self.config.update_fields)
             for cls in summary.classes.values()
         ):
             return True
-        if not codes & {"TSL001", "TSL002"}:
+        if not codes & {"TSL001", "TSL002"} or not scan.copy:
             return False
-        local_imports = _nested_import_names(tree)
-        self._values = _assigned_values(tree)
-        created = {
-            name
-            for name, values in self._values.items()
-            if any(self._may_construct(v, summary, local_imports) for v in values)
-        }
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                if "TSL001" in codes and self._creates_with_copy(node, summary, local_imports):
-                    return True
-                if "TSL002" in codes and self._setattr_copy(node, created):
-                    return True
-            elif (
-                isinstance(node, ast.Assign)
-                and "TSL002" in codes
-                and any(self._created_field(t, created) for t in node.targets)
-                and self._may_copy(node.value)
-            ):
+        self._tree, self._values, self._local_imports = tree, None, None
+        if self._nested_import.search(data) is None:
+            self._local_imports = set()
+        self._created_names = None
+        for node in _nodes_on_lines(tree, self._give_lines(data)):
+            if "TSL001" in codes and self._creates_with_copy(node, summary):
+                return True
+            if "TSL002" in codes and self._assigns_copy(node, summary):
                 return True
         return False
 
+    def _give_lines(self, data: bytes) -> list[int] | None:
+        """Sorted line numbers of the places `_gives` matches, or None to look everywhere
+        (lone carriage returns: the parser would number lines differently)."""
+        if data.count(b"\r") != data.count(b"\r\n"):
+            return None
+        newlines = [m.start() for m in re.finditer(b"\n", data)]
+        return sorted(
+            {bisect.bisect_left(newlines, m.start()) + 1 for m in self._gives.finditer(data)}
+        )
+
+    # -- lazily computed, whole-file facts -------------------------------------------------
+
+    @property
+    def local_imports(self) -> set[str]:
+        if self._local_imports is None:
+            assert self._tree is not None
+            self._local_imports = _nested_import_names(self._tree)
+        return self._local_imports
+
+    @property
+    def values(self) -> dict[str, list[ast.expr]]:
+        if self._values is None:
+            assert self._tree is not None
+            self._values = _assigned_values(self._tree)
+        return self._values
+
+    def _created(self, summary: ModuleSummary) -> set[str]:
+        """Names bound somewhere to what may be a new record."""
+        if self._created_names is None:
+            self._created_names = {
+                name
+                for name, values in self.values.items()
+                if any(self._may_construct(v, summary) for v in values)
+            }
+        return self._created_names
+
     # -- TSL001 ------------------------------------------------------------------------
 
-    def _creates_with_copy(
-        self, call: ast.Call, summary: ModuleSummary, local_imports: set[str]
-    ) -> bool:
+    def _creates_with_copy(self, call: ast.AST, summary: ModuleSummary) -> bool:
+        if not isinstance(call, ast.Call):
+            return False
         if isinstance(call.func, ast.Attribute) and call.func.attr == "values":
             # insert(Model).values(...): the rule follows the chain to the insert
             rows = [arg for arg in call.args if not isinstance(arg, ast.Starred)]
             return self._keywords_may_copy(call) or any(self._rows_may_copy(r) for r in rows)
         if not self._keywords_may_copy(call):
             return False
-        return self._may_be_model(call.func, summary, local_imports)
+        return self._may_be_model(call.func, summary)
 
-    def _may_construct(self, value: ast.expr, summary: ModuleSummary, local_imports) -> bool:
+    def _may_construct(self, value: ast.expr, summary: ModuleSummary) -> bool:
         """Whether a bound value may be a new record: a call of something that may be a model
         (or its manager's `create`), also as an element of a tuple being unpacked."""
         calls = value.elts if isinstance(value, ast.Tuple | ast.List) else [value]
         return any(
-            isinstance(call, ast.Call) and self._may_be_model(call.func, summary, local_imports)
-            for call in calls
+            isinstance(call, ast.Call) and self._may_be_model(call.func, summary) for call in calls
         )
 
-    def _may_be_model(self, func: ast.expr, summary: ModuleSummary, local_imports) -> bool:
+    def _may_be_model(self, func: ast.expr, summary: ModuleSummary) -> bool:
         parts = expr_parts(func)
         if parts is None:
             return True  # something unusual: let the rule decide
         if len(parts) >= 3 and parts[-1] in MANAGER_METHODS:
             parts = parts[:-2]  # Model.objects.create -> Model
         head = parts[0]
-        if head in local_imports:
+        if head in self.local_imports:
             return True  # imported inside a function: may shadow a module-level name
         if head not in summary.order and not summary.stars:
             return False  # a parameter, a local variable or a builtin: never a model class
@@ -149,31 +210,60 @@ class Prescreen:
                 return True
             if isinstance(child, ast.Name) and child.id not in seen:
                 seen.add(child.id)
-                if any(self._may_copy(v, seen) for v in self._values.get(child.id, ())):
+                if any(self._may_copy(v, seen) for v in self.values.get(child.id, ())):
                     return True
         return False
 
     # -- TSL002 ------------------------------------------------------------------------
 
-    def _created_field(self, target: ast.expr, created: set[str]) -> bool:
+    def _assigns_copy(self, node: ast.AST, summary: ModuleSummary) -> bool:
+        """`record.created_at = <copy>` or `setattr(record, "created_at", <copy>)` where
+        `record` may have been created from a model."""
+        if isinstance(node, ast.Call) and _is_setattr(node, self.fields):
+            record, value = node.args[0], node.args[2]
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Attribute)
+            and node.targets[0].attr in self.fields
+        ):
+            record, value = node.targets[0].value, node.value
+        else:
+            return False
         return (
-            isinstance(target, ast.Attribute)
-            and target.attr in self.fields
-            and isinstance(target.value, ast.Name)
-            and target.value.id in created
+            isinstance(record, ast.Name)
+            and record.id in self._created(summary)
+            and self._may_copy(value)
         )
 
-    def _setattr_copy(self, call: ast.Call, created: set[str]) -> bool:
-        return (
-            isinstance(call.func, ast.Name)
-            and call.func.id == "setattr"
-            and len(call.args) == 3
-            and isinstance(call.args[0], ast.Name)
-            and call.args[0].id in created
-            and isinstance(call.args[1], ast.Constant)
-            and call.args[1].value in self.fields
-            and self._may_copy(call.args[2])
-        )
+
+def _is_setattr(call: ast.Call, fields: frozenset[str]) -> bool:
+    """`setattr(x, "created_at", value)`."""
+    return (
+        isinstance(call.func, ast.Name)
+        and call.func.id == "setattr"
+        and len(call.args) == 3
+        and isinstance(call.args[1], ast.Constant)
+        and call.args[1].value in fields
+    )
+
+
+def _nodes_on_lines(tree: ast.Module, lines: list[int] | None):
+    """The nodes whose line span holds one of `lines` (all nodes when `lines` is None),
+    found without walking the subtrees that hold none."""
+    if lines is None:
+        yield from ast.walk(tree)
+        return
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        start = getattr(node, "lineno", None)
+        if start is not None:
+            index = bisect.bisect_left(lines, start)
+            if index == len(lines) or lines[index] > (node.end_lineno or start):
+                continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
 
 
 def _nested_import_names(tree: ast.Module) -> set[str]:
