@@ -115,3 +115,15 @@ def test_since_outside_git_is_a_usage_error(demo: Path) -> None:
     result = run_cli("--since", "HEAD", cwd=demo)
     assert result.returncode == 2
     assert "--since requires a git repository" in result.stderr
+
+
+def test_sarif_fixes_survive_a_cache_written_without_edits(demo: Path) -> None:
+    assert run_cli("--output-format", "json", cwd=demo).returncode == 1  # fills the cache
+    sarif = json.loads(run_cli("--output-format", "sarif", cwd=demo).stdout)
+    results = sarif["runs"][0]["results"]
+    assert len(results) == 2
+    for result in results:
+        [change] = result["fixes"][0]["artifactChanges"]
+        assert change["artifactLocation"]["uri"] == "app/services/flows.py"
+        [replacement] = change["replacements"]
+        assert replacement["deletedRegion"]["startLine"] in (14, 15)

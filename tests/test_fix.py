@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from timestamp_lint import fix as fixer
-from timestamp_lint.api import fix_paths, lint_paths
+from timestamp_lint.api import Options, fix_paths, lint_paths
 
 from .conftest import FIXTURES, run_cli
 
 CASES = FIXTURES / "fixes" / "app" / "cases"
+EDITS = Options(edits=True)  # fixes with their text edits, as SARIF output asks for
 NAMES = sorted(p.name for p in CASES.glob("*.py") if p.name != "__init__.py")
 
 
@@ -75,7 +76,7 @@ def _remove_reported(tree: ast.Module, spots: set[tuple[int, int]]) -> None:
 def test_fix_invariants(copy: Path, name: str) -> None:
     path = copy / "app/cases" / name
     before = path.read_text(encoding="utf-8")
-    reported = [f for f in lint_paths([path]).findings if f.fix is not None]
+    reported = [f for f in lint_paths([path], options=EDITS).findings if f.fix is not None]
     assert reported, "a case without fixable findings"
     result = fix_paths([path], unsafe=True)
     after = path.read_text(encoding="utf-8")
@@ -215,3 +216,34 @@ def test_cli_fix_summary_and_exit_status(copy: Path) -> None:
     assert result.stdout.splitlines()[-1] == "Fixed 4 findings (2 remaining)."  # lookup, TSL003
     result = run_cli("--fix", "app/cases/kwargs.py", cwd=copy)
     assert (result.returncode, result.stdout) == (0, "Fixed 0 findings (0 remaining).\n")
+
+
+def _apply_edits(text: str, edits) -> str:
+    """Apply non-overlapping edits (1-based, end exclusive), last first."""
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(line: int, column: int) -> int:
+        return starts[line - 1] + column - 1
+
+    for edit in sorted(edits, key=lambda e: (e.line, e.column), reverse=True):
+        start, end = offset(edit.line, edit.column), offset(edit.end_line, edit.end_column)
+        text = text[:start] + edit.replacement + text[end:]
+    return text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_findings_edit_removes_exactly_its_node(copy: Path, name: str) -> None:
+    """The edit in a finding's `fix` (JSON, SARIF) stands alone: applied by itself to the
+    original it gives valid code whose AST is the original's minus that one node."""
+    path = copy / "app/cases" / name
+    before = path.read_text(encoding="utf-8")
+    fixable = [f for f in lint_paths([path], options=EDITS).findings if f.fix]
+    assert fixable
+    for finding in fixable:
+        expected = ast.parse(before)
+        _remove_reported(expected, {(finding.line, finding.column - 1)})
+        after = _apply_edits(before, finding.fix.edits)
+        assert ast.dump(ast.parse(after)) == ast.dump(expected), finding

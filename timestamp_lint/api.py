@@ -42,6 +42,7 @@ class Options:
     cache: bool = True  # read and write the on-disk cache
     cache_dir: Path | None = None  # default: <project root>/.timestamp_lint_cache
     prefilter: bool = True  # False: analyse every file fully (tests prove nothing is lost)
+    edits: bool = False  # fixes carry their text edits (SARIF output needs them)
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,8 @@ def run(
     analysed (in worker processes when there are many).
     """
     project_files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
-    engine = Engine(config, ProjectIndex(config, project_files), prefilter=options.prefilter)
+    index = ProjectIndex(config, project_files)
+    engine = Engine(config, index, prefilter=options.prefilter, edits=options.edits)
     if options.stdin is not None:
         files = [Path(os.path.abspath(paths[0]))]
     else:
@@ -233,7 +235,8 @@ def run(
         files = [path for path in files if since.touches(path)]
     cache = None
     if options.cache and options.stdin is None:
-        cache = Cache(options.cache_dir or config.root / CACHE_DIR_NAME, config, project_files)
+        directory = options.cache_dir or config.root / CACHE_DIR_NAME
+        cache = Cache(directory, config, project_files, with_edits=options.edits)
     outcomes: dict[Path, FileOutcome] = {}
     tasks: list[tuple[Path, bytes | None, Fingerprint | None]] = []
     for path in files:

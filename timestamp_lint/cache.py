@@ -104,8 +104,13 @@ def _relative(path: Path, root: Path) -> str:
 class Cache:
     """Results of one project for one configuration."""
 
-    def __init__(self, directory: Path, config: Config, project_files: list[Path]) -> None:
+    def __init__(
+        self, directory: Path, config: Config, project_files: list[Path], with_edits: bool
+    ) -> None:
+        """`with_edits`: this run needs fixes with their text edits; entries written by a
+        run that did not compute them do not serve it."""
         self.root = config.root
+        self.with_edits = with_edits
         self.directory = directory
         self.file = directory / f"results-{config_key(config)}.json"
         names = sorted(_relative(p, self.root) for p in project_files)
@@ -165,6 +170,8 @@ class Cache:
         same_stat = (entry["m"], entry["s"]) == (stat.st_mtime_ns, stat.st_size)
         if not same_stat and digest != entry["h"]:
             return None
+        if self.with_edits and not entry.get("e", False):
+            return None
         if not all(self._unchanged(*dep) for dep in entry["deps"]):
             return None
         try:
@@ -188,6 +195,7 @@ class Cache:
             "s": fingerprint[1],
             "h": fingerprint[2],
             "a": analyzed,
+            "e": self.with_edits,
             "deps": sorted([_relative(p, self.root), *fp] for p, fp in deps.items() if p != path),
             "f": [finding_to_json(f, self.root) for f in findings],
         }

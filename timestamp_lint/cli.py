@@ -157,6 +157,7 @@ def check(
             jobs=jobs,
             cache=not no_cache,
             cache_dir=cache_dir.resolve() if cache_dir is not None else None,
+            edits=output_format == "sarif" and not statistics,
         )
         result = run(targets, config, options, changed)
     except UserError as exc:

@@ -112,10 +112,13 @@ def _sentence(error: Exception) -> str:
 class Engine:
     """Runs the selected rules over files of one project."""
 
-    def __init__(self, config: Config, index: ProjectIndex, prefilter: bool = True) -> None:
+    def __init__(
+        self, config: Config, index: ProjectIndex, prefilter: bool = True, edits: bool = False
+    ) -> None:
         """`prefilter=False` analyses every file fully: for tests that prove the cheap
-        pre-filters never lose a finding."""
+        pre-filters never lose a finding. `edits`: give fixes their text edits (SARIF)."""
         self.config = config
+        self.edits = edits
         self.prefilter = prefilter
         self.prescreen = Prescreen(index, config)
         self.index = index
@@ -252,24 +255,31 @@ class Engine:
             return None
         column = self.index.model_info(violation.model).columns.get(violation.field)
         node = violation.node
-        if isinstance(node, cst.Arg | cst.DictElement):
+        if isinstance(node, cst.Arg):
+            node = node.with_changes(
+                comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=cst.SimpleWhitespace("")
+            )
+        elif isinstance(node, cst.DictElement):
             node = node.with_changes(comma=cst.MaybeSentinel.DEFAULT)
         removed = " ".join(module.code_for_node(node).split())
         if len(removed) > 60:
             removed = removed[:57] + "..."
-        edit = fixer.edit_between(text, fixer.apply(module, {violation.node}))
+        # the text edit (for SARIF) costs a whole-module transformation: only when asked for
+        edits = ()
+        if self.edits:
+            edits = (fixer.edit_between(text, fixer.apply(module, {violation.node})),)
         if column is not None and column.stamps_now and violation.unsafe_reason is None:
             return Fix(
                 Applicability.SAFE,
                 f"Remove `{removed}`; the column default ({column.insert_default}) stamps "
                 "the current time",
-                (edit,),
+                edits,
             )
         reason = violation.unsafe_reason or (
             f"{violation.model.name}.{violation.field} has no insert default that stamps the "
             "current time, so new records would get NULL"
         )
-        return Fix(Applicability.UNSAFE, f"Remove `{removed}` (unsafe: {reason})", (edit,))
+        return Fix(Applicability.UNSAFE, f"Remove `{removed}` (unsafe: {reason})", edits)
 
     def _rules_for(self, path: Path) -> list[type[Rule]]:
         if self.allow and self.allow.match(relative_to_root(path, self.config.root)):

@@ -18,7 +18,6 @@ from libcst.metadata import (
     ComprehensionScope,
     ParentNodeProvider,
     PositionProvider,
-    QualifiedNameProvider,
     QualifiedNameSource,
     Scope,
     ScopeProvider,
@@ -26,7 +25,9 @@ from libcst.metadata import (
 
 from timestamp_lint.index import CALL, ClassSummary, ModuleSummary, ProjectIndex, resolve_relative
 
-PROVIDERS = (ScopeProvider, QualifiedNameProvider, PositionProvider, ParentNodeProvider)
+# Qualified names are asked of the scopes lazily, for the few nodes a rule needs, instead of
+# computing them for every node (QualifiedNameProvider) up front.
+PROVIDERS = (ScopeProvider, PositionProvider, ParentNodeProvider)
 
 DJANGO_CREATE = frozenset({"create", "get_or_create", "update_or_create"})
 DJANGO_DEFAULTS = frozenset({"defaults", "create_defaults"})
@@ -79,7 +80,6 @@ class Semantics:
     ) -> None:
         self.module = module
         self.scopes = metadata[ScopeProvider]
-        self.qualnames = metadata[QualifiedNameProvider]
         self.positions = metadata[PositionProvider]
         self.parents = metadata[ParentNodeProvider]
         self.summary = summary
@@ -93,10 +93,10 @@ class Semantics:
         return self.module.code_for_node(node)
 
     def qualified_names(self, node: cst.CSTNode) -> set:
-        names = self.qualnames.get(node)
-        if callable(names):  # QualifiedNameProvider computes its values lazily
-            names = names()
-        return names or set()
+        scope = self.scopes.get(node)
+        if scope is None or not isinstance(node, cst.Name | cst.Attribute):
+            return set()
+        return scope.get_qualified_names_for(node)
 
     def _symbols(self, node: cst.BaseExpression) -> list[object] | None:
         names = self.qualified_names(node)
