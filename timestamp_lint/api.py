@@ -129,7 +129,7 @@ def process(
 ) -> FileOutcome:
     """Lint one file and, when asked, fix it. Files are written atomically; a file that
     changed on disk since it was read, or that is a symlink, is left alone (`error`)."""
-    result = engine.lint_file(path, data, fingerprint)
+    result = engine.lint_file(path, data, fingerprint, whole=options.fix)
     findings = tuple(result.findings)
     plain = FileOutcome(path, findings, deps=result.deps, analyzed=result.analyzed)
     if not options.fix:

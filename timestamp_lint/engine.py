@@ -153,15 +153,22 @@ class Engine:
         return scan.copy or scan.declares
 
     def lint_file(
-        self, path: Path, data: bytes | None = None, fingerprint: Fingerprint | None = None
+        self,
+        path: Path,
+        data: bytes | None = None,
+        fingerprint: Fingerprint | None = None,
+        whole: bool = False,
     ) -> FileResult:
-        """Lint one file (`data`: its bytes, when the caller has read them already)."""
+        """Lint one file (`data`: its bytes, when the caller has read them already).
+        `whole`: analyse the whole module, as fixes need, not only the functions that matter."""
         with self.index.tracking() as deps:
-            result = self._lint(path, data, fingerprint)
+            result = self._lint(path, data, fingerprint, whole)
         result.deps = deps
         return result
 
-    def _lint(self, path: Path, data: bytes | None, fingerprint: Fingerprint | None) -> FileResult:
+    def _lint(
+        self, path: Path, data: bytes | None, fingerprint: Fingerprint | None, whole: bool
+    ) -> FileResult:
         result = FileResult(path)
         if data is None:
             try:
@@ -209,7 +216,8 @@ class Engine:
         if not rules:
             return result
         try:
-            module = cst.parse_module(text)
+            whole = whole or self.edits or not self.prefilter
+            module = cst.parse_module(text if whole else self.prescreen.focus(data, text, tree))
             wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
             metadata = wrapper.resolve_many(PROVIDERS)
             semantics = Semantics(module, metadata, summary, self.index, self.fields)

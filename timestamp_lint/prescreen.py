@@ -93,6 +93,33 @@ class Prescreen:
                 return True
         return False
 
+    def focus(self, data: bytes, text: str, tree: ast.Module) -> str:
+        """The source with every function that cannot matter blanked out, for LibCST.
+
+        A function (method, nested or not) whose lines hold no place where a field may get a
+        value, and that is not itself a field (`@declared_attr def created_at`), is replaced
+        by `pass` and empty lines: every other line keeps its number and columns, so findings
+        point at the same places, while LibCST parses and analyses a fraction of a large
+        file. Names are traced within a function, and a module-level `def` binds no value
+        the rules follow, so the rules see what they would see in the whole file. Only for
+        reporting: fixes are made on the whole file.
+        """
+        lines = self._give_lines(data)
+        if lines is None:
+            return text
+        source = text.split("\n")
+        for function in _functions(tree):
+            first = min([function.lineno, *(d.lineno for d in function.decorator_list)])
+            last = function.end_lineno or function.lineno
+            index = bisect.bisect_left(lines, first)
+            if (index < len(lines) and lines[index] <= last) or function.name in self.fields:
+                continue
+            head = source[first - 1]
+            source[first - 1] = head[: len(head) - len(head.lstrip())] + "pass"
+            for number in range(first, last):
+                source[number] = ""
+        return "\n".join(source)
+
     def _give_lines(self, data: bytes) -> list[int] | None:
         """Sorted line numbers of the places `_gives` matches, or None to look everywhere
         (lone carriage returns: the parser would number lines differently)."""
@@ -235,6 +262,21 @@ class Prescreen:
             and record.id in self._created(summary)
             and self._may_copy(value)
         )
+
+
+def _functions(tree: ast.Module):
+    """Functions defined at module level, in classes, or under module-level `if`/`try`/
+    `with` (nested functions go with their enclosing function)."""
+    stack: list[ast.AST] = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield node
+        elif isinstance(node, ast.ClassDef | ast.If | ast.Try | ast.With):
+            for name in ("body", "orelse", "finalbody", "handlers"):
+                stack.extend(reversed(getattr(node, name, [])))
+        elif isinstance(node, ast.ExceptHandler):
+            stack.extend(reversed(node.body))
 
 
 def _is_setattr(call: ast.Call, fields: frozenset[str]) -> bool:
