@@ -58,17 +58,24 @@ class Prescreen:
             rb"^[ \t]+" + names + rb"\s*[:=]|\bdef[ \t]+" + names + rb"\b", re.MULTILINE
         )
         self._nested_import = re.compile(rb"^[ \t]+(?:from|import)[ \t]", re.MULTILINE)
+        self._scanned: tuple[bytes | None, ByteScan] = (None, ByteScan(False, False))
         self._tree: ast.Module | None = None
         self._values: dict[str, list[ast.expr]] | None = None
         self._local_imports: set[str] | None = None
         self._created_names: set[str] | None = None
 
     def scan(self, data: bytes) -> ByteScan:
-        """The byte-level pre-filter: one regex search or two per file."""
+        """The byte-level pre-filter: one regex search or two per file (remembered for the
+        file at hand, which later stages ask about again)."""
+        if data is self._scanned[0]:
+            return self._scanned[1]
         if not self._mentions.search(data):
-            return ByteScan(False, False)
-        copy = bool(self._reads.search(data) and self._gives.search(data))
-        return ByteScan(copy, bool(self._declares.search(data)))
+            found = ByteScan(False, False)
+        else:
+            copy = bool(self._reads.search(data) and self._gives.search(data))
+            found = ByteScan(copy, bool(self._declares.search(data)))
+        self._scanned = (data, found)
+        return found
 
     def worth_analysing(
         self, data: bytes, tree: ast.Module, summary: ModuleSummary, codes: set[str]
