@@ -12,7 +12,7 @@ import difflib
 import multiprocessing as mp
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -129,7 +129,7 @@ def process(
 ) -> FileOutcome:
     """Lint one file and, when asked, fix it. Files are written atomically; a file that
     changed on disk since it was read, or that is a symlink, is left alone (`error`)."""
-    result = engine.lint_file(path, data, fingerprint, whole=options.fix)
+    result = engine.lint_file(path, data, fingerprint)
     findings = tuple(result.findings)
     plain = FileOutcome(path, findings, deps=result.deps, analyzed=result.analyzed)
     if not options.fix:
@@ -137,10 +137,19 @@ def process(
     allowed = {Applicability.SAFE}
     if options.unsafe:
         allowed.add(Applicability.UNSAFE)
+    if not any(f.fix is not None and f.fix.applicability in allowed for f in findings):
+        return replace(plain, output=options.stdin)
+    # the fix renders the whole file: analyse it whole (the first pass saw only the parts
+    # that matter)
+    result = engine.lint_file(path, result.data, fingerprint, whole=True)
+    findings = tuple(result.findings)
     chosen = [(f, node) for f, node in result.removals if f.fix.applicability in allowed]
     if not chosen or result.module is None or result.text is None or result.data is None:
-        return replace(plain, output=options.stdin)
-    text = fixer.apply(result.module, {node for _, node in chosen})
+        return replace(plain, findings=findings, output=options.stdin)
+    try:
+        text = fixer.apply(result.module, {node for _, node in chosen}, result.text)
+    except fixer.FixError as exc:
+        return FileOutcome(path, findings, error=f"{display_path(path)}: {exc}")
     done = {id(f) for f, _ in chosen}
     left = tuple(f for f in findings if id(f) not in done)
     if options.diff:
@@ -149,6 +158,7 @@ def process(
     if options.stdin is not None:
         again = tuple(engine.lint_file(path, fixed).findings)
         return FileOutcome(path, again, len(chosen), output=fixed)
+    fixer.remove_stale_temporaries(path)
     try:
         fixer.write_atomic(path, fixed, result.data)
     except fixer.FixError as exc:
@@ -173,40 +183,61 @@ def _crashed(path: Path) -> FileOutcome:
     return FileOutcome(path, (Finding(path, 1, 1, PARSE_ERROR, message, 1, 1),))
 
 
-def _analyse(engine: Engine, tasks: list, options: Options) -> list[FileOutcome]:
-    """Process `tasks` in this process, or across worker processes when there are enough
-    of them to pay for the workers. A worker that dies costs only the file it was on."""
-    jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
-    jobs = min(jobs, len(tasks) // (PARALLEL_MIN_FILES // 2) or 1)
-    if jobs <= 1 or len(tasks) < PARALLEL_MIN_FILES or "fork" not in mp.get_all_start_methods():
-        return [process(engine, path, options, data, fp) for path, data, fp in tasks]
-    global _worker_engine
-    _worker_engine = engine  # inherited by the forked workers: no second index build
-    outcomes: dict[Path, FileOutcome] = {}
-    failed: list = []
-    try:
-        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork")) as pool:
-            futures = {
-                pool.submit(_work, (path, data, fp, options)): (path, data, fp)
-                for path, data, fp in tasks
-            }
-            for future, task in futures.items():
+class _Analyser:
+    """Processes files as the read loop finds them: in this process while there are few,
+    in forked worker processes once there are enough to pay for them. The workers start at
+    that moment, before the rest of the files are read, so they do not inherit those bytes.
+    A worker that dies costs only the file it was on (a TSL999)."""
+
+    def __init__(self, engine: Engine, options: Options) -> None:
+        self.engine = engine
+        self.options = options
+        jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
+        self.jobs = jobs if "fork" in mp.get_all_start_methods() else 1
+        self.tasks: list[tuple[Path, bytes | None, Fingerprint | None]] = []
+        self.futures: list[Future] = []
+        self.pool: ProcessPoolExecutor | None = None
+
+    def add(self, path: Path, data: bytes | None, fingerprint: Fingerprint | None) -> None:
+        self.tasks.append((path, data, fingerprint))
+        if self.pool is None and self.jobs > 1 and len(self.tasks) == PARALLEL_MIN_FILES:
+            global _worker_engine
+            _worker_engine = self.engine  # inherited by the forked workers: no index rebuild
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=mp.get_context("fork"))
+            self.futures = [self.pool.submit(_work, (*task, self.options)) for task in self.tasks]
+        elif self.pool is not None:
+            self.futures.append(self.pool.submit(_work, (path, data, fingerprint, self.options)))
+
+    def outcomes(self) -> list[FileOutcome]:
+        """One outcome per added file, in the order they were added."""
+        if self.pool is None:
+            return [process(self.engine, p, self.options, d, f) for p, d, f in self.tasks]
+        global _worker_engine
+        results: list[FileOutcome | None] = []
+        try:
+            for future in self.futures:
                 try:
-                    outcomes[task[0]] = future.result()
+                    results.append(future.result())
                 except BrokenProcessPool:
-                    failed.append(task)
-    finally:
-        _worker_engine = None
-    for path, data, fp in failed:  # one at a time, each in a fresh worker
-        _worker_engine = engine
+                    results.append(None)
+        finally:
+            self.pool.shutdown()
+            _worker_engine = None
+        for index, result in enumerate(results):
+            if result is None:  # one at a time, each in a fresh worker
+                results[index] = self._alone(self.tasks[index])
+        return results  # type: ignore[return-value]
+
+    def _alone(self, task: tuple[Path, bytes | None, Fingerprint | None]) -> FileOutcome:
+        global _worker_engine
+        _worker_engine = self.engine
         try:
             with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
-                outcomes[path] = pool.submit(_work, (path, data, fp, options)).result()
+                return pool.submit(_work, (*task, self.options)).result()
         except BrokenProcessPool:
-            outcomes[path] = _crashed(path)
+            return _crashed(task[0])
         finally:
             _worker_engine = None
-    return [outcomes[path] for path, _, _ in tasks]
 
 
 # --------------------------------------------------------------------------- runs
@@ -238,10 +269,10 @@ def run(
         directory = options.cache_dir or config.root / CACHE_DIR_NAME
         cache = Cache(directory, config, project_files, with_edits=options.edits)
     outcomes: dict[Path, FileOutcome] = {}
-    tasks: list[tuple[Path, bytes | None, Fingerprint | None]] = []
+    analyser = _Analyser(engine, options)
     for path in files:
         if options.stdin is not None:
-            tasks.append((path, options.stdin, None))
+            analyser.add(path, options.stdin, None)
             continue
         try:
             stat = os.stat(path)
@@ -251,7 +282,7 @@ def run(
                 continue
             data = read_source(path)
         except (OSError, SourceError):
-            tasks.append((path, data, None))  # the engine reports what is wrong with it
+            analyser.add(path, data, None)  # the engine reports what is wrong with it
             continue
         fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
         if cache is not None and _usable(hit := cache.lookup(path, stat, fingerprint[2]), options):
@@ -261,9 +292,8 @@ def run(
             if cache is not None:
                 cache.store(path, fingerprint, (), {}, analyzed=False)
         else:
-            tasks.append((path, data, fingerprint))
-    analysed = _analyse(engine, tasks, options)
-    for (path, _, fingerprint), outcome in zip(tasks, analysed, strict=True):
+            analyser.add(path, data, fingerprint)
+    for (path, _, fingerprint), outcome in zip(analyser.tasks, analyser.outcomes(), strict=True):
         outcomes[path] = outcome
         # only a result that describes the file as it is on disk is worth keeping
         if cache is not None and fingerprint is not None and not (outcome.fixed or outcome.error):

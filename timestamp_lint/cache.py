@@ -114,7 +114,9 @@ class Cache:
         self.directory = directory
         self.file = directory / f"results-{config_key(config)}.json"
         names = sorted(_relative(p, self.root) for p in project_files)
-        self.project = hashlib.blake2b("\0".join(names).encode(), digest_size=12).hexdigest()
+        self.project = hashlib.blake2b(
+            "\0".join(names).encode("utf-8", "surrogateescape"), digest_size=12
+        ).hexdigest()
         self.entries: dict[str, dict[str, Any]] = {}
         self.dirty = False
         self._stats: dict[str, os.stat_result | None] = {}

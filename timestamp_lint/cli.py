@@ -32,7 +32,7 @@ def _codes(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
         return None
     codes = [c.strip().upper() for c in value.split(",") if c.strip()]
     for code in codes:
-        if not CODE_RE.match(code):
+        if not CODE_RE.fullmatch(code):
             raise click.BadParameter(f"{code!r} is not a rule code or prefix like 'TSL001'")
     return codes
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import sys
 from dataclasses import replace
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from timestamp_lint.ftypes import Config, UserError
+from timestamp_lint.source import SourceError, read_source
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,18 +42,22 @@ KNOWN_KEYS = tuple(_LIST_KEYS)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    if path == Path(os.devnull):  # `--config /dev/null`: no settings at all
+        return {}
+    if path.is_dir():
+        raise UserError(f"{path}: cannot read configuration: it is a directory")
     try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise UserError(f"{path}: cannot read configuration: it is a directory") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read configuration: {exc.strerror or exc}") from None
+        data = read_source(path)  # never blocks on a FIFO; refuses what is not a file
+    except SourceError as exc:
+        raise UserError(f"{path}: cannot read configuration: {exc}") from None
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise UserError(f"{path}: invalid TOML: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise UserError(f"{path}: invalid TOML: nested too deeply") from None
 
 
 def _table_of(path: Path, document: dict[str, Any]) -> dict[str, Any] | None:
@@ -91,11 +97,11 @@ def _check_list(path: Path, key: str, value: Any, kind: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise UserError(f"{where} must be a list of strings, got {_type_name(value)}")
     for item in value:
-        if kind == "ident" and not IDENT_RE.match(item):
+        if kind == "ident" and not IDENT_RE.fullmatch(item):
             raise UserError(f"{where}: {item!r} is not a valid attribute name")
-        if kind == "qualname" and not QUALNAME_RE.match(item):
+        if kind == "qualname" and not QUALNAME_RE.fullmatch(item):
             raise UserError(f"{where}: {item!r} is not a dotted name like 'pkg.module.Base'")
-        if kind == "code" and not CODE_RE.match(item.upper()):
+        if kind == "code" and not CODE_RE.fullmatch(item.upper()):
             raise UserError(f"{where}: {item!r} is not a rule code or prefix like 'TSL001'")
         if kind == "glob" and (not item or len(item) > MAX_GLOB_LENGTH):
             raise UserError(f"{where}: glob must have 1 to {MAX_GLOB_LENGTH} characters")
@@ -144,7 +150,10 @@ def load_config(start: Path, config_file: Path | None = None) -> Config:
         if not config_file.exists():
             raise UserError(f"{config_file}: configuration file does not exist")
         table = _table_of(config_file, _read_toml(config_file)) or {}
+        # the project is where the linted paths are; the file's folder when they are in it
         root = config_file.parent
+        if not start.resolve().is_relative_to(root):
+            root = find_project_root(start)[0]
     else:
         root, config_file = find_project_root(start)
         table = {} if config_file is None else _table_of(config_file, _read_toml(config_file))

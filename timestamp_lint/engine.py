@@ -16,6 +16,7 @@ The stages, cheapest first, each able to end the work on a file:
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
 import re
 import tokenize
@@ -66,12 +67,17 @@ def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> 
 
 
 def max_depth(tree: ast.AST) -> int:
-    """Deepest nesting of the syntax tree, computed without recursion."""
+    """Deepest nesting of the syntax tree as LibCST will build it, computed without
+    recursion: `a or b or c` is one node in `ast` but a chain in LibCST, as are comparisons."""
     deepest = 0
     stack = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
         deepest = max(deepest, depth)
+        if isinstance(node, ast.BoolOp):
+            depth += len(node.values) - 1
+        elif isinstance(node, ast.Compare):
+            depth += len(node.ops) - 1
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return deepest
 
@@ -275,7 +281,8 @@ class Engine:
         # the text edit (for SARIF) costs a whole-module transformation: only when asked for
         edits = ()
         if self.edits:
-            edits = (fixer.edit_between(text, fixer.apply(module, {violation.node})),)
+            with contextlib.suppress(fixer.FixError):
+                edits = (fixer.edit_between(text, fixer.apply(module, {violation.node}, text)),)
         if column is not None and column.stamps_now and violation.unsafe_reason is None:
             return Fix(
                 Applicability.SAFE,

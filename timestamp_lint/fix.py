@@ -11,6 +11,7 @@ empty is replaced by `pass`; comment lines above a removed statement move to the
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import stat
 import tempfile
@@ -181,6 +182,17 @@ class RemoveNodes(cst.CSTTransformer):
             small in self.nodes for small in statement.body
         )
 
+    def leave_SimpleStatementSuite(
+        self, original: cst.SimpleStatementSuite, updated: cst.SimpleStatementSuite
+    ) -> cst.SimpleStatementSuite:
+        """`if c: child.created_at = x` keeps a body: `if c: pass`."""
+        if original.body and all(small in self.nodes for small in original.body):
+            return updated.with_changes(body=[cst.Pass()])
+        body = [u for o, u in zip(original.body, updated.body, strict=True) if o not in self.nodes]
+        if len(body) != len(updated.body) and isinstance(body[-1].semicolon, cst.Semicolon):
+            body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(body=body)
+
     def leave_IndentedBlock(
         self, original: cst.IndentedBlock, updated: cst.IndentedBlock
     ) -> cst.IndentedBlock:
@@ -214,11 +226,19 @@ def _arg_trailing(arg: cst.Arg) -> Whitespace:
     return arg.whitespace_after_arg
 
 
-def apply(module: cst.Module, nodes: set[cst.CSTNode]) -> str:
-    """The module's source with `nodes` removed."""
-    if not nodes:
-        return module.code
-    return module.visit(RemoveNodes(nodes)).code
+def apply(module: cst.Module, nodes: set[cst.CSTNode], original: str) -> str:
+    """`original` (the module's source) with `nodes` removed.
+
+    LibCST renders every byte it parsed, except a final lone carriage return, which it
+    drops; that tail is put back. Any other difference between the unchanged rendering and
+    the original would change bytes nobody asked to change: then nothing is fixed.
+    """
+    rendered = module.code
+    if not original.startswith(rendered):
+        raise FixError("not fixed: LibCST does not reproduce this file exactly")
+    tail = original[len(rendered) :]
+    fixed = module.visit(RemoveNodes(nodes)).code if nodes else rendered
+    return fixed + tail
 
 
 def edit_between(original: str, fixed: str) -> Edit:
@@ -246,6 +266,16 @@ def _position(text: str, offset: int) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------- writing
 
+TEMPORARY_SUFFIX = ".tsl-tmp"
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete what a killed earlier run left beside `path` (`.NAME.XXXX.tsl-tmp`)."""
+    with contextlib.suppress(OSError):
+        for stale in path.parent.glob(f".{glob.escape(path.name)}.*{TEMPORARY_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
 
 def encode(text: str, original: bytes) -> bytes:
     """Encode fixed text like the original: same codec (coding cookie), same BOM."""
@@ -263,6 +293,11 @@ def write_atomic(path: Path, data: bytes, original: bytes) -> None:
     """
     if path.is_symlink():
         raise FixError("not fixed: the path is a symlink")
+    try:
+        if not os.stat(path).st_mode & 0o222:
+            raise FixError("not fixed: the file is read-only")
+    except OSError as exc:
+        raise FixError(f"not fixed: {exc.strerror or exc}") from None
     try:
         current = read_source(path)
     except SourceError as exc:

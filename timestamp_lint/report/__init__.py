@@ -29,12 +29,14 @@ class ReportContext:
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
-    """`path` relative to the current folder when under it, else absolute; '/' separators."""
+    """`path` relative to the current folder when under it, else absolute; '/' separators.
+    Bytes of a file name that are not UTF-8 are shown escaped (`bad\\xffname.py`)."""
     cwd = cwd or Path.cwd()
     try:
-        return path.relative_to(cwd).as_posix()
+        text = path.relative_to(cwd).as_posix()
     except ValueError:
-        return Path(os.path.abspath(path)).as_posix()
+        text = Path(os.path.abspath(path)).as_posix()
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def root_path(path: Path, root: Path) -> str:

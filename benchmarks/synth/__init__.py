@@ -1,0 +1,1 @@
+"""Building blocks of the synthetic SQLAlchemy codebase that `benchmarks/generate.py` writes."""
