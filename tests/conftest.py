@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -55,3 +56,25 @@ def project(tmp_path: Path):
         return write_project(tmp_path, files)
 
     return make
+
+
+def remove_reported(tree: ast.Module, spots: set[tuple[int, int]]) -> None:
+    """Delete from `tree` the keyword arguments, dict entries and statements that start at
+    `spots` ((line, UTF-8 byte column), as `ast` counts); an emptied block gets `pass`."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            node.keywords = [k for k in node.keywords if (k.lineno, k.col_offset) not in spots]
+        elif isinstance(node, ast.Dict):
+            pairs = [
+                (k, v)
+                for k, v in zip(node.keys, node.values, strict=True)
+                if k is None or (k.lineno, k.col_offset) not in spots
+            ]
+            node.keys = [k for k, _ in pairs]
+            node.values = [v for _, v in pairs]
+        for name, value in ast.iter_fields(node):
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                kept = [s for s in value if (s.lineno, s.col_offset) not in spots]
+                if not kept and not isinstance(node, ast.Module):
+                    kept = [ast.Pass()]
+                setattr(node, name, kept)

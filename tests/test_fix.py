@@ -17,7 +17,7 @@ import pytest
 from timestamp_lint import fix as fixer
 from timestamp_lint.api import Options, fix_paths, lint_paths
 
-from .conftest import FIXTURES, run_cli
+from .conftest import FIXTURES, remove_reported, run_cli
 
 CASES = FIXTURES / "fixes" / "app" / "cases"
 EDITS = Options(edits=True)  # fixes with their text edits, as SARIF output asks for
@@ -49,29 +49,6 @@ def test_golden_files(copy: Path) -> None:
         assert fixed == _golden(name).read_text(encoding="utf-8"), name
 
 
-def _remove_reported(tree: ast.Module, spots: set[tuple[int, int]]) -> None:
-    """Delete from `tree` the keywords, dict entries and statements starting at `spots`
-    ((line, 0-based column)); an emptied block gets `pass`, as the fixer does."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            node.keywords = [k for k in node.keywords if (k.lineno, k.col_offset) not in spots]
-        elif isinstance(node, ast.Dict):
-            pairs = [
-                (k, v)
-                for k, v in zip(node.keys, node.values, strict=True)
-                if k is None or (k.lineno, k.col_offset) not in spots
-            ]
-            node.keys = [k for k, _ in pairs]
-            node.values = [v for _, v in pairs]
-        for name in ("body", "orelse", "finalbody"):
-            block = getattr(node, name, None)
-            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                kept = [s for s in block if (s.lineno, s.col_offset) not in spots]
-                if not kept and not isinstance(node, ast.Module):
-                    kept = [ast.Pass()]
-                setattr(node, name, kept)
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_fix_invariants(copy: Path, name: str) -> None:
     path = copy / "app/cases" / name
@@ -83,7 +60,7 @@ def test_fix_invariants(copy: Path, name: str) -> None:
     assert result.fixed == len(reported)
     # the result parses, and its AST is the original's minus exactly the reported nodes
     expected = ast.parse(before)
-    _remove_reported(expected, {(f.line, f.column - 1) for f in reported})
+    remove_reported(expected, {(f.line, f.column - 1) for f in reported})
     assert ast.dump(ast.parse(after)) == ast.dump(expected)
     # a second --fix changes nothing; re-linting shows none of the fixed findings
     assert fix_paths([path], unsafe=True).fixed == 0
@@ -244,6 +221,6 @@ def test_each_findings_edit_removes_exactly_its_node(copy: Path, name: str) -> N
     assert fixable
     for finding in fixable:
         expected = ast.parse(before)
-        _remove_reported(expected, {(finding.line, finding.column - 1)})
+        remove_reported(expected, {(finding.line, finding.column - 1)})
         after = _apply_edits(before, finding.fix.edits)
         assert ast.dump(ast.parse(after)) == ast.dump(expected), finding

@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from timestamp_lint import api
 from timestamp_lint.api import fix_paths, lint_paths, make_engine, resolve_config
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, remove_reported
 
 _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 settings.register_profile(
@@ -329,28 +329,6 @@ def lint_bytes(proj: Project, data: bytes):
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-def remove_reported(tree: ast.Module, spots: set[tuple[int, int]]) -> None:
-    """Delete from `tree` the keyword arguments, dict entries and statements that start at
-    `spots` ((line, UTF-8 byte column), as `ast` counts); an emptied block gets `pass`."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            node.keywords = [k for k in node.keywords if (k.lineno, k.col_offset) not in spots]
-        elif isinstance(node, ast.Dict):
-            pairs = [
-                (k, v)
-                for k, v in zip(node.keys, node.values, strict=True)
-                if k is None or (k.lineno, k.col_offset) not in spots
-            ]
-            node.keys = [k for k, _ in pairs]
-            node.values = [v for _, v in pairs]
-        for name, value in ast.iter_fields(node):
-            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
-                kept = [s for s in value if (s.lineno, s.col_offset) not in spots]
-                if not kept and not isinstance(node, ast.Module):
-                    kept = [ast.Pass()]
-                setattr(node, name, kept)
 
 
 def check_fix(proj: Project, source: str) -> None:
