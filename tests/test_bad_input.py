@@ -139,3 +139,10 @@ def test_empty_file(app: Path) -> None:
     (app / "app" / "empty.py").write_text("")
     code, findings, _ = _lint(app, "app/empty.py")
     assert (code, findings) == (0, [])
+
+
+def test_python_warnings_about_linted_code_stay_quiet(app: Path) -> None:
+    (app / "app" / "escapes.py").write_text('PATTERN = "\\d+"\n' + BUG)
+    result = run_cli("app/escapes.py", cwd=app)
+    assert result.returncode == 1
+    assert result.stderr == ""

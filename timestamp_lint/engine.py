@@ -35,7 +35,13 @@ from timestamp_lint.index import ProjectIndex
 from timestamp_lint.prescreen import Prescreen
 from timestamp_lint.rules import RULES, Rule, RuleContext, Violation
 from timestamp_lint.semantics import PROVIDERS, Semantics
-from timestamp_lint.source import NotRegularFile, SourceError, decode_source, read_source
+from timestamp_lint.source import (
+    NotRegularFile,
+    SourceError,
+    decode_source,
+    parse_python,
+    read_source,
+)
 
 SKIP_FILE_RE = re.compile(rb"#[ \t]*timestamp-lint:[ \t]*skip-file\b")
 NOQA_RE = re.compile(
@@ -195,7 +201,7 @@ class Engine:
             return result
         result.text = text
         try:
-            tree = ast.parse(text, filename=str(path))
+            tree = parse_python(text, path)
         except SyntaxError as exc:
             message = exc.msg if exc.msg else "invalid syntax"
             self._error(result, f"SyntaxError: {message}", exc.lineno or 1, exc.offset or 1)

@@ -36,7 +36,7 @@ from timestamp_lint.columns import (
 from timestamp_lint.discover import walk_python_files
 from timestamp_lint.ftypes import ColumnInfo, Config, ModelInfo
 from timestamp_lint.globs import PathMatcher
-from timestamp_lint.source import SourceError, decode_source, read_source
+from timestamp_lint.source import SourceError, decode_source, parse_python, read_source
 
 T = TypeVar("T")
 CALL = "()"
@@ -383,7 +383,7 @@ class ProjectIndex:
                 data = read_source(path)
             stat = os.stat(path)
             fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
-            tree = ast.parse(decode_source(data), filename=str(path))
+            tree = parse_python(decode_source(data), path)
         except (SourceError, OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         return self.add_tree(path, tree, fingerprint)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import codecs
 import io
 import os
 import stat
 import tokenize
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,3 +82,11 @@ def decode_source(data: bytes) -> str:
         raise SourceError(_bad_byte(encoding.name, data, exc.start)) from None
     except LookupError:
         raise SourceError(f"cannot decode: unknown encoding {encoding.name!r}") from None
+
+
+def parse_python(text: str, path: Path) -> ast.Module:
+    """`ast.parse`, without the SyntaxWarnings (invalid escapes and the like) that CPython
+    prints for the linted code: they are not ours to report."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text, filename=str(path))
