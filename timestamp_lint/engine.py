@@ -51,6 +51,9 @@ CODE_SPLIT_RE = re.compile(r"[,\s]+")
 # LibCST visits recursively, several Python frames per tree level: deeper trees are refused
 # (as TSL999) rather than risking a RecursionError or a native stack overflow mid-run.
 MAX_NESTING = 120
+# LibCST needs about a second per 1,000 lines it analyses: beyond this (after functions that
+# cannot matter are left out), a file is refused as TSL999 rather than stalling a commit.
+MAX_ANALYSED_LINES = 20_000
 
 
 @dataclass
@@ -229,7 +232,16 @@ class Engine:
             return result
         try:
             whole = whole or self.edits or not self.prefilter
-            module = cst.parse_module(text if whole else self.prescreen.focus(data, text, tree))
+            source = text if whole else self.prescreen.focus(data, text, tree)
+            size = sum(1 for line in source.split("\n") if line.strip())
+            if size > MAX_ANALYSED_LINES:
+                self._error(
+                    result,
+                    f"Cannot analyse file: {size} lines of code to analyse together "
+                    f"(the limit is {MAX_ANALYSED_LINES}); split the module",
+                )
+                return result
+            module = cst.parse_module(source)
             wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
             metadata = wrapper.resolve_many(PROVIDERS)
             semantics = Semantics(module, metadata, summary, self.index, self.fields)

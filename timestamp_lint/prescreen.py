@@ -115,6 +115,9 @@ class Prescreen:
         if lines is None:
             return text
         source = text.split("\n")
+        for first, last in _constant_assignments(tree, lines):
+            for number in range(first - 1, last):
+                source[number] = ""
         for function in _functions(tree):
             first = min([function.lineno, *(d.lineno for d in function.decorator_list)])
             last = function.end_lineno or function.lineno
@@ -269,6 +272,29 @@ class Prescreen:
             and record.id in self._created(summary)
             and self._may_copy(value)
         )
+
+
+def _constant_assignments(tree: ast.Module, lines: list[int]):
+    """(first, last) lines of module-level assignments of constants (`MAX = 10`,
+    `CODES = ("a", "b")`) that share no line with another statement and hold no candidate:
+    they bind nothing a rule resolves or traces, and generated modules are made of them."""
+    body = tree.body
+    for position, stmt in enumerate(body):
+        if not isinstance(stmt, ast.Assign | ast.AnnAssign) or stmt.value is None:
+            continue
+        first, last = stmt.lineno, stmt.end_lineno or stmt.lineno
+        if position > 0 and (body[position - 1].end_lineno or 0) >= first:
+            continue
+        if position + 1 < len(body) and body[position + 1].lineno <= last:
+            continue
+        index = bisect.bisect_left(lines, first)
+        if index < len(lines) and lines[index] <= last:
+            continue
+        if all(isinstance(n, _CONSTANT_NODES) for n in ast.walk(stmt.value)):
+            yield first, last
+
+
+_CONSTANT_NODES = (ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.expr_context)
 
 
 def _functions(tree: ast.Module):
