@@ -476,3 +476,50 @@ def test_file_edited_between_reading_and_writing_is_not_overwritten(app: Path) -
     assert (app / "app" / "victim.py").read_text() == GOOD + "# edited meanwhile\n"
     assert "created_at" not in (app / "app" / "good.py").read_text()
     assert "app/victim.py:5:17: TSL001" in result.stdout
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+def _cache_file(app: Path) -> Path:
+    """Run once so the cache exists; its results file."""
+    code, places, _, _ = lint_json(app)
+    assert code == 1
+    assert_good_reported(places)
+    (found,) = (app / ".timestamp_lint_cache").glob("results-*.json")
+    return found
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x00\xff garbage",
+        b"[]",
+        b'{"format": 1, "project": 3, "entries": []}',
+        b'{"format": 1, "entries": {"app/good.py": {"m": 0, "s": 0, "h": "", "a": false,'
+        b' "f": [], "deps": []}}}',
+        b'{"format": 1, "entries": {"app/good.py": {"m": "x", "s": null, "h": 1, "a": 2,'
+        b' "f": [{"p": "../../etc/passwd"}], "deps": [[1, 2]]}}}',
+        b"{" * 100_000,
+    ],
+    ids=["binary", "list", "wrong-types", "forged-empty-entry", "broken-entry", "deep"],
+)
+def test_corrupt_cache_is_ignored(app: Path, content: bytes) -> None:
+    _cache_file(app).write_bytes(content)
+    code, places, _, stderr = lint_json(app)
+    assert (code, places) == (1, [GOOD_FINDING]), stderr
+
+
+def test_cache_folder_that_is_a_file(app: Path) -> None:
+    (app / ".timestamp_lint_cache").write_text("not a folder\n")
+    for _ in range(2):
+        code, places, _, stderr = lint_json(app)
+        assert (code, places) == (1, [GOOD_FINDING]), stderr
+
+
+def test_cache_file_that_is_a_fifo(app: Path) -> None:
+    cache = _cache_file(app)
+    cache.unlink()
+    os.mkfifo(cache)  # nobody writes: a blocking open or read never returns
+    code, places, _, stderr = lint_json(app, timeout=20)
+    assert (code, places) == (1, [GOOD_FINDING]), stderr

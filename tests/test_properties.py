@@ -368,6 +368,7 @@ def test_lint_never_raises_on_grammar_programs(proj: Project, source: str) -> No
 
 
 @PROFILE
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")  # hypothesmith compiles what it generates
 @given(source=hypothesmith.from_node())
 def test_lint_never_raises_on_libcst_node_programs(proj: Project, source: str) -> None:
     lint_bytes(proj, source.encode("utf-8", "surrogatepass"))

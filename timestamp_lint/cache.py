@@ -29,6 +29,7 @@ import libcst
 
 from timestamp_lint import __version__
 from timestamp_lint.ftypes import Applicability, Config, Edit, Finding, Fix
+from timestamp_lint.source import SourceError, read_source
 
 CACHE_DIR_NAME = ".timestamp_lint_cache"
 FORMAT = 1
@@ -125,14 +126,14 @@ class Cache:
 
     def _load(self) -> None:
         try:
-            data = json.loads(self.file.read_bytes())
+            data = json.loads(read_source(self.file))  # never blocks on a FIFO
             if not isinstance(data, dict) or data.get("format") != FORMAT:
                 return
             entries = data["entries"]
             if not isinstance(entries, dict):
                 return
             same_project = data.get("project") == self.project
-        except (OSError, ValueError, KeyError, TypeError):
+        except (SourceError, OSError, ValueError, KeyError, TypeError, RecursionError):
             return  # missing, corrupt or foreign: start over
         for name, entry in entries.items():
             if _valid_entry(entry) and (same_project or (not entry["deps"] and not entry["a"])):
