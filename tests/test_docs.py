@@ -61,3 +61,11 @@ def test_readme_options_exist() -> None:
         assert option in help_text, option
     for name in re.findall(r"--output-format ([a-z-]+)", (REPO / "README.md").read_text()):
         assert name in help_text, name
+
+
+def test_readme_demo_output_is_what_the_tool_prints() -> None:
+    from .conftest import run_cli
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    shown = text.split("$ timestamp-lint fixtures/demo\n", 1)[1].split("```", 1)[0]
+    assert run_cli("--no-cache", "fixtures/demo", cwd=REPO).stdout == shown
