@@ -177,6 +177,63 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_file(
     assert set(temp_files(work)) <= leftovers
 
 
+# Runs the command line with the analysis of `poison.py` crashing its process, as a crash in
+# native code (LibCST's parser, say) would.
+POISON = """
+import os, signal, sys
+from pathlib import Path
+from timestamp_lint import engine
+from timestamp_lint.cli import main
+
+real_lint_file = engine.Engine.lint_file
+
+
+def lint_file(self, path, *args, **kwargs):
+    if Path(path).name == "poison.py":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return real_lint_file(self, path, *args, **kwargs)
+
+
+engine.Engine.lint_file = lint_file
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("fix", [False, True], ids=["lint", "fix"])
+def test_a_worker_crash_costs_only_its_file(
+    trees: tuple[Path, dict, dict, float], tmp_path: Path, fix: bool
+) -> None:
+    original, before, after, _ = trees
+    work = tmp_path / "work"
+    shutil.copytree(original, work)
+    poison = work / "app" / "bulk" / "poison.py"
+    poison.write_text(TEMPLATES[0].format(i="poison"))
+    args = ["--output-format", "concise", "--jobs", "2", "--no-cache"]
+    process = start(work, *args, *(["--fix"] if fix else []), script=POISON, text=True)
+    try:
+        stdout, stderr = process.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        kill_group(process)
+        pytest.fail("the run did not end")
+    assert process.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    assert stderr == "", "no file is reported as unwritable"
+    poisoned = [line for line in stdout.splitlines() if "poison.py" in line]
+    assert poisoned == [
+        "app/bulk/poison.py:1:1: TSL999 Cannot analyse file: the analysis "
+        "crashed its worker process"
+    ]
+    assert poison.read_text() == TEMPLATES[0].format(i="poison")
+    now = snapshot(work)
+    del now["app/bulk/poison.py"]
+    if fix:
+        assert now == after
+    else:
+        assert now == before
+        reported = {line.split(":")[0] for line in stdout.splitlines() if ": TSL" in line}
+        assert {f"app/bulk/m{i:03d}.py" for i in range(FILES)} <= reported
+
+
 # Runs the command line with os.fsync stalled: the first temporary file is written but never
 # renamed; the marker file says so, and the test kills the run right then.
 STALLED_FSYNC = """
