@@ -287,7 +287,7 @@ def run(
         fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
         if cache is not None and _usable(hit := cache.lookup(path, stat, fingerprint[2]), options):
             outcomes[path] = FileOutcome(path, tuple(hit))
-        elif not engine.needs_analysis(data):
+        elif not engine.needs_analysis(data, path):
             outcomes[path] = FileOutcome(path)
             if cache is not None:
                 cache.store(path, fingerprint, (), {}, analyzed=False)

@@ -158,14 +158,19 @@ class Engine:
                 )
             )
 
-    def needs_analysis(self, data: bytes) -> bool:
-        """The byte-level pre-filter: can this file hold a finding at all?"""
-        if not self.rules or SKIP_FILE_RE.search(data):
+    def needs_analysis(self, data: bytes, path: Path | None = None) -> bool:
+        """The byte-level pre-filter: can this file (at `path`) hold a finding at all?"""
+        if not self.rules:
             return False
         if not self.prefilter:
-            return True
+            return not SKIP_FILE_RE.search(data)
         scan = self.prescreen.scan(data)
-        return scan.copy or scan.declares
+        if not (scan.copy or scan.declares) or SKIP_FILE_RE.search(data):
+            return False
+        rules = self.rules if path is None else self._rules_for(path)
+        return (scan.copy and any(r.uses_copies for r in rules)) or (
+            scan.declares and any(not r.uses_copies for r in rules)
+        )
 
     def lint_file(
         self,
@@ -194,7 +199,7 @@ class Engine:
                 self._error(result, _sentence(exc))
                 return result
         result.data = data
-        if not self.needs_analysis(data):
+        if not self.needs_analysis(data, path):
             return result
         result.analyzed = True
         try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from timestamp_lint.ftypes import Config
@@ -35,10 +36,29 @@ DICT_KEYWORDS = frozenset({"defaults", "create_defaults"})
 
 @dataclass(frozen=True)
 class ByteScan:
-    """What one regular-expression pass over a file's bytes says it may hold."""
+    """What one pass over a file's bytes says it may hold."""
 
     copy: bool  # reads a field from something and gives a field a value (TSL001, TSL002)
     declares: bool  # declares a field in a class body (TSL003)
+    gives: tuple[int, ...] = ()  # offsets of the places a field may get a value
+
+
+NOTHING = ByteScan(False, False)
+_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_QUOTES = frozenset(b"'\"")
+_BLANKS = frozenset(b" \t")
+_ASSIGN_AFTER = re.compile(rb"\s*=(?!=)")  # `created_at =`, not `created_at ==`
+_KEY_AFTER = re.compile(rb"\s*[:,]")  # `"created_at": ...` or `("created_at", ...)`
+_DECLARE_AFTER = re.compile(rb"\s*[:=]")
+# places where a dict may reach a new record, or a field be set by name: a word, whether
+# it must start a name, and what must follow it
+_OTHER_GIVES = (
+    (b"**", False, re.compile(b"")),
+    (b"setattr", True, re.compile(rb"\s*\(")),
+    (b".values", False, re.compile(rb"\s*\(")),
+    (b"defaults", True, re.compile(rb"\s*=")),
+)
+_CLASS = re.compile(rb"^[ \t]*class[ \t]", re.MULTILINE)
 
 
 class Prescreen:
@@ -46,36 +66,67 @@ class Prescreen:
         self.index = index
         self.config = config
         self.fields = frozenset(config.fields)
-        names = b"(?:" + b"|".join(re.escape(f.encode()) for f in sorted(self.fields)) + b")"
-        self._mentions = re.compile(rb"\b" + names + rb"\b")
-        self._reads = re.compile(rb"\." + names + rb"\b|['\"]" + names + rb"['\"]")
-        # places where a field may get a value, or a dict may reach a new record
-        self._gives = re.compile(
-            rb"\b" + names + rb"\s*=(?!=)|['\"]" + names + rb"['\"]\s*[:,]|\*\*"
-            rb"|\bsetattr\s*\(|\.values\s*\(|\bdefaults\s*="
-        )
-        self._declares = re.compile(
-            rb"^[ \t]+" + names + rb"\s*[:=]|\bdef[ \t]+" + names + rb"\b", re.MULTILINE
-        )
+        self._field_bytes = tuple(sorted(f.encode() for f in self.fields))
         self._nested_import = re.compile(rb"^[ \t]+(?:from|import)[ \t]", re.MULTILINE)
-        self._scanned: tuple[bytes | None, ByteScan] = (None, ByteScan(False, False))
+        self._scanned: tuple[bytes | None, ByteScan] = (None, NOTHING)
         self._tree: ast.Module | None = None
         self._values: dict[str, list[ast.expr]] | None = None
         self._local_imports: set[str] | None = None
-        self._created_names: set[str] | None = None
+        self._created_names: dict[str, bool] = {}
 
     def scan(self, data: bytes) -> ByteScan:
-        """The byte-level pre-filter: one regex search or two per file (remembered for the
-        file at hand, which later stages ask about again)."""
+        """The byte-level pre-filter (remembered for the file at hand, which later stages
+        ask about again). Most files mention no field at all, which `bytes.find` tells at
+        memory speed; the occurrences of the others are classified where they stand:
+
+        - read: `.created_at` or a quoted `"created_at"`;
+        - give: `created_at =` (keyword, assignment), `"created_at":` / `"created_at",`
+          (dict entry, `setattr`), or anywhere `**`, `setattr(`, `.values(`, `defaults=`;
+        - declare: `created_at` first on an indented line, followed by `:` or `=`, in a file
+          with a `class` statement, or `def created_at`.
+        """
         if data is self._scanned[0]:
             return self._scanned[1]
-        if not self._mentions.search(data):
-            found = ByteScan(False, False)
-        else:
-            copy = bool(self._reads.search(data) and self._gives.search(data))
-            found = ByteScan(copy, bool(self._declares.search(data)))
+        found = self._scan(data)
         self._scanned = (data, found)
         return found
+
+    def _scan(self, data: bytes) -> ByteScan:
+        reads = declares = False
+        gives: list[int] = []
+        has_class: bool | None = None
+        size = len(data)
+        for name in self._field_bytes:
+            start = data.find(name)
+            while start >= 0:
+                end = start + len(name)
+                before = data[start - 1] if start else 0x0A
+                after = data[end] if end < size else 0x0A
+                if before in _WORD or after in _WORD:  # part of a longer name
+                    start = data.find(name, start + 1)
+                    continue
+                quoted = before in _QUOTES and after in _QUOTES
+                if before == 0x2E or quoted:  # "."
+                    reads = True
+                after_name = (
+                    _KEY_AFTER.match(data, end + 1) if quoted else _ASSIGN_AFTER.match(data, end)
+                )
+                if after_name:
+                    gives.append(start)
+                if not declares and _declares_at(data, start, end):
+                    if has_class is None:
+                        has_class = _CLASS.search(data) is not None
+                    declares = has_class
+                if not declares and _defined_at(data, start):
+                    declares = True
+                start = data.find(name, end)
+        if not (reads or declares or gives):
+            return NOTHING
+        copy = False
+        if reads:
+            gives.extend(_other_gives(data))
+            copy = bool(gives)
+        return ByteScan(copy, declares, tuple(sorted(gives)) if copy else ())
 
     def worth_analysing(
         self, data: bytes, tree: ast.Module, summary: ModuleSummary, codes: set[str]
@@ -92,7 +143,7 @@ class Prescreen:
         self._tree, self._values, self._local_imports = tree, None, None
         if self._nested_import.search(data) is None:
             self._local_imports = set()
-        self._created_names = None
+        self._created_names = {}
         for node in _nodes_on_lines(tree, self._give_lines(data)):
             if "TSL001" in codes and self._creates_with_copy(node, summary):
                 return True
@@ -131,14 +182,18 @@ class Prescreen:
         return "\n".join(source)
 
     def _give_lines(self, data: bytes) -> list[int] | None:
-        """Sorted line numbers of the places `_gives` matches, or None to look everywhere
-        (lone carriage returns: the parser would number lines differently)."""
+        """Sorted line numbers of the places where a field may get a value, or None to look
+        everywhere (lone carriage returns: the parser would number lines differently)."""
         if data.count(b"\r") != data.count(b"\r\n"):
             return None
-        newlines = [m.start() for m in re.finditer(b"\n", data)]
-        return sorted(
-            {bisect.bisect_left(newlines, m.start()) + 1 for m in self._gives.finditer(data)}
-        )
+        lines: list[int] = []
+        line, previous = 1, 0
+        for offset in self.scan(data).gives:
+            line += data.count(b"\n", previous, offset)
+            previous = offset
+            if not lines or lines[-1] != line:
+                lines.append(line)
+        return lines
 
     # -- lazily computed, whole-file facts -------------------------------------------------
 
@@ -156,15 +211,14 @@ class Prescreen:
             self._values = _assigned_values(self._tree)
         return self._values
 
-    def _created(self, summary: ModuleSummary) -> set[str]:
-        """Names bound somewhere to what may be a new record."""
-        if self._created_names is None:
-            self._created_names = {
-                name
-                for name, values in self.values.items()
-                if any(self._may_construct(v, summary) for v in values)
-            }
-        return self._created_names
+    def _may_be_created(self, name: str, summary: ModuleSummary) -> bool:
+        """Whether `name` is bound somewhere in the file to what may be a new record."""
+        known = self._created_names.get(name)
+        if known is None:
+            values = self.values.get(name, ())
+            known = any(self._may_construct(v, summary) for v in values)
+            self._created_names[name] = known
+        return known
 
     # -- TSL001 ------------------------------------------------------------------------
 
@@ -175,9 +229,11 @@ class Prescreen:
             # insert(Model).values(...): the rule follows the chain to the insert
             rows = [arg for arg in call.args if not isinstance(arg, ast.Starred)]
             return self._keywords_may_copy(call) or any(self._rows_may_copy(r) for r in rows)
-        if not self._keywords_may_copy(call):
+        if not any(
+            k.arg is None or k.arg in DICT_KEYWORDS or k.arg in self.fields for k in call.keywords
+        ):
             return False
-        return self._may_be_model(call.func, summary)
+        return self._may_be_model(call.func, summary) and self._keywords_may_copy(call)
 
     def _may_construct(self, value: ast.expr, summary: ModuleSummary) -> bool:
         """Whether a bound value may be a new record: a call of something that may be a model
@@ -269,9 +325,46 @@ class Prescreen:
             return False
         return (
             isinstance(record, ast.Name)
-            and record.id in self._created(summary)
             and self._may_copy(value)
+            and self._may_be_created(record.id, summary)
         )
+
+
+def _other_gives(data: bytes) -> Iterator[int]:
+    """Offsets of `**`, `setattr(`, `.values(` and `defaults=`."""
+    for word, starts_name, rest in _OTHER_GIVES:
+        start = data.find(word)
+        while start >= 0:
+            end = start + len(word)
+            if (not starts_name or not start or data[start - 1] not in _WORD) and rest.match(
+                data, end
+            ):
+                yield start
+            start = data.find(word, end)
+
+
+def _declares_at(data: bytes, start: int, end: int) -> bool:
+    """The field at `start` is first on an indented line and followed by `:` or `=`."""
+    line_start = start
+    while line_start and data[line_start - 1] in _BLANKS:
+        line_start -= 1
+    return (
+        line_start < start
+        and (line_start == 0 or data[line_start - 1] == 0x0A)
+        and _DECLARE_AFTER.match(data, end) is not None
+    )
+
+
+def _defined_at(data: bytes, start: int) -> bool:
+    """The field at `start` is the name in `def created_at`."""
+    keyword_end = start
+    while keyword_end and data[keyword_end - 1] in _BLANKS:
+        keyword_end -= 1
+    return (
+        3 <= keyword_end < start
+        and data[keyword_end - 3 : keyword_end] == b"def"
+        and (keyword_end == 3 or data[keyword_end - 4] not in _WORD)
+    )
 
 
 def _constant_assignments(tree: ast.Module, lines: list[int]):
