@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from timestamp_lint.docs import all_codes, reference_markdown, rule_text
 from timestamp_lint.rules import RULES
@@ -26,7 +29,8 @@ def test_readme_rule_reference_is_current() -> None:
 
 
 def test_every_rule_doc_has_the_ruff_sections() -> None:
-    for code, rule in RULES.items():
+    for code, entry in RULES.items():
+        rule = entry.load()
         for heading in ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety"):
             assert f"## {heading}\n" in rule.doc, (code, heading)
     assert all_codes()[-1] == "TSL999"
@@ -69,3 +73,26 @@ def test_readme_demo_output_is_what_the_tool_prints() -> None:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     shown = text.split("$ timestamp-lint fixtures/demo\n", 1)[1].split("```", 1)[0]
     assert run_cli("--no-cache", "fixtures/demo", cwd=REPO).stdout == shown
+
+
+def test_the_registry_names_each_rule_class_by_its_code() -> None:
+    for code, entry in RULES.items():
+        assert entry.load().code == code
+
+
+def test_a_run_that_analyses_nothing_never_imports_libcst(tmp_path: Path) -> None:
+    """LibCST costs more to import than a warm run takes: only a file that reaches the
+    LibCST stage loads it."""
+    (tmp_path / "plain.py").write_text("def f(x):\n    return x.created_at\n")
+    code = (
+        "import sys\n"
+        "from timestamp_lint.cli import main\n"
+        "try:\n"
+        f"    main([{str(tmp_path)!r}, '--no-cache'])\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'libcst'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

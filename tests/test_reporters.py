@@ -143,7 +143,7 @@ def test_sarif_structure(project: Path, context: ReportContext) -> None:
         assert rule["shortDescription"]["text"]
         assert rule["fullDescription"]["text"]
         if rule["id"] in RULES:
-            cls = RULES[rule["id"]]
+            cls = RULES[rule["id"]].load()
             assert rule["name"] == cls.name
             assert rule["shortDescription"]["text"] == cls.summary
             assert rule["help"]["markdown"] == cls.doc.strip()

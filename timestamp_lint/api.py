@@ -17,7 +17,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from timestamp_lint import fix as fixer
 from timestamp_lint.cache import CACHE_DIR_NAME, Cache, Fingerprint, content_hash
 from timestamp_lint.config import load_config
 from timestamp_lint.discover import discover, walk_python_files
@@ -139,6 +138,8 @@ def process(
         allowed.add(Applicability.UNSAFE)
     if not any(f.fix is not None and f.fix.applicability in allowed for f in findings):
         return replace(plain, output=options.stdin)
+    from timestamp_lint import fix as fixer  # LibCST: loaded by the analysis already
+
     # the fix renders the whole file: analyse it whole (the first pass saw only the parts
     # that matter)
     result = engine.lint_file(path, result.data, fingerprint, whole=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import json
 import os
 import sys
@@ -24,8 +25,6 @@ import tempfile
 from dataclasses import asdict, astuple
 from pathlib import Path
 from typing import Any
-
-import libcst
 
 from timestamp_lint import __version__
 from timestamp_lint.ftypes import Applicability, Config, Edit, Finding, Fix
@@ -46,10 +45,18 @@ def config_key(config: Config) -> str:
         k: [str(v) for v in vs] for k, vs in asdict(config).items() if isinstance(vs, tuple)
     }
     material = json.dumps(
-        [FORMAT, __version__, sys.version_info[:2], getattr(libcst, "__version__", "?"), settings],
+        [FORMAT, __version__, sys.version_info[:2], _libcst_version(), settings],
         sort_keys=True,
     )
     return hashlib.blake2b(material.encode(), digest_size=12).hexdigest()
+
+
+def _libcst_version() -> str:
+    """Read from the installed metadata: importing LibCST costs more than a warm run."""
+    try:
+        return importlib.metadata.version("libcst")
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
 
 
 def finding_to_json(finding: Finding, root: Path) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def rule_doc(code: str) -> tuple[str, str, str]:
     """(name, summary, Markdown doc) of a rule code."""
     if code == PARSE_ERROR:
         return "unreadable-file", "File could not be read or parsed", PARSE_ERROR_DOC
-    rule = RULES[code]
+    rule = RULES[code].load()
     return rule.name, rule.summary, rule.doc
 
 

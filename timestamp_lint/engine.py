@@ -16,25 +16,20 @@ The stages, cheapest first, each able to end the work on a file:
 from __future__ import annotations
 
 import ast
-import contextlib
 import io
 import re
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper
-
-from timestamp_lint import fix as fixer
 from timestamp_lint.cache import Fingerprint
 from timestamp_lint.discover import relative_to_root
-from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding, Fix
+from timestamp_lint.ftypes import PARSE_ERROR, Config, Finding
 from timestamp_lint.globs import PathMatcher
 from timestamp_lint.index import ProjectIndex
 from timestamp_lint.prescreen import Prescreen
-from timestamp_lint.rules import RULES, Rule, RuleContext, Violation
-from timestamp_lint.semantics import PROVIDERS, Semantics
+from timestamp_lint.rules import RULES, RuleEntry
 from timestamp_lint.source import (
     NotRegularFile,
     SourceError,
@@ -42,6 +37,11 @@ from timestamp_lint.source import (
     parse_python,
     read_source,
 )
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from timestamp_lint.rules.base import Violation
 
 SKIP_FILE_RE = re.compile(rb"#[ \t]*timestamp-lint:[ \t]*skip-file\b")
 NOQA_RE = re.compile(
@@ -235,40 +235,36 @@ class Engine:
             return result
         if not rules:
             return result
-        try:
-            whole = whole or self.edits or not self.prefilter
-            source = text if whole else self.prescreen.focus(data, text, tree)
-            size = sum(1 for line in source.split("\n") if line.strip())
-            if size > MAX_ANALYSED_LINES:
-                self._error(
-                    result,
-                    f"Cannot analyse file: {size} lines of code to analyse together "
-                    f"(the limit is {MAX_ANALYSED_LINES}); split the module",
-                )
-                return result
-            module = cst.parse_module(source)
-            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-            metadata = wrapper.resolve_many(PROVIDERS)
-            semantics = Semantics(module, metadata, summary, self.index, self.fields)
-            context = RuleContext(path, self.config, semantics)
-            instances = [rule(context) for rule in rules]
-            wrapper.visit_batched(instances)
-        except cst.ParserSyntaxError as exc:
-            self._error(result, f"SyntaxError: {exc.message}", exc.raw_line, exc.raw_column + 1)
+        whole = whole or self.edits or not self.prefilter
+        source = text if whole else self.prescreen.focus(data, text, tree)
+        size = sum(1 for line in source.split("\n") if line.strip())
+        if size > MAX_ANALYSED_LINES:
+            self._error(
+                result,
+                f"Cannot analyse file: {size} lines of code to analyse together "
+                f"(the limit is {MAX_ANALYSED_LINES}); split the module",
+            )
             return result
-        except RecursionError:
-            self._error(result, "Cannot analyse file: nested too deeply")
+        from timestamp_lint import analysis  # LibCST loads only when a file gets this far
+
+        try:
+            module, violations = analysis.run_rules(
+                source, path, self.config, summary, self.index, [r.load() for r in rules]
+            )
+        except analysis.AnalysisError as exc:
+            self._error(result, exc.message, exc.line, exc.column)
             return result
         result.module = module
-        violations = sorted(
-            (v for rule in instances for v in rule.violations), key=lambda v: (v.start, v.code)
-        )
         if violations:
             noqa = noqa_lines(text)
             violations = [v for v in violations if not is_suppressed(v, noqa)]
         result.violations = violations
         for violation in violations:
-            fix = self._fix_for(violation, module, text) if violation.fixable else None
+            fix = (
+                analysis.fix_for(violation, module, text, self.index, self.edits)
+                if violation.fixable
+                else None
+            )
             finding = Finding(
                 path=path,
                 line=violation.start[0],
@@ -286,40 +282,7 @@ class Engine:
                 result.removals.append((finding, violation.node))
         return result
 
-    def _fix_for(self, violation: Violation, module: cst.Module, text: str) -> Fix | None:
-        """Removing the node; safe when the model's column stamps the current time itself."""
-        if violation.node is None or violation.model is None or violation.field is None:
-            return None
-        column = self.index.model_info(violation.model).columns.get(violation.field)
-        node = violation.node
-        if isinstance(node, cst.Arg):
-            node = node.with_changes(
-                comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=cst.SimpleWhitespace("")
-            )
-        elif isinstance(node, cst.DictElement):
-            node = node.with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        removed = " ".join(module.code_for_node(node).split())
-        if len(removed) > 60:
-            removed = removed[:57] + "..."
-        # the text edit (for SARIF) costs a whole-module transformation: only when asked for
-        edits = ()
-        if self.edits:
-            with contextlib.suppress(fixer.FixError):
-                edits = (fixer.edit_between(text, fixer.apply(module, {violation.node}, text)),)
-        if column is not None and column.stamps_now and violation.unsafe_reason is None:
-            return Fix(
-                Applicability.SAFE,
-                f"Remove `{removed}`; the column default ({column.insert_default}) stamps "
-                "the current time",
-                edits,
-            )
-        reason = violation.unsafe_reason or (
-            f"{violation.model.name}.{violation.field} has no insert default that stamps the "
-            "current time, so new records would get NULL"
-        )
-        return Fix(Applicability.UNSAFE, f"Remove `{removed}` (unsafe: {reason})", edits)
-
-    def _rules_for(self, path: Path) -> list[type[Rule]]:
+    def _rules_for(self, path: Path) -> list[RuleEntry]:
         if self.allow and self.allow.match(relative_to_root(path, self.config.root)):
             return [rule for rule in self.rules if not rule.uses_copies]
         return self.rules

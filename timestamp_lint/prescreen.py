@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from timestamp_lint.ftypes import Config
 from timestamp_lint.index import ModuleSummary, ProjectIndex, expr_parts
-from timestamp_lint.rules.tsl003 import column_problems
+from timestamp_lint.rules.column_check import column_problems
 
 MANAGER_METHODS = frozenset({"create", "get_or_create", "update_or_create"})
 DICT_KEYWORDS = frozenset({"defaults", "create_defaults"})

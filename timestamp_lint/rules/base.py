@@ -44,7 +44,6 @@ class Rule(cst.BatchableCSTVisitor):
     name: ClassVar[str]
     summary: ClassVar[str]
     doc: ClassVar[str]
-    uses_copies: ClassVar[bool] = True  # whether the rule is about copied values (allowlist)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__()

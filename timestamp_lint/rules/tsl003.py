@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from timestamp_lint.ftypes import ColumnInfo
-from timestamp_lint.index import ClassSummary, Kind, ProjectIndex
+from timestamp_lint.index import ClassSummary
 from timestamp_lint.rules.base import Rule
+from timestamp_lint.rules.column_check import Problem, column_problems
 
 # How to add the missing part, by ORM: (insert default, update hook, both)
 ADVICE = {
@@ -31,7 +31,6 @@ class TimestampColumnWithoutDefault(Rule):
     code = "TSL003"
     name = "timestamp-column-without-default"
     summary = "A model's timestamp column cannot stamp itself on insert or update"
-    uses_copies = False
     doc = """\
 ## What it does
 Checks the timestamp columns that ORM models (and the mixins they use) declare: each
@@ -109,34 +108,6 @@ There is no automatic fix: the right default depends on the database and the mod
             model=cls,
             field=info.name,
         )
-
-
-Problem = tuple[ColumnInfo, bool, bool]  # the column, no insert default, no update hook
-
-
-def column_problems(
-    index: ProjectIndex, cls: ClassSummary, update_fields: tuple[str, ...]
-) -> dict[str, Problem]:
-    """The timestamp columns `cls` declares that cannot stamp themselves, by field.
-
-    SQLModel classes without table=True are DTOs; any other class (a model, a mixin) is
-    checked, and only columns declared with an ORM construct are judged. Read from the
-    project index alone (no LibCST), so the engine can ask before parsing with LibCST.
-    """
-    if not cls.columns or index.class_kind(cls) is Kind.SQLMODEL:
-        return {}
-    problems: dict[str, Problem] = {}
-    for name in cls.columns:
-        info = index.column_info(cls, name)
-        if info is None:
-            continue
-        if info.kind == "sqlmodel" and index.class_kind(cls) is not Kind.MODEL:
-            continue  # a SQLModel field in a plain mixin: only table classes have columns
-        missing_default = info.insert_default is None
-        missing_hook = name in update_fields and info.update_hook is None
-        if missing_default or missing_hook:
-            problems[name] = (info, missing_default, missing_hook)
-    return problems
 
 
 def _declarations(statement: cst.CSTNode):

@@ -1,0 +1,34 @@
+"""TSL003's judgement of a class's timestamp columns, read from the project index alone
+(no LibCST): the rule reports it, and the engine's first pass asks it before any LibCST parse."""
+
+from __future__ import annotations
+
+from timestamp_lint.ftypes import ColumnInfo
+from timestamp_lint.index import ClassSummary, Kind, ProjectIndex
+
+Problem = tuple[ColumnInfo, bool, bool]  # the column, no insert default, no update hook
+
+
+def column_problems(
+    index: ProjectIndex, cls: ClassSummary, update_fields: tuple[str, ...]
+) -> dict[str, Problem]:
+    """The timestamp columns `cls` declares that cannot stamp themselves, by field.
+
+    SQLModel classes without table=True are DTOs; any other class (a model, a mixin) is
+    checked, and only columns declared with an ORM construct are judged. Read from the
+    project index alone (no LibCST), so the engine can ask before parsing with LibCST.
+    """
+    if not cls.columns or index.class_kind(cls) is Kind.SQLMODEL:
+        return {}
+    problems: dict[str, Problem] = {}
+    for name in cls.columns:
+        info = index.column_info(cls, name)
+        if info is None:
+            continue
+        if info.kind == "sqlmodel" and index.class_kind(cls) is not Kind.MODEL:
+            continue  # a SQLModel field in a plain mixin: only table classes have columns
+        missing_default = info.insert_default is None
+        missing_hook = name in update_fields and info.update_hook is None
+        if missing_default or missing_hook:
+            problems[name] = (info, missing_default, missing_hook)
+    return problems
