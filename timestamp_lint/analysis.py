@@ -8,6 +8,7 @@ file (a warm cache, most pre-commit runs) never loads LibCST.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import libcst as cst
@@ -37,13 +38,15 @@ def run_rules(
     summary: ModuleSummary,
     index: ProjectIndex,
     rules: list[type[Rule]],
+    line_map: Sequence[int] | None = None,
 ) -> tuple[cst.Module, list[Violation]]:
-    """The violations every rule finds in `source`, in source order."""
+    """The violations every rule finds in `source`, in source order. `line_map`: the line of
+    the file each line of `source` comes from, when `source` is a focused part of it."""
     try:
         module = cst.parse_module(source)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         metadata = wrapper.resolve_many(PROVIDERS)
-        semantics = Semantics(module, metadata, summary, index, frozenset(config.fields))
+        semantics = Semantics(module, metadata, summary, index, frozenset(config.fields), line_map)
         context = RuleContext(path, config, semantics)
         instances = [rule(context) for rule in rules]
         wrapper.visit_batched(instances)

@@ -204,6 +204,12 @@ class _Analyser:
         if self.pool is None and self.jobs > 1 and len(self.tasks) == PARALLEL_MIN_FILES:
             global _worker_engine
             _worker_engine = self.engine  # inherited by the forked workers: no index rebuild
+            # with this many files to analyse, some reach LibCST, and some ask about event
+            # listeners: import LibCST and find the listeners once, here, not in each worker
+            import timestamp_lint.analysis  # noqa: F401
+
+            self.engine.index.load_hooks()
+
             self.pool = ProcessPoolExecutor(self.jobs, mp_context=mp.get_context("fork"))
             self.futures = [self.pool.submit(_work, (*task, self.options)) for task in self.tasks]
         elif self.pool is not None:
@@ -285,12 +291,15 @@ def run(
         except (OSError, SourceError):
             analyser.add(path, data, None)  # the engine reports what is wrong with it
             continue
-        fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
-        if cache is not None and _usable(hit := cache.lookup(path, stat, fingerprint[2]), options):
+        fingerprint = None
+        if cache is not None:  # the content hash only serves the cache
+            fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
+            hit = cache.lookup(path, stat, fingerprint[2])
+        if cache is not None and _usable(hit, options):
             outcomes[path] = FileOutcome(path, tuple(hit))
         elif not engine.needs_analysis(data, path):
             outcomes[path] = FileOutcome(path)
-            if cache is not None:
+            if cache is not None and fingerprint is not None:
                 cache.store(path, fingerprint, (), {}, analyzed=False)
         else:
             analyser.add(path, data, fingerprint)

@@ -236,7 +236,7 @@ class Engine:
         if not rules:
             return result
         whole = whole or self.edits or not self.prefilter
-        source = text if whole else self.prescreen.focus(data, text, tree)
+        source, line_map = (text, None) if whole else self.prescreen.focus(data, text, tree)
         size = sum(1 for line in source.split("\n") if line.strip())
         if size > MAX_ANALYSED_LINES:
             self._error(
@@ -249,7 +249,13 @@ class Engine:
 
         try:
             module, violations = analysis.run_rules(
-                source, path, self.config, summary, self.index, [r.load() for r in rules]
+                source,
+                path,
+                self.config,
+                summary,
+                self.index,
+                [r.load() for r in rules],
+                line_map,
             )
         except analysis.AnalysisError as exc:
             self._error(result, exc.message, exc.line, exc.column)

@@ -48,7 +48,6 @@ _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 _QUOTES = frozenset(b"'\"")
 _BLANKS = frozenset(b" \t")
 _ASSIGN_AFTER = re.compile(rb"\s*=(?!=)")  # `created_at =`, not `created_at ==`
-_KEY_AFTER = re.compile(rb"\s*[:,]")  # `"created_at": ...` or `("created_at", ...)`
 _DECLARE_AFTER = re.compile(rb"\s*[:=]")
 # places where a dict may reach a new record, or a field be set by name: a word, whether
 # it must start a name, and what must follow it
@@ -79,11 +78,16 @@ class Prescreen:
         ask about again). Most files mention no field at all, which `bytes.find` tells at
         memory speed; the occurrences of the others are classified where they stand:
 
-        - read: `.created_at` or a quoted `"created_at"`;
-        - give: `created_at =` (keyword, assignment), `"created_at":` / `"created_at",`
-          (dict entry, `setattr`), or anywhere `**`, `setattr(`, `.values(`, `defaults=`;
+        - read: `.created_at`, or a string `"created_at"` (a key, `getattr`);
+        - named: a field is given a value by name, which the rules read from a keyword
+          (`created_at=`), an assignment (`x.created_at =`) or a string literal (a dict key,
+          `setattr`): `created_at =`, or any string `"created_at"`;
         - declare: `created_at` first on an indented line, followed by `:` or `=`, in a file
           with a `class` statement, or `def created_at`.
+
+        A file may copy when it reads a field and names one. Where a value may be given
+        (`gives`, for the first pass) is wider: a named field, or `**`, `setattr(`,
+        `.values(`, `defaults=`, through which a dict built elsewhere reaches a record.
         """
         if data is self._scanned[0]:
             return self._scanned[1]
@@ -108,10 +112,7 @@ class Prescreen:
                 quoted = before in _QUOTES and after in _QUOTES
                 if before == 0x2E or quoted:  # "."
                     reads = True
-                after_name = (
-                    _KEY_AFTER.match(data, end + 1) if quoted else _ASSIGN_AFTER.match(data, end)
-                )
-                if after_name:
+                if quoted or _ASSIGN_AFTER.match(data, end):
                     gives.append(start)
                 if not declares and _declares_at(data, start, end):
                     if has_class is None:
@@ -120,12 +121,11 @@ class Prescreen:
                 if not declares and _defined_at(data, start):
                     declares = True
                 start = data.find(name, end)
-        if not (reads or declares or gives):
+        copy = reads and bool(gives)
+        if not (copy or declares):
             return NOTHING
-        copy = False
-        if reads:
+        if copy:
             gives.extend(_other_gives(data))
-            copy = bool(gives)
         return ByteScan(copy, declares, tuple(sorted(gives)) if copy else ())
 
     def worth_analysing(
@@ -151,24 +151,26 @@ class Prescreen:
                 return True
         return False
 
-    def focus(self, data: bytes, text: str, tree: ast.Module) -> str:
-        """The source with every function that cannot matter blanked out, for LibCST.
+    def focus(self, data: bytes, text: str, tree: ast.Module) -> tuple[str, list[int] | None]:
+        """The source with every function that cannot matter left out, for LibCST, and the
+        line of the file each of its lines comes from (None: the source is the file).
 
         A function (method, nested or not) whose lines hold no place where a field may get a
         value, and that is not itself a field (`@declared_attr def created_at`), is replaced
-        by `pass` and empty lines: every other line keeps its number and columns, so findings
-        point at the same places, while LibCST parses and analyses a fraction of a large
-        file. Names are traced within a function, and a module-level `def` binds no value
-        the rules follow, so the rules see what they would see in the whole file. Only for
-        reporting: fixes are made on the whole file.
+        by a one-line `pass`, and module-level assignments of constants are left out. The
+        lines that stay keep their columns, and the line map gives them back their numbers,
+        so findings point at the same places while LibCST parses and analyses a fraction of
+        a large file. Names are traced within a function, and a module-level `def` binds no
+        value the rules follow, so the rules see what they would see in the whole file. Only
+        for reporting: fixes are made on the whole file.
         """
         lines = self._give_lines(data)
         if lines is None:
-            return text
+            return text, None
         source = text.split("\n")
+        keep = [True] * len(source)
         for first, last in _constant_assignments(tree, lines):
-            for number in range(first - 1, last):
-                source[number] = ""
+            keep[first - 1 : last] = [False] * (last - first + 1)
         for function in _functions(tree):
             first = min([function.lineno, *(d.lineno for d in function.decorator_list)])
             last = function.end_lineno or function.lineno
@@ -177,9 +179,9 @@ class Prescreen:
                 continue
             head = source[first - 1]
             source[first - 1] = head[: len(head) - len(head.lstrip())] + "pass"
-            for number in range(first, last):
-                source[number] = ""
-        return "\n".join(source)
+            keep[first:last] = [False] * (last - first)
+        kept = [number for number, flag in enumerate(keep) if flag]
+        return "\n".join(source[number] for number in kept), [number + 1 for number in kept]
 
     def _give_lines(self, data: bytes) -> list[int] | None:
         """Sorted line numbers of the places where a field may get a value, or None to look

@@ -9,25 +9,46 @@ reach the use in the same function, found with LibCST's `ScopeProvider`.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import (
     Assignment,
+    CodePosition,
+    CodeRange,
     ComprehensionScope,
-    ParentNodeProvider,
     PositionProvider,
     QualifiedNameSource,
     Scope,
     ScopeProvider,
+    VisitorMetadataProvider,
 )
 
 from timestamp_lint.index import CALL, ClassSummary, ModuleSummary, ProjectIndex, resolve_relative
 
+
+class ParentProvider(VisitorMetadataProvider[cst.CSTNode]):
+    """Each node's parent, recorded on the way down one walk of the tree. (LibCST's own
+    `ParentNodeProvider` lists every node's children, a second walk, and costs twice this.)"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stack: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._stack:
+            self.set_metadata(node, self._stack[-1])
+        self._stack.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self._stack.pop()
+
+
 # Qualified names are asked of the scopes lazily, for the few nodes a rule needs, instead of
 # computing them for every node (QualifiedNameProvider) up front.
-PROVIDERS = (ScopeProvider, PositionProvider, ParentNodeProvider)
+PROVIDERS = (ScopeProvider, PositionProvider, ParentProvider)
 
 DJANGO_CREATE = frozenset({"create", "get_or_create", "update_or_create"})
 DJANGO_DEFAULTS = frozenset({"defaults", "create_defaults"})
@@ -69,6 +90,32 @@ def is_insert_function(dotted: str) -> bool:
     return dotted.startswith("flask_sqlalchemy.") and dotted.endswith(".SQLAlchemy().insert")
 
 
+class LineMapped(Mapping[cst.CSTNode, CodeRange]):
+    """Positions with their line numbers translated through a line map."""
+
+    def __init__(self, positions: Mapping[cst.CSTNode, CodeRange], lines: Sequence[int]) -> None:
+        self._positions = positions
+        self._lines = lines
+
+    def _line(self, number: int) -> int:
+        if number <= len(self._lines):
+            return self._lines[number - 1]
+        return self._lines[-1] + number - len(self._lines) if self._lines else number
+
+    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        found = self._positions[node]
+        return CodeRange(
+            CodePosition(self._line(found.start.line), found.start.column),
+            CodePosition(self._line(found.end.line), found.end.column),
+        )
+
+    def __iter__(self) -> Iterator[cst.CSTNode]:
+        return iter(self._positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+
 class Semantics:
     def __init__(
         self,
@@ -77,11 +124,15 @@ class Semantics:
         summary: ModuleSummary,
         index: ProjectIndex,
         fields: frozenset[str],
+        line_map: Sequence[int] | None = None,
     ) -> None:
+        """`line_map`: the file's line number of each line of `module`, when `module` is a
+        focused part of the file; positions are given in the file's numbers."""
         self.module = module
         self.scopes = metadata[ScopeProvider]
-        self.positions = metadata[PositionProvider]
-        self.parents = metadata[ParentNodeProvider]
+        positions = metadata[PositionProvider]
+        self.positions = positions if line_map is None else LineMapped(positions, line_map)
+        self.parents = metadata[ParentProvider]
         self.summary = summary
         self.index = index
         self.fields = fields
