@@ -28,9 +28,10 @@ def walk_python_files(directory: Path, root: Path, exclude: PathMatcher) -> Iter
     files are yielded when they point at regular files. FIFOs, sockets and devices are skipped
     without being opened.
     """
-    stack = [directory]
+    start = relative_to_root(directory, root)
+    stack = [(str(directory), "" if start == "." else start + "/")]
     while stack:
-        current = stack.pop()
+        current, prefix = stack.pop()  # the folder, and its path relative to the root + "/"
         try:
             with os.scandir(current) as entries:
                 children = sorted(entries, key=lambda e: e.name, reverse=True)
@@ -39,18 +40,18 @@ def walk_python_files(directory: Path, root: Path, exclude: PathMatcher) -> Iter
         for entry in children:
             if exclude.match_name(entry.name):
                 continue
-            path = Path(entry.path)
+            relative = prefix + entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if not exclude.match(relative_to_root(path, root)):
-                        stack.append(path)
+                    if not exclude.match(relative):
+                        stack.append((entry.path, relative + "/"))
                     continue
                 if not entry.name.endswith(PYTHON_SUFFIXES) or not entry.is_file():
                     continue
             except OSError:
                 continue
-            if not exclude.match(relative_to_root(path, root)):
-                yield path
+            if not exclude.match(relative):
+                yield Path(entry.path)
 
 
 def discover(
@@ -71,7 +72,11 @@ def discover(
             raise UserError(f"{given}: cannot access: {exc.strerror or exc}") from None
         if stat.S_ISDIR(mode):
             if project_files is not None and path.is_relative_to(config.root):
-                inside = (f for f in project_files if f.is_relative_to(path))
+                inside = (
+                    project_files
+                    if path == config.root
+                    else (f for f in project_files if f.is_relative_to(path))
+                )
                 if not exclude.match(relative_to_root(path, config.root)) or path == config.root:
                     for file in inside:
                         found.setdefault(file)

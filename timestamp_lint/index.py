@@ -278,7 +278,7 @@ class ProjectIndex:
         self._tracking: set[Path] | None = None
         self._models: dict[tuple[Path, str], tuple[ModelInfo, frozenset[Path]]] = {}
         self._src = sorted(config.src, key=lambda p: len(p.parts), reverse=True)
-        self._package_dirs: dict[Path, bool] = {}
+        self._package_dirs: dict[Path, tuple[tuple[str, ...], Path]] = {}
         self._ids: dict[Path, ModuleId] = {}
         self._modules: dict[str, list[Path]] = {}
         self._summaries: dict[Path, ModuleSummary | None] = {}
@@ -291,10 +291,17 @@ class ProjectIndex:
 
     # -- module names ------------------------------------------------------------------
 
-    def _is_package_dir(self, directory: Path) -> bool:
+    def _package_of(self, directory: Path) -> tuple[tuple[str, ...], Path]:
+        """The dotted parts of the package `directory` is (empty if it is no package), and
+        the folder those parts are relative to. Computed once per folder."""
         known = self._package_dirs.get(directory)
         if known is None:
-            known = os.path.isfile(directory / "__init__.py")
+            parent = directory.parent
+            if parent != directory and os.path.isfile(os.path.join(directory, "__init__.py")):
+                parts, root = self._package_of(parent)
+                known = ((*parts, directory.name), root)
+            else:
+                known = ((), directory)
             self._package_dirs[directory] = known
         return known
 
@@ -309,13 +316,8 @@ class ProjectIndex:
                 root = src
                 break
         else:
-            parts = [] if is_package else [path.stem]
-            directory = path.parent
-            while self._is_package_dir(directory) and directory.parent != directory:
-                parts.append(directory.name)
-                directory = directory.parent
-            parts.reverse()
-            root = directory
+            package, root = self._package_of(path.parent)
+            parts = list(package) if is_package else [*package, path.stem]
         if is_package and parts and parts[-1] == "__init__":
             parts.pop()
         module = ModuleId(".".join(parts), root, is_package)

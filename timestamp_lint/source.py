@@ -32,11 +32,14 @@ def read_source(path: Path) -> bytes:
     except OSError as exc:
         raise SourceError(f"cannot read file: {exc.strerror or exc}") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
             raise NotRegularFile("not a regular file")
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
+        # one read when the file is as large as fstat said (one byte more proves the end)
+        chunks = [os.read(fd, status.st_size + 1)]
+        if len(chunks[0]) > status.st_size:
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
         return b"".join(chunks)
     except OSError as exc:
         raise SourceError(f"cannot read file: {exc.strerror or exc}") from None
