@@ -68,10 +68,13 @@ class Prescreen:
         self._field_bytes = tuple(sorted(f.encode() for f in self.fields))
         self._nested_import = re.compile(rb"^[ \t]+(?:from|import)[ \t]", re.MULTILINE)
         self._scanned: tuple[bytes | None, ByteScan] = (None, NOTHING)
-        self._tree: ast.Module | None = None
-        self._values: dict[str, list[ast.expr]] | None = None
-        self._local_imports: set[str] | None = None
-        self._created_names: dict[str, bool] = {}
+        # the file at hand
+        self._tree = ast.Module(body=[], type_ignores=[])
+        self._scoped = True  # names can be looked up by region
+        self._any_nested_import = False
+        self._facts: dict[int, _RegionFacts] = {}
+        self._node: ast.AST = self._tree  # the node at hand, and the facts of its region
+        self._region: _RegionFacts | None = None
 
     def scan(self, data: bytes) -> ByteScan:
         """The byte-level pre-filter (remembered for the file at hand, which later stages
@@ -140,11 +143,12 @@ class Prescreen:
             return True
         if not codes & {"TSL001", "TSL002"} or not scan.copy:
             return False
-        self._tree, self._values, self._local_imports = tree, None, None
-        if self._nested_import.search(data) is None:
-            self._local_imports = set()
-        self._created_names = {}
+        self._tree, self._facts = tree, {}
+        # `global` binds a module-level name inside a function: then the module is the region
+        self._scoped = b"global" not in data
+        self._any_nested_import = self._nested_import.search(data) is not None
         for node in _nodes_on_lines(tree, self._give_lines(data)):
+            self._node, self._region = node, None
             if "TSL001" in codes and self._creates_with_copy(node, summary):
                 return True
             if "TSL002" in codes and self._assigns_copy(node, summary):
@@ -197,29 +201,57 @@ class Prescreen:
                 lines.append(line)
         return lines
 
-    # -- lazily computed, whole-file facts -------------------------------------------------
+    # -- facts about the region of the file a name can be bound in -------------------------
+
+    def _facts_here(self) -> _RegionFacts:
+        """The facts of the region holding the node at hand: the body of the function
+        (method, top-level function) that holds it, or of the class, or else the whole
+        module. A name used in a function or class body is bound in a scope inside it;
+        module-level names can be bound anywhere (`global`), and so can every name of a
+        file that says `global`."""
+        if self._region is not None:
+            return self._region
+        position = (self._node.lineno, self._node.col_offset)
+        region: ast.AST = self._tree
+        body = self._tree.body if self._scoped else []
+        while body:
+            index = bisect.bisect_right([(s.lineno, s.col_offset) for s in body], position) - 1
+            if index < 0:
+                break
+            statement = body[index]
+            if not isinstance(
+                statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+            ) or not (
+                (statement.body[0].lineno, statement.body[0].col_offset)
+                <= position
+                <= (statement.end_lineno or 0, statement.end_col_offset or 0)
+            ):
+                break
+            region = statement
+            body = statement.body if isinstance(statement, ast.ClassDef) else []
+        facts = self._facts.get(id(region))
+        if facts is None:
+            facts = self._facts[id(region)] = _RegionFacts(region, self._any_nested_import)
+        self._region = facts
+        return facts
 
     @property
     def local_imports(self) -> set[str]:
-        if self._local_imports is None:
-            assert self._tree is not None
-            self._local_imports = _nested_import_names(self._tree)
-        return self._local_imports
+        """Names imported below the module's top level in the current region."""
+        return self._facts_here().local_imports
 
     @property
     def values(self) -> dict[str, list[ast.expr]]:
-        if self._values is None:
-            assert self._tree is not None
-            self._values = _assigned_values(self._tree)
-        return self._values
+        """Every value bound to each name in the current region."""
+        return self._facts_here().values
 
     def _may_be_created(self, name: str, summary: ModuleSummary) -> bool:
         """Whether `name` is bound somewhere in the file to what may be a new record."""
-        known = self._created_names.get(name)
+        created = self._facts_here().created
+        known = created.get(name)
         if known is None:
             values = self.values.get(name, ())
-            known = any(self._may_construct(v, summary) for v in values)
-            self._created_names[name] = known
+            known = created[name] = any(self._may_construct(v, summary) for v in values)
         return known
 
     # -- TSL001 ------------------------------------------------------------------------
@@ -369,6 +401,32 @@ def _defined_at(data: bytes, start: int) -> bool:
     )
 
 
+class _RegionFacts:
+    """What the first pass asks about the region of a file a name can be bound in, each
+    computed on first use."""
+
+    def __init__(self, region: ast.AST, any_nested_import: bool) -> None:
+        self.region = region
+        self._any_nested_import = any_nested_import
+        self._values: dict[str, list[ast.expr]] | None = None
+        self._local_imports: set[str] | None = None
+        self.created: dict[str, bool] = {}  # name -> may be bound to a new record
+
+    @property
+    def values(self) -> dict[str, list[ast.expr]]:
+        if self._values is None:
+            self._values = _assigned_values(self.region)
+        return self._values
+
+    @property
+    def local_imports(self) -> set[str]:
+        if self._local_imports is None:
+            self._local_imports = (
+                _nested_import_names(self.region) if self._any_nested_import else set()
+            )
+        return self._local_imports
+
+
 def _constant_assignments(tree: ast.Module, lines: list[int]):
     """(first, last) lines of module-level assignments of constants (`MAX = 10`,
     `CODES = ("a", "b")`) that share no line with another statement and hold no candidate:
@@ -436,19 +494,19 @@ def _nodes_on_lines(tree: ast.Module, lines: list[int] | None):
         stack.extend(ast.iter_child_nodes(node))
 
 
-def _nested_import_names(tree: ast.Module) -> set[str]:
+def _nested_import_names(region: ast.AST) -> set[str]:
     """Names bound by imports below the module's top level (inside functions, classes)."""
-    top = set(map(id, tree.body))
+    top = set(map(id, region.body)) if isinstance(region, ast.Module) else set()
     names = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(region):
         if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in top:
             for alias in node.names:
                 names.add((alias.asname or alias.name).partition(".")[0])
     return names
 
 
-def _assigned_values(tree: ast.Module) -> dict[str, list[ast.expr]]:
-    """Every value any assignment in the file binds to each name: `x = v`, `a, b = v`
+def _assigned_values(region: ast.AST) -> dict[str, list[ast.expr]]:
+    """Every value any assignment in the region binds to each name: `x = v`, `a, b = v`
     (both get all of v), `x: T = v`, `x += v`, `(x := v)`, `for x in v`, `with v as x`.
     Imports, parameters and definitions bind no value the rules could trace to a copy."""
     values: dict[str, list[ast.expr]] = {}
@@ -460,7 +518,7 @@ def _assigned_values(tree: ast.Module) -> dict[str, list[ast.expr]]:
             if isinstance(node, ast.Name):
                 values.setdefault(node.id, []).append(value)
 
-    for node in ast.walk(tree):
+    for node in ast.walk(region):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 bind(target, node.value)
