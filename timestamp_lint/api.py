@@ -9,13 +9,11 @@ and the options alone, which is what lets the results be cached and spread over 
 from __future__ import annotations
 
 import difflib
-import multiprocessing as mp
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from timestamp_lint.cache import CACHE_DIR_NAME, Cache, Fingerprint, content_hash
 from timestamp_lint.config import load_config
@@ -27,6 +25,9 @@ from timestamp_lint.index import ProjectIndex
 from timestamp_lint.report import display_path
 from timestamp_lint.since import ChangedLines, filter_findings
 from timestamp_lint.source import SourceError, read_source
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,14 @@ def _work(task: tuple[Path, bytes | None, Fingerprint | None, Options]) -> FileO
     return process(_worker_engine, path, options, data, fingerprint)
 
 
+def _fork_pool(jobs: int) -> ProcessPoolExecutor:
+    """Worker processes forked from this one (imported here: most runs never need them)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+
+
 def _crashed(path: Path) -> FileOutcome:
     message = "Cannot analyse file: the analysis crashed its worker process"
     return FileOutcome(path, (Finding(path, 1, 1, PARSE_ERROR, message, 1, 1),))
@@ -194,7 +203,7 @@ class _Analyser:
         self.engine = engine
         self.options = options
         jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
-        self.jobs = jobs if "fork" in mp.get_all_start_methods() else 1
+        self.jobs = jobs if hasattr(os, "fork") else 1
         self.tasks: list[tuple[Path, bytes | None, Fingerprint | None]] = []
         self.futures: list[Future] = []
         self.pool: ProcessPoolExecutor | None = None
@@ -204,13 +213,8 @@ class _Analyser:
         if self.pool is None and self.jobs > 1 and len(self.tasks) == PARALLEL_MIN_FILES:
             global _worker_engine
             _worker_engine = self.engine  # inherited by the forked workers: no index rebuild
-            # with this many files to analyse, some reach LibCST, and some ask about event
-            # listeners: import LibCST and find the listeners once, here, not in each worker
-            import timestamp_lint.analysis  # noqa: F401
 
-            self.engine.index.load_hooks()
-
-            self.pool = ProcessPoolExecutor(self.jobs, mp_context=mp.get_context("fork"))
+            self.pool = _fork_pool(self.jobs)
             self.futures = [self.pool.submit(_work, (*task, self.options)) for task in self.tasks]
         elif self.pool is not None:
             self.futures.append(self.pool.submit(_work, (path, data, fingerprint, self.options)))
@@ -219,6 +223,8 @@ class _Analyser:
         """One outcome per added file, in the order they were added."""
         if self.pool is None:
             return [process(self.engine, p, self.options, d, f) for p, d, f in self.tasks]
+        from concurrent.futures.process import BrokenProcessPool
+
         global _worker_engine
         results: list[FileOutcome | None] = []
         try:
@@ -236,10 +242,12 @@ class _Analyser:
         return results  # type: ignore[return-value]
 
     def _alone(self, task: tuple[Path, bytes | None, Fingerprint | None]) -> FileOutcome:
+        from concurrent.futures.process import BrokenProcessPool
+
         global _worker_engine
         _worker_engine = self.engine
         try:
-            with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
+            with _fork_pool(1) as pool:
                 return pool.submit(_work, (*task, self.options)).result()
         except BrokenProcessPool:
             return _crashed(task[0])

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.metadata
 import json
 import os
 import sys
@@ -53,6 +52,8 @@ def config_key(config: Config) -> str:
 
 def _libcst_version() -> str:
     """Read from the installed metadata: importing LibCST costs more than a warm run."""
+    import importlib.metadata  # only runs with a cache need it
+
     try:
         return importlib.metadata.version("libcst")
     except importlib.metadata.PackageNotFoundError:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -221,7 +222,22 @@ def main(argv: list[str] | None = None) -> None:
     # fifth of the run). Collections stay on, just rarer. Only in our own process, never
     # for the library's callers.
     gc.set_threshold(GC_THRESHOLD, 50, 100)
-    if args and args[0] == "rule":
-        rule.main(args[1:], prog_name="timestamp-lint rule")
-    else:
-        check.main(args, prog_name="timestamp-lint")
+    command, args = (rule, args[1:]) if args and args[0] == "rule" else (check, args)
+    name = "timestamp-lint rule" if command is rule else "timestamp-lint"
+    if argv is not None:  # called from Python: return or raise as click does
+        command.main(args, prog_name=name)
+        return
+    try:
+        command.main(args, prog_name=name)
+        status = 0
+    except SystemExit as exit:
+        status = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
+        if isinstance(exit.code, str):
+            print(exit.code, file=sys.stderr)
+    # The run is over and its output written: leave without tearing down every object the
+    # run created, one by one (a tenth of a second on a large project; mypy does the same).
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(status)

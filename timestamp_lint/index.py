@@ -557,11 +557,6 @@ class ProjectIndex:
                     return True
         return False
 
-    def load_hooks(self) -> None:
-        """Find the project's event listeners now (before forking workers that all need them)."""
-        if self._hooks is None:
-            self._hook_map()
-
     def _hook_map(self) -> dict[tuple[Path, str], list[HookDecl]]:
         """Event listeners anywhere in the project, by the class they listen on. Only files
         whose bytes mention `listen` are parsed."""
