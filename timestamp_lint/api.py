@@ -131,7 +131,8 @@ def process(
     changed on disk since it was read, or that is a symlink, is left alone (`error`)."""
     result = engine.lint_file(path, data, fingerprint)
     findings = tuple(result.findings)
-    plain = FileOutcome(path, findings, deps=result.deps, analyzed=result.analyzed)
+    deps = result.deps if options.cache else {}  # only the cache needs them
+    plain = FileOutcome(path, findings, deps=deps, analyzed=result.analyzed)
     if not options.fix:
         return plain
     allowed = {Applicability.SAFE}
@@ -289,12 +290,13 @@ def run(
         if options.stdin is not None:
             analyser.add(path, options.stdin, None)
             continue
+        data = None
         try:
-            stat = os.stat(path)
-            data = None
-            if cache is not None and _usable(hit := cache.lookup(path, stat), options):
-                outcomes[path] = FileOutcome(path, tuple(hit))
-                continue
+            if cache is not None:
+                stat = os.stat(path)
+                if _usable(hit := cache.lookup(path, stat), options):
+                    outcomes[path] = FileOutcome(path, tuple(hit))
+                    continue
             data = read_source(path)
         except (OSError, SourceError):
             analyser.add(path, data, None)  # the engine reports what is wrong with it
