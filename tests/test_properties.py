@@ -540,12 +540,6 @@ def cache_findings(root: Path, cache: bool) -> list[tuple]:
 
 
 @pytest.mark.skipif(not RUN, reason="this version has no Options.cache")
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an event listener added to a file that did not mention `listen` before is "
-    "not seen by cached results: the model keeps its TSL003 and the copy stays an unsafe "
-    "fix (so --fix skips it) until the model or the copying file changes",
-)
 @settings(PROFILE, max_examples=max(10, PROFILE.max_examples // 3))
 @example(edits=[("app/hooks.py", "insert-listener")])
 @given(

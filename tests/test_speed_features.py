@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from timestamp_lint import api
+from timestamp_lint import cache as cache_module
 from timestamp_lint.api import Options, lint_paths
 from timestamp_lint.cache import CACHE_DIR_NAME
 
@@ -107,15 +108,66 @@ def test_unchanged_files_are_not_read_on_a_warm_run(tmp_path: Path, monkeypatch)
     real = api.read_source
 
     def counting(path: Path) -> bytes:
-        reads.append(path)
+        if path.suffix == ".py":  # the cache file itself is read, of course
+            reads.append(path)
         return real(path)
 
     monkeypatch.setattr(api, "read_source", counting)
+    monkeypatch.setattr(cache_module, "read_source", counting)  # the listener check
     assert _files(root) == ["one.py", "two.py"]
     assert reads == []
     os.utime(root / "app/one.py")  # touched, same content: read and hashed, not analysed
     assert _files(root) == ["one.py", "two.py"]
     assert reads == [root / "app/one.py"]
+
+
+LEGACY = """
+from sqlalchemy import Column, DateTime
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class Flow(Base):
+    __tablename__ = "flows"
+    created_at = Column(DateTime)
+"""
+LISTENER = """
+from sqlalchemy import event
+
+from app.models import Flow
+
+
+@event.listens_for(Flow, "before_insert")
+def stamp(mapper, connection, target):
+    target.created_at = now()
+"""
+
+
+def test_a_listener_added_anywhere_rechecks_the_results_that_asked(tmp_path: Path) -> None:
+    """Whether a column stamps itself can depend on a listener in any file, even one that
+    never mentioned listeners before: cached results that asked about them are re-checked."""
+    root = _project(tmp_path)
+    (root / "app/models.py").write_text(LEGACY)
+    (root / "app/hooks.py").write_text("X = 1\n")
+
+    def run() -> list[tuple[str, str, str | None]]:
+        findings = lint_paths([root]).findings
+        return [(f.path.name, f.code, f.fix and f.fix.applicability.value) for f in findings]
+
+    assert run() == [
+        ("models.py", "TSL003", None),
+        ("one.py", "TSL001", "unsafe"),
+        ("two.py", "TSL001", "unsafe"),
+    ]
+    (root / "app/hooks.py").write_text(LISTENER)
+    assert run() == [("one.py", "TSL001", "safe"), ("two.py", "TSL001", "safe")]
+    (root / "app/hooks.py").unlink()
+    assert run() == [
+        ("models.py", "TSL003", None),
+        ("one.py", "TSL001", "unsafe"),
+        ("two.py", "TSL001", "unsafe"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -135,7 +187,7 @@ def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(tmp_path: Path, garbage
     [cache_file] = (root / CACHE_DIR_NAME).glob("results-*.json")
     cache_file.write_bytes(garbage)
     assert _files(root) == ["one.py", "two.py"]
-    assert json.loads(cache_file.read_bytes())["format"] == 1
+    assert json.loads(cache_file.read_bytes())["format"] == cache_module.FORMAT
 
 
 def test_no_cache_and_cache_dir_options(tmp_path: Path) -> None:

@@ -56,6 +56,7 @@ class FileOutcome:
     error: str | None = None  # a fix that could not be written
     output: bytes | None = None  # fixed source (stdin mode)
     deps: dict[Path, Fingerprint] = field(default_factory=dict)  # for the cache
+    listeners: str | None = None  # for the cache
     analyzed: bool = False
 
 
@@ -131,8 +132,9 @@ def process(
     changed on disk since it was read, or that is a symlink, is left alone (`error`)."""
     result = engine.lint_file(path, data, fingerprint)
     findings = tuple(result.findings)
-    deps = result.deps if options.cache else {}  # only the cache needs them
-    plain = FileOutcome(path, findings, deps=deps, analyzed=result.analyzed)
+    plain = FileOutcome(path, findings, analyzed=result.analyzed)
+    if options.cache:  # only the cache needs them
+        plain = replace(plain, deps=result.deps, listeners=result.listeners)
     if not options.fix:
         return plain
     allowed = {Applicability.SAFE}
@@ -298,6 +300,8 @@ def run(
                     outcomes[path] = FileOutcome(path, tuple(hit))
                     continue
             data = read_source(path)
+            if cache is not None:
+                cache.observe(path, stat, data)
         except (OSError, SourceError):
             analyser.add(path, data, None)  # the engine reports what is wrong with it
             continue
@@ -317,7 +321,14 @@ def run(
         outcomes[path] = outcome
         # only a result that describes the file as it is on disk is worth keeping
         if cache is not None and fingerprint is not None and not (outcome.fixed or outcome.error):
-            cache.store(path, fingerprint, outcome.findings, outcome.deps, outcome.analyzed)
+            cache.store(
+                path,
+                fingerprint,
+                outcome.findings,
+                outcome.deps,
+                outcome.analyzed,
+                outcome.listeners,
+            )
     if cache is not None:
         cache.save()
     ordered = [outcomes[path] for path in files]

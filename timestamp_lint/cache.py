@@ -5,7 +5,10 @@ An entry holds a file's fingerprint (mtime, size, content hash), its findings, a
 fingerprints of the project modules its analysis read (the models it resolved through), so
 editing a model re-checks the files that use it and nothing else. A file whose mtime and size
 are unchanged is not even read. Adding or removing a project file (which can change how imports
-resolve) re-checks every file that needed the model index.
+resolve) re-checks every file that needed the model index. A result that asked which event
+listeners the project has (they can make a column stamp itself) also records which files may
+define listeners; a file that starts or stops mentioning them re-checks such results. Which
+files mention them is remembered by mtime and size, so a warm run reads none of them.
 
 The cache is JSON, never pickle: a foreign or corrupt file is ignored and rebuilt, never
 executed. It is written atomically (temporary file and rename), so concurrent runs (pre-commit
@@ -21,16 +24,18 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, astuple
 from pathlib import Path
 from typing import Any
 
 from timestamp_lint import __version__
+from timestamp_lint.columns import may_define_listeners
 from timestamp_lint.ftypes import Applicability, Config, Edit, Finding, Fix
 from timestamp_lint.source import SourceError, read_source
 
 CACHE_DIR_NAME = ".timestamp_lint_cache"
-FORMAT = 1
+FORMAT = 2
 Fingerprint = tuple[int, int, str]  # mtime in ns, size, content hash
 
 
@@ -48,6 +53,14 @@ def config_key(config: Config) -> str:
         sort_keys=True,
     )
     return hashlib.blake2b(material.encode(), digest_size=12).hexdigest()
+
+
+def listener_digest(paths: Iterable[Path], root: Path) -> str:
+    """Names the set of project files that may define event listeners: a result that asked
+    about listeners stays valid while this set, and each of those files, are unchanged."""
+    names = sorted(_relative(p, root) for p in paths)
+    material = "\0".join(names).encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(material, digest_size=12).hexdigest()
 
 
 def _libcst_version() -> str:
@@ -127,6 +140,10 @@ class Cache:
             "\0".join(names).encode("utf-8", "surrogateescape"), digest_size=12
         ).hexdigest()
         self.entries: dict[str, dict[str, Any]] = {}
+        self.project_files = project_files
+        # which project files may define listeners: name -> [mtime, size, flag]
+        self.listen: dict[str, list] = {}
+        self._listeners: str | None = None  # the project's listener digest, once computed
         self.dirty = False
         self._stats: dict[str, os.stat_result | None] = {}
         self._hashes: dict[str, str | None] = {}
@@ -146,6 +163,17 @@ class Cache:
         for name, entry in entries.items():
             if _valid_entry(entry) and (same_project or (not entry["deps"] and not entry["a"])):
                 self.entries[name] = entry
+        listen = data.get("listen")
+        if isinstance(listen, dict):
+            self.listen = {
+                name: row
+                for name, row in listen.items()
+                if isinstance(row, list)
+                and len(row) == 3
+                and isinstance(row[0], int)
+                and isinstance(row[1], int)
+                and isinstance(row[2], bool)
+            }
 
     # -- lookups -----------------------------------------------------------------------
 
@@ -185,12 +213,45 @@ class Cache:
             return None
         if not all(self._unchanged(*dep) for dep in entry["deps"]):
             return None
+        if entry["l"] is not None and entry["l"] != self.listeners():
+            return None
         try:
             return [finding_from_json(f, self.root) for f in entry["f"]]
         except (KeyError, TypeError, ValueError):
             return None
 
+    def listeners(self) -> str:
+        """The project's listener digest as it is now. Which files may define listeners is
+        remembered by mtime and size, so only files changed since are read again."""
+        if self._listeners is None:
+            found = []
+            for path in self.project_files:
+                try:
+                    stat = os.stat(path)
+                except OSError:
+                    continue
+                row = self.listen.get(_relative(path, self.root))
+                if row is None or (row[0], row[1]) != (stat.st_mtime_ns, stat.st_size):
+                    try:
+                        data = read_source(path)
+                    except SourceError:
+                        continue
+                    row = self.observe(path, stat, data)
+                if row[2]:
+                    found.append(path)
+            self._listeners = listener_digest(found, self.root)
+        return self._listeners
+
     # -- updates -----------------------------------------------------------------------
+
+    def observe(self, path: Path, stat: os.stat_result, data: bytes) -> list:
+        """Remember whether `path`, as `stat` describes it, may define listeners."""
+        row = [stat.st_mtime_ns, stat.st_size, may_define_listeners(data)]
+        name = _relative(path, self.root)
+        if self.listen.get(name) != row:
+            self.listen[name] = row
+            self.dirty = True
+        return row
 
     def store(
         self,
@@ -199,6 +260,7 @@ class Cache:
         findings: list[Finding] | tuple[Finding, ...],
         deps: dict[Path, Fingerprint],
         analyzed: bool,
+        listeners: str | None = None,
     ) -> None:
         name = _relative(path, self.root)
         self.entries[name] = {
@@ -207,6 +269,7 @@ class Cache:
             "h": fingerprint[2],
             "a": analyzed,
             "e": self.with_edits,
+            "l": listeners,
             "deps": sorted([_relative(p, self.root), *fp] for p, fp in deps.items() if p != path),
             "f": [finding_to_json(f, self.root) for f in findings],
         }
@@ -217,7 +280,12 @@ class Cache:
         if not self.dirty:
             return
         data = json.dumps(
-            {"format": FORMAT, "project": self.project, "entries": self.entries},
+            {
+                "format": FORMAT,
+                "project": self.project,
+                "entries": self.entries,
+                "listen": self.listen,
+            },
             separators=(",", ":"),
         ).encode()
         try:
@@ -244,6 +312,7 @@ def _valid_entry(entry: Any) -> bool:
             and isinstance(entry["s"], int)
             and isinstance(entry["h"], str)
             and isinstance(entry["a"], bool)
+            and (entry["l"] is None or isinstance(entry["l"], str))
             and isinstance(entry["f"], list)
             and all(
                 isinstance(d, list)

@@ -193,6 +193,12 @@ def _first_param(function: ast.FunctionDef | ast.AsyncFunctionDef, index: int) -
     return params[index].arg if len(params) > index else None
 
 
+def may_define_listeners(data: bytes) -> bool:
+    """Whether a file's bytes could hold an event listener (`event.listen`, `listens_for`):
+    only such files are parsed to find them."""
+    return b"listen" in data
+
+
 def extract_hooks(tree: ast.Module, fields: frozenset[str]) -> list[HookDecl]:
     """SQLAlchemy event listeners at module level that assign timestamp fields."""
     hooks: list[HookDecl] = []

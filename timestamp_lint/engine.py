@@ -63,6 +63,7 @@ class FileResult:
     violations: list[Violation] = field(default_factory=list)
     removals: list[tuple[Finding, cst.CSTNode]] = field(default_factory=list)  # for --fix
     deps: dict[Path, Fingerprint] = field(default_factory=dict)  # files the analysis read
+    listeners: str | None = None  # the project's listener digest, if the analysis asked
     analyzed: bool = False  # passed the byte pre-filter
     text: str | None = None
     data: bytes | None = None
@@ -181,9 +182,9 @@ class Engine:
     ) -> FileResult:
         """Lint one file (`data`: its bytes, when the caller has read them already).
         `whole`: analyse the whole module, as fixes need, not only the functions that matter."""
-        with self.index.tracking() as deps:
+        with self.index.tracking() as used:
             result = self._lint(path, data, fingerprint, whole)
-        result.deps = deps
+        result.deps, result.listeners = used.files, used.listeners
         return result
 
     def _lint(

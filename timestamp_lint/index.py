@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
-from timestamp_lint.cache import Fingerprint, content_hash
+from timestamp_lint.cache import Fingerprint, content_hash, listener_digest
 from timestamp_lint.columns import (
     ColumnDecl,
     HookDecl,
@@ -32,6 +32,7 @@ from timestamp_lint.columns import (
     extract_columns,
     extract_hooks,
     interpret,
+    may_define_listeners,
 )
 from timestamp_lint.discover import walk_python_files
 from timestamp_lint.ftypes import ColumnInfo, Config, ModelInfo
@@ -256,6 +257,18 @@ def decorator_kind(dotted: str) -> Kind:
 
 # --------------------------------------------------------------------------- the index
 
+# Tracked like a file: the analysis asked which event listeners the project has. (Set through
+# `_memoized` like files, so a model's columns, computed once, carry it to every user.)
+_LISTENERS = Path("\0listeners")
+
+
+@dataclass
+class Dependencies:
+    """What one file's analysis depended on besides the file itself."""
+
+    files: dict[Path, Fingerprint] = field(default_factory=dict)  # modules it read
+    listeners: str | None = None  # `listener_digest` of the project, when it asked
+
 
 @dataclass(frozen=True)
 class ModuleId:
@@ -273,7 +286,8 @@ class ProjectIndex:
         self._fields = frozenset(config.fields)
         self._files: list[Path] = []
         self._hooks: dict[tuple[Path, str], list[HookDecl]] | None = None
-        self._hook_files: list[Path] = []
+        self._hook_files: list[Path] = []  # the files that may define listeners
+        self._listener_digest = ""
         self._fingerprints: dict[Path, Fingerprint] = {}
         self._tracking: set[Path] | None = None
         self._models: dict[tuple[Path, str], tuple[ModelInfo, frozenset[Path]]] = {}
@@ -346,17 +360,20 @@ class ProjectIndex:
     # -- summaries ---------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def tracking(self) -> Iterator[dict[Path, Fingerprint]]:
-        """Collect the files (with their fingerprints) whose content the analysis inside the
-        block depended on: what a cached result must be checked against."""
+    def tracking(self) -> Iterator[Dependencies]:
+        """Collect what the analysis inside the block depended on: the files (with their
+        fingerprints) whose content it read, and whether it asked about event listeners.
+        What a cached result must be checked against."""
         self._tracking = set()
-        found: dict[Path, Fingerprint] = {}
+        found = Dependencies()
         try:
             yield found
         finally:
             for path in self._tracking:
                 if path in self._fingerprints:
-                    found[path] = self._fingerprints[path]
+                    found.files[path] = self._fingerprints[path]
+            if _LISTENERS in self._tracking:
+                found.listeners = self._listener_digest
             self._tracking = None
 
     def _touch(self, path: Path) -> None:
@@ -560,6 +577,7 @@ class ProjectIndex:
     def _hook_map(self) -> dict[tuple[Path, str], list[HookDecl]]:
         """Event listeners anywhere in the project, by the class they listen on. Only files
         whose bytes mention `listen` are parsed."""
+        self._touch(_LISTENERS)
         if self._hooks is not None:
             for path in self._hook_files:
                 self._touch(path)
@@ -570,7 +588,7 @@ class ProjectIndex:
                 data = read_source(path)
             except SourceError:
                 continue
-            if b"listen" not in data:
+            if not may_define_listeners(data):
                 continue
             self._hook_files.append(path)
             module = self.summary(path, data)
@@ -580,6 +598,7 @@ class ProjectIndex:
                 symbol = self.resolve_expr(module, hook.target)
                 if isinstance(symbol, ClassSym):
                     self._hooks.setdefault((symbol.cls.path, symbol.cls.name), []).append(hook)
+        self._listener_digest = listener_digest(self._hook_files, self.config.root)
         return self._hooks
 
     def _hooked_fields(self, cls: ClassSummary, event: str) -> set[str]:
