@@ -47,6 +47,7 @@ SKIP_FILE_RE = re.compile(rb"#[ \t]*timestamp-lint:[ \t]*skip-file\b")
 NOQA_RE = re.compile(
     r"#\s*noqa(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
 )
+NOQA_WORD_RE = re.compile("noqa", re.IGNORECASE)
 CODE_SPLIT_RE = re.compile(r"[,\s]+")
 # LibCST visits recursively, several Python frames per tree level: deeper trees are refused
 # (as TSL999) rather than risking a RecursionError or a native stack overflow mid-run.
@@ -95,6 +96,8 @@ def max_depth(tree: ast.AST) -> int:
 def noqa_lines(text: str) -> dict[int, frozenset[str] | None]:
     """Line -> codes suppressed by a `# noqa` comment there (None: all codes)."""
     found: dict[int, frozenset[str] | None] = {}
+    if not NOQA_WORD_RE.search(text):
+        return found  # tokenizing the whole file is not free
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
             if token.type != tokenize.COMMENT:
