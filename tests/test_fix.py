@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from timestamp_lint import analysis
 from timestamp_lint import fix as fixer
 from timestamp_lint.api import Options, fix_paths, lint_paths
 
@@ -36,12 +37,17 @@ def _golden(name: str) -> Path:
     return CASES / f"{name}.fixed"
 
 
-def test_golden_files(copy: Path) -> None:
-    """Safe fixes first (unsafe.py must not change), then unsafe ones."""
-    safe = fix_paths(["."])
+@pytest.mark.parametrize("path", ["located", "analysed whole"])
+def test_golden_files(copy: Path, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Safe fixes first (unsafe.py must not change), then unsafe ones. The nodes to remove
+    are found in the whole module by position (after a focused analysis), or, when that
+    fails, by analysing the whole file again: both give the same files."""
+    if path == "analysed whole":
+        monkeypatch.setattr(analysis, "locate", lambda text, violations: None)
+    safe = fix_paths(["."], options=Options(cache=False))
     assert (copy / "app/cases/unsafe.py").read_bytes() == (CASES / "unsafe.py").read_bytes()
     assert safe.fixed > 0 and not safe.errors
-    fix_paths(["."], unsafe=True)
+    fix_paths(["."], unsafe=True, options=Options(cache=False))
     for name in NAMES:
         fixed = (copy / "app/cases" / name).read_text(encoding="utf-8")
         if os.environ.get("TSL_UPDATE_SNAPSHOTS"):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from timestamp_lint import fix as fixer
 from timestamp_lint.ftypes import Applicability, Config, Edit, Fix
@@ -60,6 +60,35 @@ def run_rules(
         (v for rule in instances for v in rule.violations), key=lambda v: (v.start, v.code)
     )
     return module, violations
+
+
+def locate(text: str, violations: Sequence[Violation]) -> tuple[cst.Module, list] | None:
+    """The whole module, parsed, and in it the node of each violation found in a focused
+    part of it, matched by type and position. None unless each matches exactly one node.
+
+    A fix renders the whole file; parsing it and computing positions costs a fraction of
+    analysing it again whole."""
+    try:
+        module = cst.parse_module(text)
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    except (cst.ParserSyntaxError, RecursionError):
+        return None
+    wanted = {(type(v.node), v.node_span) for v in violations}
+    found: dict[tuple, list[cst.CSTNode]] = {}
+    for node, where in positions.items():
+        key = (
+            type(node),
+            ((where.start.line, where.start.column), (where.end.line, where.end.column)),
+        )
+        if key in wanted:
+            found.setdefault(key, []).append(node)
+    nodes = []
+    for violation in violations:
+        matches = found.get((type(violation.node), violation.node_span), [])
+        if len(matches) != 1:
+            return None
+        nodes.append(matches[0])
+    return module, nodes
 
 
 def fix_for(

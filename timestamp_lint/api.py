@@ -144,15 +144,18 @@ def process(
         return replace(plain, output=options.stdin)
     from timestamp_lint import fix as fixer  # LibCST: loaded by the analysis already
 
-    # the fix renders the whole file: analyse it whole (the first pass saw only the parts
-    # that matter)
-    result = engine.lint_file(path, result.data, fingerprint, whole=True)
-    findings = tuple(result.findings)
-    chosen = [(f, node) for f, node in result.removals if f.fix.applicability in allowed]
-    if not chosen or result.module is None or result.text is None or result.data is None:
+    chosen = [(f, v) for f, v in result.removals if f.fix.applicability in allowed]
+    located = engine.removal_nodes(result, [v for _, v in chosen])
+    if located is None:  # analyse the whole file again, as the fix will render it whole
+        result = engine.lint_file(path, result.data, fingerprint, whole=True)
+        findings = tuple(result.findings)
+        chosen = [(f, v) for f, v in result.removals if f.fix.applicability in allowed]
+        located = engine.removal_nodes(result, [v for _, v in chosen])
+    if not chosen or located is None or result.text is None or result.data is None:
         return replace(plain, findings=findings, output=options.stdin)
+    module, nodes = located
     try:
-        text = fixer.apply(result.module, {node for _, node in chosen}, result.text)
+        text = fixer.apply(module, set(nodes), result.text)
     except fixer.FixError as exc:
         return FileOutcome(path, findings, error=f"{display_path(path)}: {exc}")
     done = {id(f) for f, _ in chosen}

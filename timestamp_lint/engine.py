@@ -62,13 +62,14 @@ class FileResult:
     path: Path
     findings: list[Finding] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
-    removals: list[tuple[Finding, cst.CSTNode]] = field(default_factory=list)  # for --fix
+    removals: list[tuple[Finding, Violation]] = field(default_factory=list)  # for --fix
     deps: dict[Path, Fingerprint] = field(default_factory=dict)  # files the analysis read
     listeners: str | None = None  # the project's listener digest, if the analysis asked
     analyzed: bool = False  # passed the byte pre-filter
     text: str | None = None
     data: bytes | None = None
     module: cst.Module | None = None
+    focused: bool = False  # `module` holds only the parts of the file that matter
 
 
 def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
@@ -264,6 +265,7 @@ class Engine:
         except analysis.AnalysisError as exc:
             self._error(result, exc.message, exc.line, exc.column)
             return result
+        result.focused = line_map is not None
         result.module = module
         if violations:
             noqa = noqa_lines(text)
@@ -289,8 +291,22 @@ class Engine:
             )
             result.findings.append(finding)
             if fix is not None and violation.node is not None:
-                result.removals.append((finding, violation.node))
+                result.removals.append((finding, violation))
         return result
+
+    def removal_nodes(
+        self, result: FileResult, violations: list[Violation]
+    ) -> tuple[cst.Module, list[cst.CSTNode]] | None:
+        """For a fix, which renders the whole file: the whole module and the node of each
+        violation in it. None when that takes analysing the file again, whole."""
+        if not result.focused:
+            return (result.module, [v.node for v in violations]) if result.module else None
+        text = result.text or ""
+        if sum(1 for line in text.split("\n") if line.strip()) > MAX_ANALYSED_LINES:
+            return None
+        from timestamp_lint import analysis
+
+        return analysis.locate(text, violations)
 
     def _rules_for(self, path: Path) -> list[RuleEntry]:
         if self.allow and self.allow.match(relative_to_root(path, self.config.root)):

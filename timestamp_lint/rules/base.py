@@ -28,6 +28,8 @@ class Violation:
     node: cst.CSTNode | None
     fixable: bool = False  # removing `node` repairs it (whether safely is decided later)
     unsafe_reason: str | None = None  # why removing it may change more than this record
+    # where `node` is in the file: ((line, column), (end line, end column)), 0-based columns
+    node_span: tuple[tuple[int, int], tuple[int, int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Rule(cst.BatchableCSTVisitor):
         positions = self.semantics.positions
         start = positions[start_node or node].start
         end = positions[end_node or node].end
+        span = positions[node]
         self.violations.append(
             Violation(
                 code=self.code,
@@ -78,6 +81,10 @@ class Rule(cst.BatchableCSTVisitor):
                 node=node,
                 fixable=fixable,
                 unsafe_reason=unsafe_reason,
+                node_span=(
+                    (span.start.line, span.start.column),
+                    (span.end.line, span.end.column),
+                ),
             )
         )
 
