@@ -64,12 +64,16 @@ def listener_digest(paths: Iterable[Path], root: Path) -> str:
 
 
 def _libcst_version() -> str:
-    """Read from the installed metadata: importing LibCST costs more than a warm run."""
-    import importlib.metadata  # only runs with a cache need it
+    """What identifies the installed LibCST, without importing it (that costs more than a
+    warm run): where it is and when its package was written. An upgrade or reinstall
+    rewrites it, and starts a new cache."""
+    import importlib.util
 
     try:
-        return importlib.metadata.version("libcst")
-    except importlib.metadata.PackageNotFoundError:
+        spec = importlib.util.find_spec("libcst")
+        origin = spec.origin if spec is not None else None
+        return f"{origin}:{os.stat(origin).st_mtime_ns}" if origin else "?"
+    except (ImportError, OSError, ValueError):
         return "?"
 
 
@@ -117,10 +121,16 @@ def finding_from_json(data: dict[str, Any], root: Path) -> Finding:
 
 
 def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """`path` relative to `root`, with '/' separators; absolute if outside (string work:
+    this runs for every project file on every run)."""
+    text, base = str(path), str(root)
+    if text == base:
+        return "."
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if text.startswith(prefix):
+        relative = text[len(prefix) :]
+        return relative if os.sep == "/" else relative.replace(os.sep, "/")
+    return path.as_posix()
 
 
 class Cache:
@@ -203,6 +213,7 @@ class Cache:
         """Cached findings of `path` if it (by mtime and size, or by `digest`) and its
         dependencies are unchanged; else None."""
         name = _relative(path, self.root)
+        self._stats.setdefault(name, stat)  # the listener check may stat it again
         entry = self.entries.get(name)
         if entry is None:
             return None
@@ -226,11 +237,11 @@ class Cache:
         if self._listeners is None:
             found = []
             for path in self.project_files:
-                try:
-                    stat = os.stat(path)
-                except OSError:
+                name = _relative(path, self.root)
+                stat = self._stat(name)
+                if stat is None:
                     continue
-                row = self.listen.get(_relative(path, self.root))
+                row = self.listen.get(name)
                 if row is None or (row[0], row[1]) != (stat.st_mtime_ns, stat.st_size):
                     try:
                         data = read_source(path)
