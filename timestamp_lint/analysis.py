@@ -1,5 +1,6 @@
 """The engine's last stage, the only one that needs LibCST: parse, resolve the metadata, run
-the rules' visitors, and describe the fix of each violation.
+the rules' visitors, describe the fix of each violation, and find the nodes a fix removes in
+the whole module.
 
 The engine imports this module when a file first gets this far, so a run that analyses no
 file (a warm cache, most pre-commit runs) never loads LibCST.

@@ -2,15 +2,18 @@
 
 The stages, cheapest first, each able to end the work on a file:
 
-1. `# timestamp-lint: skip-file`, or bytes that neither read a timestamp field and give one
-   a value nor declare one (`Prescreen.scan`): done (one read, a regex search or two; this is
-   where most files of a real project stop).
+1. `# timestamp-lint: skip-file`, or bytes that mention no field, or that neither read one
+   and name one nor declare one (`Prescreen.scan`: `bytes.find`, then a look at each
+   occurrence): done. This is where most files of a real project stop.
 2. Decode (PEP 263, BOM) and `ast.parse` (CPython's parser, in C): a file that does not parse
-   is a `TSL999`. Nesting too deep for LibCST is a `TSL999` too, decided here, before LibCST
-   (whose native parser can crash the interpreter on such input) ever sees the file.
+   is a `TSL999`.
 3. The cheap first pass (`prescreen`) asks, from the `ast` tree and the project index,
-   whether any rule could report here; if not, done.
-4. LibCST parse, metadata (scopes, qualified names, positions, parents) and the rules.
+   whether any rule could report here; if not, done. Nesting too deep for LibCST is a
+   `TSL999`, decided before LibCST (whose native parser can crash the interpreter on such
+   input) ever sees the file.
+4. LibCST (`analysis`, imported on first use) on the focused source: parse, metadata
+   (scopes, positions, parents; qualified names on demand) and the rules. A fix renders the
+   whole file: the nodes to remove are then found in the whole module by position.
 """
 
 from __future__ import annotations

@@ -12,8 +12,11 @@ index, and answers "no" only where the rules would provably find nothing:
   names through the index; function-level imports count as maybe; parameters, local variables
   and builtins never resolve to a model class) and which gives a timestamp field a value that
   may be copied (it reads a field, or names a local the rule might trace).
-- TSL002: a field assigned (or `setattr`) on a name that is bound to a call's result somewhere
-  in the file, with a value that may be copied.
+- TSL002: a field assigned (or `setattr`) on a name that is bound to a call's result in the
+  function (or class, or module) that holds the assignment, with a value that may be copied.
+
+Names are followed through the assignments of the function (or class) that holds the call:
+the rules trace a name within its own scope, which lies inside it.
 
 The tests run every fixture project with and without this pass and compare.
 """
