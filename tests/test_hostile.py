@@ -264,6 +264,10 @@ def test_60000_term_expression_is_tsl999(app: Path, shape: str) -> None:
     assert code == 1
     assert_good_reported(places)
     assert [p[2] for p in places if p[0] == "app/wide.py"] == ["TSL999"]
+    text = cli(app, "app/wide.py").stdout
+    assert "SyntaxError" not in text, text  # valid Python: the message says whose limit it is
+    if shape == "concatenated strings":  # CPython parses it, LibCST's parser does not
+        assert "app/wide.py:2:" in text and "LibCST cannot parse" in text, text
 
 
 # --------------------------------------------------------------------------- special files

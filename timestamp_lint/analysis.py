@@ -52,8 +52,14 @@ def run_rules(
         instances = [rule(context) for rule in rules]
         wrapper.visit_batched(instances)
     except cst.ParserSyntaxError as exc:
+        # CPython parsed this file already: the limit is LibCST's, not a syntax error
+        line = exc.raw_line
+        if line_map and 1 <= line <= len(line_map):
+            line = line_map[line - 1]
         raise AnalysisError(
-            f"SyntaxError: {exc.message}", exc.raw_line, exc.raw_column + 1
+            f"Cannot analyse file: LibCST cannot parse this valid Python ({exc.message})",
+            line,
+            exc.raw_column + 1,
         ) from None
     except RecursionError:
         raise AnalysisError("Cannot analyse file: nested too deeply") from None

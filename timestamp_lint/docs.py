@@ -9,13 +9,14 @@ from timestamp_lint.rules import RULES
 PARSE_ERROR_DOC = """\
 ## What it does
 Reports a file that could not be read, decoded or parsed: a syntax error, bytes that are not
-valid in the file's encoding (PEP 263 cookies and UTF-8 BOMs are honoured), NUL bytes, or
-syntax nested too deeply to analyse safely.
+valid in the file's encoding (PEP 263 cookies and UTF-8 BOMs are honoured), NUL bytes,
+syntax nested too deeply to analyse safely, or valid Python that LibCST's parser cannot
+handle (thousands of implicitly concatenated strings, say; the message says so).
 
 ## Why is this bad?
 timestamp-lint cannot check a file it cannot parse, and `--fix` never rewrites such a file.
-Only files whose bytes could hold a finding (they read a timestamp field and give one a
-value, or declare one in a class body) are parsed, so this is reported only for those.
+Only files whose bytes could hold a finding (they read a timestamp field and name one, or
+declare one in a class body) are parsed, so this is reported only for those.
 """
 
 
