@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -260,3 +261,46 @@ def test_prefilter_respects_function_level_imports(tmp_path: Path) -> None:
     for prefilter in (True, False):
         findings = lint_paths([root / "app/one.py"], options=Options(prefilter=prefilter)).findings
         assert [f.line for f in findings] == [8]
+
+
+ALIASED = """from app.models import Flow
+
+Alias = Flow
+STAMPS = [m.created_at for m in ()]
+
+
+def f(m):
+    return Alias(created_at=m.created_at)
+"""
+MODULE_LEVEL = """from app.models import Flow
+
+master = load()
+stamp = master.created_at
+Flow(created_at=stamp)
+"""
+
+
+def test_module_level_values_are_left_out_only_where_no_rule_traces_them(
+    tmp_path: Path,
+) -> None:
+    """LibCST sees `Alias = ...` (the binding, not the value) when every value is given
+    inside a function; a value given at module level keeps every module-level value."""
+    root = _project(tmp_path)
+    (root / "app/aliased.py").write_text(ALIASED)
+    (root / "app/module_level.py").write_text(MODULE_LEVEL)
+    engine = api.make_engine(api.resolve_config([root]))
+    for name, kept, left_out in [
+        ("aliased.py", ["Alias = ...", "STAMPS = ..."], ["for m in"]),
+        ("module_level.py", ["stamp = master.created_at", "master = load()"], []),
+    ]:
+        data = (root / "app" / name).read_bytes()
+        text = data.decode()
+        source, _ = engine.prescreen.focus(data, text, ast.parse(text))
+        assert all(k in source for k in kept) and not any(x in source for x in left_out), source
+    found = {}
+    for prefilter in (True, False):
+        findings = lint_paths([root], options=Options(cache=False, prefilter=prefilter)).findings
+        found[prefilter] = [(f.path.name, f.line, f.code) for f in findings]
+    assert found[True] == found[False]
+    assert ("aliased.py", 8, "TSL001") in found[True]
+    assert ("module_level.py", 5, "TSL001") in found[True]

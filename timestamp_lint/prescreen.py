@@ -164,7 +164,10 @@ class Prescreen:
 
         A function (method, nested or not) whose lines hold no place where a field may get a
         value, and that is not itself a field (`@declared_attr def created_at`), is replaced
-        by a one-line `pass`, and module-level assignments of constants are left out. The
+        by a one-line `pass`, and module-level assignments of constants are left out. When
+        no value is given at module level, module-level assignments keep their targets but
+        not their values (`X = ...`): the rules trace a name only in its own scope, and
+        resolve names through the project index, which reads the whole file. The
         lines that stay keep their columns, and the line map gives them back their numbers,
         so findings point at the same places while LibCST parses and analyses a fraction of
         a large file. Names are traced within a function, and a module-level `def` binds no
@@ -178,6 +181,14 @@ class Prescreen:
         keep = [True] * len(source)
         for first, last in _constant_assignments(tree, lines):
             keep[first - 1 : last] = [False] * (last - first + 1)
+        for value in _module_values(tree, lines):
+            first, last = value.lineno, value.end_lineno or value.lineno
+            if not keep[first - 1]:
+                continue
+            head = _cut(source[first - 1], value.col_offset)
+            tail = source[last - 1][len(_cut(source[last - 1], value.end_col_offset or 0)) :]
+            source[first - 1] = head + "..." + tail
+            keep[first:last] = [False] * (last - first)
         for function in _functions(tree):
             first = min([function.lineno, *(d.lineno for d in function.decorator_list)])
             last = function.end_lineno or function.lineno
@@ -428,6 +439,41 @@ class _RegionFacts:
                 _nested_import_names(self.region) if self._any_nested_import else set()
             )
         return self._local_imports
+
+
+def _cut(line: str, byte_column: int) -> str:
+    """The part of `line` before `ast`'s column (a UTF-8 byte offset)."""
+    return line.encode("utf-8", "surrogatepass")[:byte_column].decode("utf-8", "surrogatepass")
+
+
+def _module_values(tree: ast.Module, lines: list[int]) -> Iterator[ast.expr]:
+    """The values of module-level assignments, when no line where a field may get a value
+    lies at module level: then no rule traces a module-level value (a use in a function
+    or class body follows only that body's own assignments). A line in a function's or
+    class's header (decorators, defaults, bases) counts as module level."""
+    bodies = []  # (first, last) lines of function and class bodies below their headers
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            header = [stmt.lineno, *(n.end_lineno or 0 for n in _header_nodes(stmt))]
+            if stmt.body[0].lineno > max(header):
+                bodies.append((stmt.body[0].lineno, stmt.end_lineno or stmt.lineno))
+    for line in lines:
+        if not any(first <= line <= last for first, last in bodies):
+            return
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign) and stmt.value:
+            yield stmt.value
+
+
+def _header_nodes(stmt: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.AST]:
+    if isinstance(stmt, ast.ClassDef):
+        return [*stmt.decorator_list, *stmt.bases, *stmt.keywords]
+    args = stmt.args
+    parts: list[ast.AST] = [*stmt.decorator_list, *args.defaults]
+    parts += [d for d in args.kw_defaults if d is not None]
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    parts += [a.annotation for a in every if a is not None and a.annotation is not None]
+    return [*parts, stmt.returns] if stmt.returns is not None else parts
 
 
 def _constant_assignments(tree: ast.Module, lines: list[int]):
