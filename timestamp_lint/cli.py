@@ -217,16 +217,15 @@ GC_THRESHOLD = 100_000
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `timestamp-lint` script and `python -m timestamp_lint`."""
     args = sys.argv[1:] if argv is None else argv
-    # A run allocates millions of short-lived syntax nodes with no reference cycles: the
-    # default thresholds would run the cyclic collector over them thousands of times (a
-    # fifth of the run). Collections stay on, just rarer. Only in our own process, never
-    # for the library's callers.
-    gc.set_threshold(GC_THRESHOLD, 50, 100)
     command, args = (rule, args[1:]) if args and args[0] == "rule" else (check, args)
     name = "timestamp-lint rule" if command is rule else "timestamp-lint"
     if argv is not None:  # called from Python: return or raise as click does
         command.main(args, prog_name=name)
         return
+    # The process is ours. A run allocates millions of short-lived syntax nodes with no
+    # reference cycles: the default thresholds would run the cyclic collector over them
+    # thousands of times (a fifth of the run). Collections stay on, just rarer.
+    gc.set_threshold(GC_THRESHOLD, 50, 100)
     try:
         command.main(args, prog_name=name)
         status = 0
