@@ -169,6 +169,8 @@ def test_a_listener_added_anywhere_rechecks_the_results_that_asked(tmp_path: Pat
         ("one.py", "TSL001", "unsafe"),
         ("two.py", "TSL001", "unsafe"),
     ]
+    cache_file = next((root / CACHE_DIR_NAME).glob("results-*.json"))
+    assert "app/hooks.py" not in json.loads(cache_file.read_bytes())["listen"]  # forgotten
 
 
 @pytest.mark.parametrize(

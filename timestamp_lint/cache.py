@@ -146,6 +146,7 @@ class Cache:
         self.directory = directory
         self.file = directory / f"results-{config_key(config)}.json"
         names = sorted(_relative(p, self.root) for p in project_files)
+        self.names = frozenset(names)
         self.project = hashlib.blake2b(
             "\0".join(names).encode("utf-8", "surrogateescape"), digest_size=12
         ).hexdigest()
@@ -290,6 +291,8 @@ class Cache:
         """Write atomically; a cache that cannot be written is silently skipped."""
         if not self.dirty:
             return
+        # what is known of files no longer in the project is forgotten
+        self.listen = {n: row for n, row in self.listen.items() if n in self.names}
         data = json.dumps(
             {
                 "format": FORMAT,
