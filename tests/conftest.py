@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -25,6 +27,31 @@ def expected_markers(project: Path) -> Counter:
                 for code in match.group(1).split():
                     found[(path.relative_to(project).as_posix(), number, code)] += 1
     return found
+
+
+def cli(root: Path, *args: str, timeout: float = 60, script: str | None = None):
+    """Run the command line (or `script`, a Python program that ends by calling it) in its
+    own process group; the whole group is killed and the test fails if it outlives
+    `timeout` seconds."""
+    runner = ["-c", script] if script else ["-m", "timestamp_lint"]
+    command = [sys.executable, *runner, *args]
+    process = subprocess.Popen(
+        command,
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail(f"timestamp-lint {' '.join(args)} did not end within {timeout} s")
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def write_project(root: Path, files: dict[str, str]) -> Path:

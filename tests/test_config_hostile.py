@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import write_project
+from .conftest import cli, write_project
 
 MODELS = """
 from sqlalchemy import Column, DateTime, func
@@ -33,26 +31,6 @@ class Flow(Base):
     updated_at = Column(DateTime, server_default=func.now(), onupdate=func.now())
 """
 GOOD = "from app.models import Flow\n\n\ndef f(m):\n    return Flow(created_at=m.created_at)\n"
-
-
-def cli(root: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "timestamp_lint", *args],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        pytest.fail(f"timestamp-lint {' '.join(args)} did not end within {timeout} s")
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def project(root: Path, pyproject: bytes | str | None = None) -> Path:

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import write_project
+from .conftest import cli, write_project
 
 MODELS = """
 from sqlalchemy import Column, DateTime, Integer, String, func
@@ -63,31 +60,6 @@ def app(tmp_path: Path) -> Path:
             "app/good.py": GOOD,
         },
     )
-
-
-def cli(root: Path, *args: str, timeout: float = 60, script: str | None = None):
-    """Run the command line (or `script`, a Python program that ends by calling it) in its
-    own process group; the whole group is killed and the test fails if it outlives
-    `timeout` seconds."""
-    runner = ["-c", script] if script else ["-m", "timestamp_lint"]
-    command = [sys.executable, *runner, *args]
-    process = subprocess.Popen(
-        command,
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        pytest.fail(f"timestamp-lint {' '.join(args)} did not end within {timeout} s")
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def lint_json(root: Path, *args: str, timeout: float = 60, script: str | None = None):

@@ -303,18 +303,17 @@ def run(
                     outcomes[path] = FileOutcome(path, tuple(hit))
                     continue
             data = read_source(path)
-            if cache is not None:
-                cache.observe(path, stat, data)
         except (OSError, SourceError):
             analyser.add(path, data, None)  # the engine reports what is wrong with it
             continue
         fingerprint = None
         if cache is not None:  # the content hash only serves the cache
             fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
-            hit = cache.lookup(path, stat, fingerprint[2])
-        if cache is not None and _usable(hit, options):
-            outcomes[path] = FileOutcome(path, tuple(hit))
-        elif not engine.needs_analysis(data, path):
+            cache.observe(path, stat, data)
+            if _usable(hit := cache.lookup(path, stat, fingerprint[2]), options):
+                outcomes[path] = FileOutcome(path, tuple(hit))
+                continue
+        if not engine.needs_analysis(data, path):
             outcomes[path] = FileOutcome(path)
             if cache is not None and fingerprint is not None:
                 cache.store(path, fingerprint, (), {}, analyzed=False)

@@ -31,6 +31,7 @@ from typing import Any
 
 from timestamp_lint import __version__
 from timestamp_lint.columns import may_define_listeners
+from timestamp_lint.discover import relative_to_root
 from timestamp_lint.ftypes import Applicability, Config, Edit, Finding, Fix
 from timestamp_lint.source import SourceError, read_source
 
@@ -58,7 +59,7 @@ def config_key(config: Config) -> str:
 def listener_digest(paths: Iterable[Path], root: Path) -> str:
     """Names the set of project files that may define event listeners: a result that asked
     about listeners stays valid while this set, and each of those files, are unchanged."""
-    names = sorted(_relative(p, root) for p in paths)
+    names = sorted(relative_to_root(p, root) for p in paths)
     material = "\0".join(names).encode("utf-8", "surrogateescape")
     return hashlib.blake2b(material, digest_size=12).hexdigest()
 
@@ -79,7 +80,7 @@ def _libcst_version() -> str:
 
 def finding_to_json(finding: Finding, root: Path) -> dict[str, Any]:
     data = {
-        "p": _relative(finding.path, root),
+        "p": relative_to_root(finding.path, root),
         "pos": [finding.line, finding.column, finding.end_line, finding.end_column],
         "c": finding.code,
         "m": finding.message,
@@ -120,19 +121,6 @@ def finding_from_json(data: dict[str, Any], root: Path) -> Finding:
     )
 
 
-def _relative(path: Path, root: Path) -> str:
-    """`path` relative to `root`, with '/' separators; absolute if outside (string work:
-    this runs for every project file on every run)."""
-    text, base = str(path), str(root)
-    if text == base:
-        return "."
-    prefix = base if base.endswith(os.sep) else base + os.sep
-    if text.startswith(prefix):
-        relative = text[len(prefix) :]
-        return relative if os.sep == "/" else relative.replace(os.sep, "/")
-    return path.as_posix()
-
-
 class Cache:
     """Results of one project for one configuration."""
 
@@ -145,7 +133,7 @@ class Cache:
         self.with_edits = with_edits
         self.directory = directory
         self.file = directory / f"results-{config_key(config)}.json"
-        names = sorted(_relative(p, self.root) for p in project_files)
+        names = sorted(relative_to_root(p, self.root) for p in project_files)
         self.names = frozenset(names)
         self.project = hashlib.blake2b(
             "\0".join(names).encode("utf-8", "surrogateescape"), digest_size=12
@@ -213,7 +201,7 @@ class Cache:
     def lookup(self, path: Path, stat: os.stat_result, digest: str | None = None) -> list | None:
         """Cached findings of `path` if it (by mtime and size, or by `digest`) and its
         dependencies are unchanged; else None."""
-        name = _relative(path, self.root)
+        name = relative_to_root(path, self.root)
         self._stats.setdefault(name, stat)  # the listener check may stat it again
         entry = self.entries.get(name)
         if entry is None:
@@ -238,7 +226,7 @@ class Cache:
         if self._listeners is None:
             found = []
             for path in self.project_files:
-                name = _relative(path, self.root)
+                name = relative_to_root(path, self.root)
                 stat = self._stat(name)
                 if stat is None:
                     continue
@@ -259,7 +247,7 @@ class Cache:
     def observe(self, path: Path, stat: os.stat_result, data: bytes) -> list:
         """Remember whether `path`, as `stat` describes it, may define listeners."""
         row = [stat.st_mtime_ns, stat.st_size, may_define_listeners(data)]
-        name = _relative(path, self.root)
+        name = relative_to_root(path, self.root)
         if self.listen.get(name) != row:
             self.listen[name] = row
             self.dirty = True
@@ -274,7 +262,7 @@ class Cache:
         analyzed: bool,
         listeners: str | None = None,
     ) -> None:
-        name = _relative(path, self.root)
+        name = relative_to_root(path, self.root)
         self.entries[name] = {
             "m": fingerprint[0],
             "s": fingerprint[1],
@@ -282,7 +270,9 @@ class Cache:
             "a": analyzed,
             "e": self.with_edits,
             "l": listeners,
-            "deps": sorted([_relative(p, self.root), *fp] for p, fp in deps.items() if p != path),
+            "deps": sorted(
+                [relative_to_root(p, self.root), *fp] for p, fp in deps.items() if p != path
+            ),
             "f": [finding_to_json(f, self.root) for f in findings],
         }
         self.dirty = True

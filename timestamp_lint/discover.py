@@ -14,11 +14,16 @@ PYTHON_SUFFIXES = (".py",)
 
 
 def relative_to_root(path: Path, root: Path) -> str:
-    """`path` relative to `root` with '/' separators, or its absolute form if outside."""
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """`path` relative to `root` with '/' separators, or its absolute form if outside.
+    String work, not `Path.relative_to`: it runs for every project file on every run."""
+    text, base = str(path), str(root)
+    if text == base:
+        return "."
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if text.startswith(prefix):
+        relative = text[len(prefix) :]
+        return relative if os.sep == "/" else relative.replace(os.sep, "/")
+    return path.as_posix()
 
 
 def walk_python_files(directory: Path, root: Path, exclude: PathMatcher) -> Iterator[Path]:

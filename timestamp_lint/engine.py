@@ -97,6 +97,11 @@ def max_depth(tree: ast.AST) -> int:
     return deepest
 
 
+def code_lines(source: str) -> int:
+    """Lines that are not blank: what LibCST's cost grows with."""
+    return sum(1 for line in source.split("\n") if line.strip())
+
+
 def noqa_lines(text: str) -> dict[int, frozenset[str] | None]:
     """Line -> codes suppressed by a `# noqa` comment there (None: all codes)."""
     found: dict[int, frozenset[str] | None] = {}
@@ -145,7 +150,6 @@ class Engine:
         self.prefilter = prefilter
         self.prescreen = Prescreen(index, config)
         self.index = index
-        self.fields = frozenset(config.fields)
         self.allow = PathMatcher(config.allow)
         self.rules = [
             rule for code, rule in RULES.items() if is_selected(code, config.select, config.ignore)
@@ -166,7 +170,7 @@ class Engine:
                 )
             )
 
-    def needs_analysis(self, data: bytes, path: Path | None = None) -> bool:
+    def needs_analysis(self, data: bytes, path: Path) -> bool:
         """The byte-level pre-filter: can this file (at `path`) hold a finding at all?"""
         if not self.rules:
             return False
@@ -175,7 +179,7 @@ class Engine:
         scan = self.prescreen.scan(data)
         if not (scan.copy or scan.declares) or SKIP_FILE_RE.search(data):
             return False
-        rules = self.rules if path is None else self._rules_for(path)
+        rules = self._rules_for(path)
         return (scan.copy and any(r.uses_copies for r in rules)) or (
             scan.declares and any(not r.uses_copies for r in rules)
         )
@@ -245,7 +249,7 @@ class Engine:
             return result
         whole = whole or self.edits or not self.prefilter
         source, line_map = (text, None) if whole else self.prescreen.focus(data, text, tree)
-        size = sum(1 for line in source.split("\n") if line.strip())
+        size = code_lines(source)
         if size > MAX_ANALYSED_LINES:
             self._error(
                 result,
@@ -305,7 +309,7 @@ class Engine:
         if not result.focused:
             return (result.module, [v.node for v in violations]) if result.module else None
         text = result.text or ""
-        if sum(1 for line in text.split("\n") if line.strip()) > MAX_ANALYSED_LINES:
+        if code_lines(text) > MAX_ANALYSED_LINES:
             return None
         from timestamp_lint import analysis
 

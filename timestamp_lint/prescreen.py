@@ -61,6 +61,7 @@ _OTHER_GIVES = (
     (b"defaults", True, re.compile(rb"\s*=")),
 )
 _CLASS = re.compile(rb"^[ \t]*class[ \t]", re.MULTILINE)
+_NESTED_IMPORT = re.compile(rb"^[ \t]+(?:from|import)[ \t]", re.MULTILINE)
 
 
 class Prescreen:
@@ -69,7 +70,6 @@ class Prescreen:
         self.config = config
         self.fields = frozenset(config.fields)
         self._field_bytes = tuple(sorted(f.encode() for f in self.fields))
-        self._nested_import = re.compile(rb"^[ \t]+(?:from|import)[ \t]", re.MULTILINE)
         self._scanned: tuple[bytes | None, ByteScan] = (None, NOTHING)
         # the file at hand
         self._tree = ast.Module(body=[], type_ignores=[])
@@ -149,7 +149,7 @@ class Prescreen:
         self._tree, self._facts = tree, {}
         # `global` binds a module-level name inside a function: then the module is the region
         self._scoped = b"global" not in data
-        self._any_nested_import = self._nested_import.search(data) is not None
+        self._any_nested_import = _NESTED_IMPORT.search(data) is not None
         for node in _nodes_on_lines(tree, self._give_lines(data)):
             self._node, self._region = node, None
             if "TSL001" in codes and self._creates_with_copy(node, summary):
