@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import json
 import os
 import sys
@@ -213,12 +214,26 @@ def rule(code: str | None, show_all: bool) -> None:
 
 GC_THRESHOLD = 100_000
 
+# Subcommands by name: "module:attribute" of a click command, imported only when used, so
+# that a plain check never pays for a subcommand's imports.
+SUBCOMMANDS = {
+    "rule": "timestamp_lint.cli:rule",
+}
+
+
+def _subcommand(name: str) -> click.Command:
+    module, _, attribute = SUBCOMMANDS[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `timestamp-lint` script and `python -m timestamp_lint`."""
     args = sys.argv[1:] if argv is None else argv
-    command, args = (rule, args[1:]) if args and args[0] == "rule" else (check, args)
-    name = "timestamp-lint rule" if command is rule else "timestamp-lint"
+    if args and args[0] in SUBCOMMANDS:
+        name = f"timestamp-lint {args[0]}"
+        command, args = _subcommand(args[0]), args[1:]
+    else:
+        name, command = "timestamp-lint", check
     if argv is not None:  # called from Python: return or raise as click does
         command.main(args, prog_name=name)
         return
