@@ -122,7 +122,7 @@ def test_bad_select_code_is_usage_error(project) -> None:
     root = _app(project)
     result = run_cli("--select", "E501", cwd=root)
     assert result.returncode == 2
-    assert "'E501' is not a rule code" in result.stderr
+    assert "--select: unknown rule code or prefix 'E501'" in result.stderr
 
 
 def test_missing_path_is_one_line_exit_2(project) -> None:

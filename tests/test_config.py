@@ -43,7 +43,7 @@ def _lint_json(root: Path, *args: str) -> list[tuple[str, int, str]]:
         ("[tool.timestamp-lint]\nfields = 3\n", "key 'fields' must be a list of strings"),
         ('[tool.timestamp-lint]\nfields = ["a-b"]\n', "'a-b' is not a valid attribute name"),
         ("[tool.timestamp-lint]\nfields = []\n", "must name at least one field"),
-        ('[tool.timestamp-lint]\nselect = ["E1"]\n', "'E1' is not a rule code"),
+        ('[tool.timestamp-lint]\nselect = ["E1"]\n', "unknown rule code or prefix 'E1'"),
         ('[tool.timestamp-lint]\nmodel-bases = ["a b"]\n', "is not a dotted name"),
         ('[tool.timestamp-lint]\nallow = ["' + "*" * 2000 + '"]\n', "glob must have"),
         ("[tool]\ntimestamp-lint = 3\n", "[tool.timestamp-lint] must be a table"),

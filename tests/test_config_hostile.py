@@ -137,7 +137,7 @@ def test_unknown_key_in_a_dedicated_config_file(tmp_path: Path) -> None:
         ("update-fields = [{}]", "key 'update-fields' must be a list of strings"),
         ('extend-fields = [""]', "'' is not a valid attribute name"),
         ('fields = ["created_at\\n"]', "is not a valid attribute name"),
-        ('select = ["TSL\\n"]', "is not a rule code"),
+        ('select = ["TSL\\n"]', "unknown rule code or prefix 'TSL\\n'"),
         ('exclude = [""]', "glob must have 1 to"),
         ('extend-exclude = ["' + "a" * 1025 + '"]', "glob must have 1 to"),
     ],

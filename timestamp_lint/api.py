@@ -9,18 +9,27 @@ and the options alone, which is what lets the results be cached and spread over 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from timestamp_lint.cache import CACHE_DIR_NAME, Cache, Fingerprint, content_hash
-from timestamp_lint.config import load_config
-from timestamp_lint.discover import discover, walk_python_files
+from timestamp_lint.config import (
+    Overrides,
+    Selection,
+    check_selector,
+    find_subprojects,
+    git_root,
+    load_config,
+    subproject_excludes,
+)
+from timestamp_lint.discover import discover, relative_to_root, walk_python_files
 from timestamp_lint.engine import Engine, FileResult
 from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding
-from timestamp_lint.globs import PathMatcher
+from timestamp_lint.globs import PathMatcher, without_gitignored
 from timestamp_lint.index import ProjectIndex
 from timestamp_lint.report import display_path
 from timestamp_lint.since import ChangedLines, filter_findings
@@ -71,7 +80,7 @@ class LintResult:
 
 
 def start_directory(paths: Sequence[Path]) -> Path:
-    """Where project-root discovery starts: the deepest folder holding every given path."""
+    """The deepest folder holding every given path (where `resolve_config` looks)."""
     if not paths:
         return Path.cwd()
     folders = []
@@ -86,21 +95,24 @@ def resolve_config(
     config_file: Path | None = None,
     select: Iterable[str] | None = None,
     ignore: Iterable[str] | None = None,
+    overrides: Overrides | None = None,
 ) -> Config:
-    """Load the configuration for a run over `paths`; command-line codes override it."""
-    config = load_config(start_directory(paths), config_file)
-    if select is not None:
-        config = replace(config, select=tuple(c.upper() for c in select))
-    if ignore is not None:
-        config = replace(config, ignore=config.ignore + tuple(c.upper() for c in ignore))
-    return config
+    """The configuration of the project holding `paths` (the deepest folder holding them
+    all); command-line codes are a layer over the file's, resolved as Ruff resolves them.
+    A run over paths of several projects uses `plan_projects`, one configuration each."""
+    if overrides is None:
+        selection = Selection(
+            select=None if select is None else tuple(check_selector(c, "select") for c in select),
+            ignore=() if ignore is None else tuple(check_selector(c, "ignore") for c in ignore),
+        )
+        overrides = Overrides(config_file=config_file, selection=selection)
+    return load_config(start_directory(paths), overrides=overrides)
 
 
 def make_engine(config: Config) -> Engine:
     """An engine with the project index of `config.root` (the module map is built now;
     modules are parsed on demand). Reuse it for several files of the same project."""
-    project_files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
-    return Engine(config, ProjectIndex(config, project_files))
+    return Engine(config, ProjectIndex(config, project_files_of(config)))
 
 
 def iter_results(paths: Sequence[Path], config: Config) -> Iterable[FileResult]:
@@ -276,7 +288,7 @@ def run(
     others are read once and pre-filtered here; only files that can hold a finding are
     analysed (in worker processes when there are many).
     """
-    project_files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
+    project_files = project_files_of(config)
     index = ProjectIndex(config, project_files)
     engine = Engine(config, index, prefilter=options.prefilter, edits=options.edits)
     if options.stdin is not None:
@@ -357,9 +369,13 @@ def _usable(hit: list[Finding] | None, options: Options) -> bool:
     return not any(f.fix is not None and f.fix.applicability in allowed for f in hit)
 
 
-def _prepare(paths: Sequence[Path | str], config: Config | None, config_file: Path | None):
+def _projects(
+    paths: Sequence[Path | str], config: Config | None, config_file: Path | None
+) -> list[Project]:
     targets = [Path(p) for p in paths] or [Path(".")]
-    return targets, config if config is not None else resolve_config(targets, config_file)
+    if config is not None:
+        return [Project(config, tuple(targets))]
+    return plan_projects(targets, Overrides(config_file=config_file))
 
 
 def lint_paths(
@@ -369,9 +385,9 @@ def lint_paths(
     config_file: Path | None = None,
     options: Options = Options(),
 ) -> LintResult:
-    """Lint files and folders; raises `UserError` for a bad path or configuration."""
-    targets, config = _prepare(paths, config, config_file)
-    return run(targets, config, options)
+    """Lint files and folders; raises `UserError` for a bad path or configuration. Without
+    `config`, each file is judged with its own project's configuration."""
+    return run_projects(_projects(paths, config, config_file), options)
 
 
 def fix_paths(
@@ -385,5 +401,127 @@ def fix_paths(
 ) -> LintResult:
     """Apply safe fixes (and unsafe ones with `unsafe`); with `diff`, write nothing and return
     unified diffs instead. `errors` names files that could not be written."""
-    targets, config = _prepare(paths, config, config_file)
-    return run(targets, config, replace(options, fix=True, unsafe=unsafe, diff=diff))
+    projects = _projects(paths, config, config_file)
+    return run_projects(projects, replace(options, fix=True, unsafe=unsafe, diff=diff))
+
+
+# --------------------------------------------------------------------------- projects
+
+
+@dataclass(frozen=True)
+class Project:
+    """The paths of one run that belong to one project, and that project's configuration."""
+
+    config: Config
+    paths: tuple[Path, ...]
+    cache: bool = True  # False outside any project (no configuration, no git work tree)
+
+
+def plan_projects(paths: Sequence[Path], overrides: Overrides | None = None) -> list[Project]:
+    """Group `paths` by the project each belongs to, as Ruff resolves configuration: every
+    file is judged with the nearest configuration above it, whatever else is linted. A folder
+    holding sub-projects (folders with their own configuration) is linted as several
+    projects, and each project's walk leaves its sub-projects out. With `--config FILE`,
+    that one configuration serves every path. Projects come sorted by root."""
+    overrides = overrides or Overrides()
+    targets = [Path(p) for p in paths] or [Path(".")]
+    if overrides.config_file is not None:
+        config = load_config(start_directory(targets), overrides=overrides)
+        return [Project(config, tuple(targets))]
+    by_folder: dict[Path, Config] = {}
+    configs: dict[Path, Config] = {}
+    grouped: dict[Path, list[Path]] = {}
+    nested: dict[Path, list[Path]] = {}
+
+    def config_of(folder: Path) -> Config:
+        if folder not in by_folder:
+            config = load_config(folder, overrides=overrides)
+            by_folder[folder] = configs.setdefault(config.root, config)
+        return by_folder[folder]
+
+    def subprojects(config: Config) -> list[Path]:
+        if config.root not in nested:
+            outer = next((r for r in nested if config.root.is_relative_to(r)), None)
+            if outer is not None:  # already walked as part of an enclosing project
+                nested[config.root] = [p for p in nested[outer] if p.is_relative_to(config.root)]
+            else:
+                nested[config.root] = find_subprojects(config.root, config.exclude)
+        return [p for p in nested[config.root] if p != config.root]
+
+    for given in targets:
+        path = Path(os.path.abspath(given))
+        is_dir = path.is_dir()
+        folder = path if is_dir else path.parent
+        config = config_of(folder if folder.exists() else Path.cwd())
+        grouped.setdefault(config.root, []).append(given)
+        if is_dir:
+            for sub in subprojects(config):
+                if sub.is_relative_to(path):
+                    grouped.setdefault(config_of(sub).root, []).append(sub)
+    projects = []
+    for root in sorted(grouped):
+        config = configs[root]
+        inner = subprojects(config)
+        if inner:
+            config = replace(config, exclude=config.exclude + subproject_excludes(root, inner))
+        bare = config.config_file is None and git_root(root) is None
+        projects.append(Project(config, tuple(dict.fromkeys(grouped[root])), cache=not bare))
+    return projects
+
+
+def run_projects(
+    projects: Sequence[Project],
+    options: Options = Options(),
+    since: Callable[[Config], ChangedLines] | None = None,
+) -> LintResult:
+    """`run()` for each project with its own configuration, index and cache; the results
+    merged into one, findings sorted as one list. `since` gives a project's changed lines."""
+    results = []
+    for project in projects:
+        project_options = options
+        if not project.cache:
+            project_options = replace(project_options, cache=False)
+        elif options.cache_dir is not None and len(projects) > 1:  # one folder per project
+            key = hashlib.blake2b(os.fsencode(project.config.root), digest_size=8).hexdigest()
+            project_options = replace(project_options, cache_dir=options.cache_dir / key)
+        changed = since(project.config) if since is not None else None
+        results.append(run(project.paths, project.config, project_options, changed))
+    if len(results) == 1:
+        return results[0]
+    outputs: dict[Path, bytes] = {}
+    for result in results:
+        outputs.update(result.outputs)
+    return LintResult(
+        findings=sorted(f for result in results for f in result.findings),
+        files_checked=sum(result.files_checked for result in results),
+        fixed=sum(result.fixed for result in results),
+        diffs=tuple(sorted(d for result in results for d in result.diffs)),
+        errors=tuple(sorted(e for result in results for e in result.errors)),
+        outputs=outputs,
+    )
+
+
+def project_files_of(config: Config) -> list[Path]:
+    """The Python files of a project's walk: `exclude` applied, and (with
+    `respect-gitignore`) the files git ignores left out."""
+    files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
+    if config.respect_gitignore:
+        files = without_gitignored(files, config.root)
+    return files
+
+
+def files_to_lint(projects: Sequence[Project]) -> list[Path]:
+    """Every file a run over `projects` would lint (`--show-files`), sorted."""
+    found: set[Path] = set()
+    for project in projects:
+        found.update(discover(project.paths, project.config, project_files_of(project.config)))
+    return sorted(found)
+
+
+def stdin_excluded(config: Config, path: Path) -> bool:
+    """With `force-exclude`, whether the path stdin stands for is excluded (then, as in
+    Ruff, nothing is reported and a fix gives the input back unchanged)."""
+    if not config.force_exclude:
+        return False
+    relative = relative_to_root(Path(os.path.abspath(path)), config.root)
+    return PathMatcher(config.exclude).match(relative)

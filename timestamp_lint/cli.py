@@ -13,31 +13,49 @@ import json
 import os
 import sys
 from collections import Counter
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import click
 
 from timestamp_lint import __version__
-from timestamp_lint.api import Options, resolve_config, run
-from timestamp_lint.config import CODE_RE
+from timestamp_lint.api import (
+    Options,
+    Project,
+    files_to_lint,
+    plan_projects,
+    run_projects,
+    stdin_excluded,
+)
+from timestamp_lint.config import Overrides, Selection, git_root, parse_override, parse_selectors
 from timestamp_lint.docs import all_codes, rule_doc, rule_text
-from timestamp_lint.ftypes import Finding, UserError
+from timestamp_lint.ftypes import Applicability, Config, Finding, UserError
 from timestamp_lint.report import FORMATS, ReportContext, get_reporter
 from timestamp_lint.report.text import summary
-from timestamp_lint.since import changed_lines
+from timestamp_lint.since import ChangedLines, changed_lines
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 TEXT_FORMATS = ("text", "concise", "full")
+NO_FILES = "No Python files found under the given path(s)"  # Ruff's words
 
 
-def _codes(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    codes = [c.strip().upper() for c in value.split(",") if c.strip()]
-    for code in codes:
-        if not CODE_RE.fullmatch(code):
-            raise click.BadParameter(f"{code!r} is not a rule code or prefix like 'TSL001'")
-    return codes
+class OneLineUsage(click.Command):
+    """Usage errors in one line, `timestamp-lint: error: ...` with exit 2 (click's own take
+    four lines: usage, hint, blank, error)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            message = exc.format_message().replace("\n", " ")
+            raise UsageLine(message[:1].lower() + message[1:]) from None
+
+
+class UsageLine(click.ClickException):
+    exit_code = EXIT_ERROR
+
+    def show(self, file=None) -> None:
+        click.echo(f"timestamp-lint: error: {self.message}", err=True)
 
 
 def fail(message: str) -> None:
@@ -50,10 +68,12 @@ def use_color() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def statistics_report(findings: list[Finding], as_json: bool) -> str:
-    """Counts per code, with how many of them `--fix` (or `--unsafe-fixes`) can repair."""
+def statistics_report(findings: list[Finding], as_json: bool, unsafe: bool = False) -> str:
+    """Counts per code, with how many of them `--fix` can repair (unsafe fixes count only
+    with `--unsafe-fixes`, as in Ruff)."""
+    allowed = {Applicability.SAFE, Applicability.UNSAFE} if unsafe else {Applicability.SAFE}
     counts = Counter(f.code for f in findings)
-    fixable = Counter(f.code for f in findings if f.fix is not None)
+    fixable = Counter(f.code for f in findings if f.fix and f.fix.applicability in allowed)
     rows = [
         {"code": code, "name": rule_doc(code)[0], "count": counts[code], "fixable": fixable[code]}
         for code in sorted(counts)
@@ -66,7 +86,76 @@ def statistics_report(findings: list[Finding], as_json: bool) -> str:
     )
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+def _overrides(
+    config_args: tuple[str, ...],
+    select: str | None,
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    extend_ignore: tuple[str, ...],
+    respect_gitignore: bool | None,
+    force_exclude: bool | None,
+) -> Overrides:
+    """The command line's part of the configuration. `--config` takes a file or, as in Ruff,
+    a `KEY = VALUE` setting in TOML syntax; one file at most."""
+    files = [Path(arg) for arg in config_args if Path(arg).exists()]
+    settings = tuple(arg for arg in config_args if not Path(arg).exists())
+    if len(files) > 1:
+        raise UserError("--config: only one configuration file can be given")
+    for text in settings:
+        if "=" not in text:
+            raise UserError(f"{text}: configuration file does not exist")
+        parse_override(text)  # reported here, before any file is read
+    selection = Selection(
+        select=None if select is None else parse_selectors(select, "--select"),
+        extend_select=tuple(
+            code for value in extend_select for code in parse_selectors(value, "--extend-select")
+        ),
+        ignore=tuple(
+            code
+            for option, values in (("--ignore", ignore), ("--extend-ignore", extend_ignore))
+            for value in values
+            for code in parse_selectors(value, option)
+        ),
+    )
+    return Overrides(
+        config_file=files[0] if files else None,
+        settings=settings,
+        selection=selection,
+        respect_gitignore=respect_gitignore,
+        force_exclude=force_exclude,
+    )
+
+
+def report_root(cwd: Path) -> Path:
+    """Where GitLab's paths start: the repository root (git's top level) when the current
+    folder is in a work tree, else the current folder."""
+    return git_root(cwd.resolve()) or cwd
+
+
+def shown_path(path: Path) -> str:
+    """An absolute path for printing; bytes that are not UTF-8 shown escaped."""
+    text = os.path.abspath(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def settings_report(projects: list[Project]) -> str:
+    """`--show-settings`: each project's resolved configuration, one `key = value` a line."""
+    out = []
+    for project in projects:
+        config = project.config
+        out.append(f"Resolved settings for: {config.root}")
+        out.append(f"Settings path: {config.config_file or '(none: defaults)'}")
+        for key, value in asdict(config).items():
+            if key in ("root", "config_file"):
+                continue
+            if isinstance(value, tuple):
+                value = [list(v) if isinstance(v, tuple) else str(v) for v in value]
+            out.append(f"{key.replace('_', '-')} = {json.dumps(value)}")
+        out.append("")
+    return "\n".join(out)
+
+
+@click.command(cls=OneLineUsage, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--output-format",
@@ -76,13 +165,26 @@ def statistics_report(findings: list[Finding], as_json: bool) -> str:
     help="How findings are printed (text is the same as concise).",
 )
 @click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=True),
-    help="Use this configuration file instead of searching for one.",
+    "-o",
+    "--output-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the findings to this file instead of standard output.",
 )
-@click.option("--select", callback=_codes, help="Comma-separated codes or prefixes to report.")
-@click.option("--ignore", callback=_codes, help="Comma-separated codes or prefixes to skip.")
+@click.option(
+    "--config",
+    "config_args",
+    multiple=True,
+    metavar="FILE | KEY=VALUE",
+    help="A configuration file used for every linted file instead of the nearest one, or "
+    "one setting in TOML syntax (`--config \"extend-fields = ['closed_at']\"`), "
+    "applied over each file's configuration. Repeatable.",
+)
+@click.option("--select", help="Comma-separated codes or prefixes to report (replaces `select`).")
+@click.option(
+    "--extend-select", multiple=True, help="Codes or prefixes to report besides `select`."
+)
+@click.option("--ignore", multiple=True, help="Comma-separated codes or prefixes to skip.")
+@click.option("--extend-ignore", multiple=True, help="Like --ignore (kept for Ruff users).")
 @click.option("--fix", is_flag=True, help="Apply safe fixes, then report what remains.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, apply unsafe fixes too.")
 @click.option(
@@ -102,6 +204,18 @@ def statistics_report(findings: list[Finding], as_json: bool) -> str:
 )
 @click.option("--statistics", is_flag=True, help="Print counts per rule instead of findings.")
 @click.option(
+    "--respect-gitignore/--no-respect-gitignore",
+    default=None,
+    help="Skip files that git ignores while walking folders (default: on).",
+)
+@click.option(
+    "--force-exclude/--no-force-exclude",
+    default=None,
+    help="Apply `exclude` to paths named on the command line and to --stdin-filename too.",
+)
+@click.option("--show-settings", is_flag=True, help="Print the resolved settings and exit.")
+@click.option("--show-files", is_flag=True, help="Print the files that would be linted and exit.")
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
@@ -119,15 +233,22 @@ def statistics_report(findings: list[Finding], as_json: bool) -> str:
 def check(
     paths: tuple[Path, ...],
     output_format: str,
-    config_file: Path | None,
-    select: list[str] | None,
-    ignore: list[str] | None,
+    output_file: Path | None,
+    config_args: tuple[str, ...],
+    select: str | None,
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    extend_ignore: tuple[str, ...],
     fix: bool,
     unsafe_fixes: bool,
     diff: bool,
     since: str | None,
     stdin_filename: str | None,
     statistics: bool,
+    respect_gitignore: bool | None,
+    force_exclude: bool | None,
+    show_settings: bool,
+    show_files: bool,
     jobs: int | None,
     no_cache: bool,
     cache_dir: Path | None,
@@ -136,9 +257,9 @@ def check(
 ) -> None:
     """Find ORM records created with another record's timestamps.
 
-    PATHS are files or folders (default: the current folder). `timestamp-lint rule CODE`
-    explains a rule. Exit status: 0 no findings, 1 findings, 2 usage, configuration or
-    internal error.
+    PATHS are files or folders (default: the current folder). Each file is judged with the
+    nearest configuration above it. `timestamp-lint rule CODE` explains a rule. Exit status:
+    0 no findings, 1 findings, 2 usage, configuration or internal error.
     """
     targets = list(paths) or [Path(".")]
     stdin: bytes | None = None
@@ -146,12 +267,39 @@ def check(
         if targets != [Path("-")]:
             fail("--stdin-filename needs '-' as the only path")
         targets = [Path(stdin_filename)]
-        stdin = sys.stdin.buffer.read()
     elif Path("-") in targets:
         fail("reading from stdin ('-') needs --stdin-filename NAME")
     try:
-        config = resolve_config(targets, config_file, select, ignore)
-        changed = changed_lines(config.root, since) if since is not None else None
+        overrides = _overrides(
+            config_args,
+            select,
+            extend_select,
+            ignore,
+            extend_ignore,
+            respect_gitignore,
+            force_exclude,
+        )
+        projects = plan_projects(targets, overrides)
+        if show_settings:
+            sys.stdout.write(settings_report(projects))
+            sys.exit(EXIT_CLEAN)
+        if stdin_filename is not None:
+            stdin = sys.stdin.buffer.read()
+            if stdin_excluded(projects[0].config, targets[0]):  # --force-exclude: as Ruff does
+                if fix and not diff:
+                    sys.stdout.buffer.write(stdin)
+                sys.exit(EXIT_CLEAN)
+        if show_files:
+            for file in files_to_lint(projects):
+                click.echo(shown_path(file))  # absolute, as Ruff prints them
+            sys.exit(EXIT_CLEAN)
+        changes: dict[Path, ChangedLines] = {}
+
+        def changed(config: Config) -> ChangedLines:
+            if config.root not in changes:
+                changes[config.root] = changed_lines(config.root, since)
+            return changes[config.root]
+
         options = Options(
             fix=fix or diff,
             unsafe=unsafe_fixes,
@@ -162,7 +310,7 @@ def check(
             cache_dir=cache_dir.resolve() if cache_dir is not None else None,
             edits=output_format == "sarif" and not statistics,
         )
-        result = run(targets, config, options, changed)
+        result = run_projects(projects, options, changed if since is not None else None)
     except UserError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -171,6 +319,8 @@ def check(
         fail(f"internal error: {type(exc).__name__}: {exc} (please report this)")
     for error in result.errors:
         click.echo(f"timestamp-lint: warning: {error}", err=True)
+    if not result.files_checked and stdin is None:
+        click.echo(f"timestamp-lint: warning: {NO_FILES}", err=True)
     failed = bool(result.findings or result.errors) and not exit_zero
 
     if stdin is not None and fix and not diff:  # like an editor's formatter: code out
@@ -183,18 +333,28 @@ def check(
             click.echo(f"Would fix {result.fixed} {noun}.", err=True)
         sys.exit(EXIT_FINDINGS if result.diffs and not exit_zero else EXIT_CLEAN)
     if statistics:
-        sys.stdout.write(statistics_report(result.findings, output_format == "json"))
+        text = statistics_report(result.findings, output_format == "json", unsafe_fixes)
     else:
+        cwd = Path.cwd()
         context = ReportContext(
-            root=config.root, files_checked=result.files_checked, color=use_color()
+            root=report_root(cwd), cwd=cwd, files_checked=result.files_checked, color=use_color()
         )
-        sys.stdout.write(get_reporter(output_format)(result.findings, context))
+        if output_file is not None:
+            context = replace(context, color=False)
+        text = get_reporter(output_format)(result.findings, context)
         if output_format in TEXT_FORMATS and not quiet:
-            click.echo(summary(result, fixing=fix, unsafe=unsafe_fixes))
+            text += summary(result, fixing=fix, unsafe=unsafe_fixes) + "\n"
+    if output_file is not None:
+        try:
+            output_file.write_text(text, encoding="utf-8", errors="surrogateescape")
+        except OSError as exc:
+            fail(f"{output_file}: cannot write: {exc.strerror or exc}")
+    else:
+        sys.stdout.write(text)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=OneLineUsage, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("code", required=False)
 @click.option("--all", "show_all", is_flag=True, help="List every rule.")
 def rule(code: str | None, show_all: bool) -> None:

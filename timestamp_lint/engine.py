@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from timestamp_lint.cache import Fingerprint
+from timestamp_lint.config import ignored_codes
 from timestamp_lint.discover import relative_to_root
 from timestamp_lint.ftypes import PARSE_ERROR, Config, Finding
 from timestamp_lint.globs import PathMatcher
@@ -157,7 +158,7 @@ class Engine:
         self.report_errors = is_selected(PARSE_ERROR, config.select, config.ignore)
 
     def _error(self, result: FileResult, message: str, line: int = 1, column: int = 1) -> None:
-        if self.report_errors:
+        if self.report_errors and PARSE_ERROR not in ignored_codes(self.config, result.path):
             result.findings.append(
                 Finding(
                     path=result.path,
@@ -316,6 +317,9 @@ class Engine:
         return analysis.locate(text, violations)
 
     def _rules_for(self, path: Path) -> list[RuleEntry]:
+        rules = self.rules
+        if off := ignored_codes(self.config, path):  # per-file-ignores
+            rules = [rule for rule in rules if rule.code not in off]
         if self.allow and self.allow.match(relative_to_root(path, self.config.root)):
-            return [rule for rule in self.rules if not rule.uses_copies]
-        return self.rules
+            return [rule for rule in rules if not rule.uses_copies]
+        return rules

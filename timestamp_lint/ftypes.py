@@ -119,6 +119,10 @@ class Config:
     src: tuple[Path, ...] = ()
     select: tuple[str, ...] = ("TSL",)
     ignore: tuple[str, ...] = ()
+    # (glob relative to the project root, codes or prefixes): codes not reported in matching files
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    respect_gitignore: bool = True  # discovery skips files git ignores
+    force_exclude: bool = False  # `exclude` applies to paths named on the command line too
 
 
 class UserError(Exception):

@@ -1,4 +1,5 @@
-"""Path globs for `allow` and `exclude`, matched against paths relative to the project root.
+"""Path globs for `allow`, `exclude` and `per-file-ignores`, matched against paths relative to
+the project root; and git's ignore rules, for `respect-gitignore`.
 
 A pattern without a slash matches any single path component (`build`, `*.egg-info`).
 A pattern with a slash matches the whole relative path, `**/` also matching no folder at all,
@@ -8,8 +9,11 @@ so `**/migrations/**` matches `migrations/0001.py` as well as `app/migrations/00
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
+import subprocess
 from collections.abc import Iterable
+from pathlib import Path
 
 
 class PathMatcher:
@@ -44,3 +48,32 @@ class PathMatcher:
         if self._path is None:
             return False
         return bool(self._path.match(relpath) or self._path.match("/" + relpath))
+
+
+GIT_TIMEOUT = 60  # seconds
+
+
+def without_gitignored(files: list[Path], root: Path) -> list[Path]:
+    """`files` (under `root`) minus those git's ignore rules match (`.gitignore` files,
+    `.git/info/exclude`, `core.excludesFile`), as Ruff's `respect-gitignore` does: by pattern,
+    tracked or not. git is asked (`git check-ignore --no-index`), so its own matching rules
+    apply exactly; outside a work tree, or without git, nothing is left out."""
+    if not files or not any((d / ".git").exists() for d in (root, *root.parents)):
+        return files
+    names = [os.fsencode(os.path.relpath(f, root)) for f in files]
+    try:
+        done = subprocess.run(
+            ["git", "check-ignore", "--no-index", "--stdin", "-z"],
+            cwd=root,
+            input=b"\0".join(names) + b"\0",
+            capture_output=True,
+            timeout=GIT_TIMEOUT,
+            env={**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"},
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return files
+    if done.returncode not in (0, 1):  # not a work tree after all, a submodule path, ...
+        return files
+    ignored = {name for name in done.stdout.split(b"\0") if name}
+    return [f for f, name in zip(files, names, strict=True) if name not in ignored]
