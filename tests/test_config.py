@@ -149,8 +149,10 @@ def test_allow_replaces_and_extend_allow_adds(tmp_path: Path) -> None:
 def test_exclude_and_extend_exclude(tmp_path: Path) -> None:
     root = _copying_project(tmp_path, "extend-exclude = ['vendor']")
     assert [p for p, _, _ in _lint_json(root)] == ["app/service.py", "tools/replay.py"]
-    # an excluded file is not linted even when passed explicitly (as pre-commit does)
-    assert _lint_json(root, "vendor/lib.py") == []
+    # a file named explicitly is linted (as in Ruff) unless --force-exclude (the hooks' way)
+    assert _lint_json(root, "vendor/lib.py") == [("vendor/lib.py", 5, "TSL001")]
+    assert _lint_json(root, "--force-exclude", "vendor/lib.py") == []
+    assert _lint_json(root, "--config", "force-exclude = true", "vendor/lib.py") == []
 
 
 def test_extend_fields(tmp_path: Path) -> None:

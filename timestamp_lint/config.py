@@ -18,6 +18,7 @@ import difflib
 import functools
 import glob
 import os
+import posixpath
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -304,7 +305,7 @@ def _per_file_ignores(where: str, value: Any, prefix: str) -> tuple[tuple[str, t
             raise UserError(f"{where}: glob must have 1 to {MAX_GLOB_LENGTH} characters")
         codes = _check_list(f"{where}: '{pattern}'", codes, "code")
         if prefix and "/" in pattern.strip().strip("/"):  # relative to the config's folder
-            pattern = prefix + pattern.strip().removeprefix("./")
+            pattern = posixpath.normpath(prefix + pattern.strip())
         entries.append((pattern, codes))
     return tuple(entries)
 

@@ -88,7 +88,9 @@ def discover(
                 continue
             for file in walk_python_files(path, config.root, exclude):
                 found.setdefault(file)
-        elif stat.S_ISREG(mode) and not exclude.match(relative_to_root(path, config.root)):
+        elif stat.S_ISREG(mode) and not (
+            config.force_exclude and exclude.match(relative_to_root(path, config.root))
+        ):  # a file named on the command line obeys `exclude` only with --force-exclude
             found.setdefault(path)
         # anything else (FIFO, socket, device) is skipped without being opened
     return sorted(found)
