@@ -21,8 +21,8 @@ from timestamp_lint.source import SourceError, decode_source, read_source
 class ReportContext:
     """What reporters may know besides the findings."""
 
-    root: Path  # the project root (SARIF and GitLab paths are relative to it)
-    cwd: Path = field(default_factory=Path.cwd)  # displayed paths are relative to it
+    root: Path  # GitLab's paths are relative to it: the repository root (git's top level)
+    cwd: Path = field(default_factory=Path.cwd)  # every other format's paths, SARIF's too
     version: str = __version__
     files_checked: int = 0
     color: bool = False  # whether `full` may use ANSI colours (the CLI decides: isatty, NO_COLOR)
@@ -40,7 +40,7 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
 
 
 def root_path(path: Path, root: Path) -> str:
-    """`path` relative to the project root when under it, else absolute; '/' separators."""
+    """`path` relative to `root` when under it, else absolute; '/' separators."""
     return display_path(path, root)
 
 

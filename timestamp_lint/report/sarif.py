@@ -48,7 +48,7 @@ def _rule(meta: dict[str, str]) -> dict[str, Any]:
 
 
 def _artifact(path: Path, root: Path) -> dict[str, str]:
-    """A URI relative to %SRCROOT% when `path` is under the root, else an absolute file URI."""
+    """A URI relative to %SRCROOT% when `path` is under it, else an absolute file URI."""
     try:
         return {"uri": quote(path.relative_to(root).as_posix()), "uriBaseId": SRCROOT}
     except ValueError:
@@ -96,7 +96,9 @@ def _result(finding: Finding, root: Path, rule_index: dict[str, int]) -> dict[st
 
 
 def render(findings: Sequence[Finding], context: ReportContext) -> str:
-    root = Path(os.path.abspath(context.root))
+    # URIs relative to the current folder (where CI runs, as every other format), resolved
+    # through %SRCROOT%, which `originalUriBaseIds` maps to that folder's absolute URI
+    root = Path(os.path.abspath(context.cwd))
     root_uri = root.as_uri()
     rules = _rule_metadata()
     rule_index = {meta["code"]: index for index, meta in enumerate(rules)}
