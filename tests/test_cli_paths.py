@@ -130,3 +130,31 @@ def test_gitlab_paths_from_the_repository_root_of_a_sub_project(tmp_path: Path) 
     assert [i["location"]["path"] for i in json.loads(done.stdout)] == ["svc1/app/svc.py"]
     done = run_cli("--output-format", "json", cwd=root / "svc1")
     assert [i["path"] for i in json.loads(done.stdout)] == ["app/svc.py"]
+
+
+def _positions(root: Path) -> dict[str, tuple[int, int, int, int, str]]:
+    done = run_cli("--output-format", "json", "--no-cache", cwd=root)
+    return {
+        f["path"]: (f["line"], f["column"], f["end_line"], f["end_column"], f["message"])
+        for f in json.loads(done.stdout)
+    }
+
+
+def test_positions_of_a_bad_byte_and_a_parenthesised_value(tmp_path: Path) -> None:
+    root = _monorepo(tmp_path) / "svc2"
+    (root / "app/bad.py").write_bytes(
+        b"from app.models import Flow\nx = '\xe9\xff'\n\n\ndef f(m):\n"
+        b"    return Flow(created_at=m.created_at)\n"
+    )
+    (root / "app/multi.py").write_text(
+        "from app.models import Flow\n\n\ndef f(m):\n    return Flow(\n"
+        "        created_at=(\n            m.created_at\n        ),\n    )\n"
+    )
+    found = _positions(root)
+    line, column, *_, message = found["app/bad.py"]
+    assert message.endswith("invalid byte 0xe9 on line 2")
+    assert (line, column) == (2, 6)  # where the message says: line 2, after `x = '`
+    # the span runs to the closing parenthesis of the value, on line 8
+    assert found["app/multi.py"][:4] == (6, 9, 8, 10)
+    lines = (root / "app/multi.py").read_text().splitlines()
+    assert lines[7][:9] == "        )"

@@ -209,7 +209,7 @@ class Engine:
             except NotRegularFile:
                 return result
             except SourceError as exc:
-                self._error(result, _sentence(exc))
+                self._error(result, _sentence(exc), *exc.position)
                 return result
         result.data = data
         if not self.needs_analysis(data, path):
@@ -218,7 +218,7 @@ class Engine:
         try:
             text = decode_source(data)
         except SourceError as exc:
-            self._error(result, _sentence(exc))
+            self._error(result, _sentence(exc), *exc.position)
             return result
         result.text = text
         try:

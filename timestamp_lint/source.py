@@ -14,7 +14,12 @@ from pathlib import Path
 
 
 class SourceError(Exception):
-    """The file cannot be read or decoded; the message names the cause."""
+    """The file cannot be read or decoded; the message names the cause, and `position`
+    (1-based line and column) where in the file it is, when that is known."""
+
+    def __init__(self, message: str, position: tuple[int, int] = (1, 1)) -> None:
+        super().__init__(message)
+        self.position = position
 
 
 class NotRegularFile(SourceError):
@@ -63,15 +68,20 @@ def detect_encoding(data: bytes) -> Encoding:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as bad:
-            raise SourceError(_bad_byte("utf-8", data, bad.start)) from None
+            raise _bad_byte("utf-8", data, bad.start) from None
         raise SourceError(f"cannot decode: {exc.msg}") from None
     bom = name == "utf-8-sig"
     return Encoding("utf-8" if bom else name, bom)
 
 
-def _bad_byte(encoding: str, data: bytes, offset: int) -> str:
+def _bad_byte(encoding: str, data: bytes, offset: int) -> SourceError:
+    """The error for an undecodable byte, placed where it is: its line, and its column in
+    characters (what precedes it on the line decoded, bad bytes counting as one each)."""
     line = data.count(b"\n", 0, offset) + 1
-    return f"cannot decode as {encoding}: invalid byte 0x{data[offset]:02x} on line {line}"
+    start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[start:offset].decode(encoding, errors="replace")) + 1
+    message = f"cannot decode as {encoding}: invalid byte 0x{data[offset]:02x} on line {line}"
+    return SourceError(message, (line, column))
 
 
 def decode_source(data: bytes) -> str:
@@ -82,7 +92,7 @@ def decode_source(data: bytes) -> str:
     try:
         return data.decode(encoding.name)
     except UnicodeDecodeError as exc:
-        raise SourceError(_bad_byte(encoding.name, data, exc.start)) from None
+        raise _bad_byte(encoding.name, data, exc.start) from None
     except LookupError:
         raise SourceError(f"cannot decode: unknown encoding {encoding.name!r}") from None
 

@@ -123,7 +123,7 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
                 carrier,
                 message,
                 start_node=start,
-                end_node=carrier.value,
+                end_node=carrier,  # the whole value, closing parentheses included
                 model=site.model,
                 field=value.field,
                 fixable=not value.lookup,
