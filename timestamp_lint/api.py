@@ -106,7 +106,11 @@ def resolve_config(
             ignore=() if ignore is None else tuple(check_selector(c, "ignore") for c in ignore),
         )
         overrides = Overrides(config_file=config_file, selection=selection)
-    return load_config(start_directory(paths), overrides=overrides)
+    config = load_config(start_directory(paths), overrides=overrides)
+    if overrides.config_file is None:  # sub-projects are projects of their own
+        inner = find_subprojects(config.root, config.exclude)
+        config = replace(config, exclude=config.exclude + subproject_excludes(config.root, inner))
+    return config
 
 
 def make_engine(config: Config) -> Engine:
