@@ -92,6 +92,10 @@ def test_each_sub_project_has_its_own_cache(tmp_path: Path) -> None:
     assert not (root / ".timestamp_lint_cache").exists()  # the root project has no files
     again = run_cli(cwd=root)  # served by the caches: the same output
     assert again.stdout == result.stdout
+    # one --cache-dir for the run: a folder in it for each project
+    shared = run_cli("--cache-dir", str(root / "shared"), cwd=root)
+    assert shared.stdout == result.stdout
+    assert len([p for p in (root / "shared").iterdir() if list(p.glob("results-*.json"))]) == 2
 
 
 def test_a_sub_project_stays_out_of_the_enclosing_projects_index(tmp_path: Path) -> None:

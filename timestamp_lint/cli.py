@@ -319,7 +319,7 @@ def check(
         fail(f"internal error: {type(exc).__name__}: {exc} (please report this)")
     for error in result.errors:
         click.echo(f"timestamp-lint: warning: {error}", err=True)
-    if not result.files_checked and stdin is None:
+    if not result.files_checked and stdin is None and since is None:
         click.echo(f"timestamp-lint: warning: {NO_FILES}", err=True)
     failed = bool(result.findings or result.errors) and not exit_zero
 
