@@ -231,33 +231,34 @@ def find_project_root(start: Path) -> tuple[Path, Path | None]:
 
 def find_subprojects(root: Path, exclude: Sequence[str]) -> list[Path]:
     """Folders under `root` (not `root` itself) that hold their own configuration file,
-    outermost first; excluded folders and symlinks are not entered."""
+    sorted; excluded folders and symlinks are not entered. One `scandir` per folder: a
+    folder's own listing says whether it holds a candidate file."""
     matcher = PathMatcher(exclude)
+    names = frozenset(CONFIG_FILES)
     found: list[Path] = []
-    stack = [(root, "")]
+    stack = [(str(root), "")]
     while stack:
         current, prefix = stack.pop()
         try:
             with os.scandir(current) as entries:
-                folders = sorted(
-                    (e for e in entries if e.is_dir(follow_symlinks=False)),
-                    key=lambda e: e.name,
-                    reverse=True,
-                )
+                listing = list(entries)
         except OSError:
             continue
-        for entry in folders:
-            relative = prefix + entry.name
-            if matcher.match_name(entry.name) or matcher.match(relative):
-                continue
-            path = Path(entry.path)
+        if prefix and any(entry.name in names for entry in listing):
             try:
-                has_config = config_file_in(path) is not None
+                if config_file_in(Path(current)) is not None:
+                    found.append(Path(current))
             except UserError:
-                has_config = True  # its own (broken) project: reported when it is linted
-            if has_config:
-                found.append(path)
-            stack.append((path, relative + "/"))
+                found.append(Path(current))  # its own (broken) project: reported when linted
+        for entry in listing:
+            try:
+                if not entry.is_dir(follow_symlinks=False):
+                    continue
+            except OSError:
+                continue
+            relative = prefix + entry.name
+            if not (matcher.match_name(entry.name) or matcher.match(relative)):
+                stack.append((entry.path, relative + "/"))
     return sorted(found)
 
 
