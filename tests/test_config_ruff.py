@@ -275,6 +275,15 @@ def test_force_exclude_as_ruff_does(tmp_path: Path) -> None:
         assert done.stdout == (source if extra else "")
     done = run_cli("--stdin-filename", "app/svc.py", "-", cwd=root, input=source)
     assert done.returncode == 1 and "TSL001" in done.stdout
+    ruff = subprocess.run(
+        [RUFF or "ruff", "check", "--fix", "--force-exclude", "--stdin-filename", "app/svc.py"],
+        cwd=root,
+        input=source,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ruff.returncode == 0 and ruff.stdout == source  # Ruff gives the input back too
 
 
 def test_no_python_files_found_warning(tmp_path: Path) -> None:
