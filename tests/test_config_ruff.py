@@ -291,3 +291,16 @@ def test_no_python_files_found_warning(tmp_path: Path) -> None:
     done = run_cli("empty", cwd=tmp_path)
     assert done.returncode == 0
     assert done.stderr == "timestamp-lint: warning: No Python files found under the given path(s)\n"
+
+
+def test_show_settings_prints_the_resolved_selection_and_lints_nothing(tmp_path: Path) -> None:
+    root = _tree(tmp_path, ours="select = ['TSL']\nignore = ['TSL003']")
+    done = run_cli("--show-settings", "--extend-select", "TSL003", "--ignore", "TSL001", cwd=root)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:2] == [
+        f"Resolved settings for: {root}",
+        f"Settings path: {root / 'pyproject.toml'}",
+    ]
+    assert 'select = ["TSL002", "TSL003"]' in lines
+    assert "TSL001 " not in done.stdout and not (root / ".timestamp_lint_cache").exists()
