@@ -445,8 +445,8 @@ def plan_projects(paths: Sequence[Path], overrides: Overrides | None = None) -> 
 
     def subprojects(config: Config) -> list[Path]:
         if config.root not in nested:
-            outer = next((r for r in nested if config.root.is_relative_to(r)), None)
-            if outer is not None:  # already walked as part of an enclosing project
+            outer = next((r for r in nested if config.root in nested[r]), None)
+            if outer is not None:  # walked already, inside an enclosing project
                 nested[config.root] = [p for p in nested[outer] if p.is_relative_to(config.root)]
             else:
                 nested[config.root] = find_subprojects(config.root, config.exclude)
