@@ -46,7 +46,10 @@ class Clock:
 
     def value(self, offset: float) -> Any:
         """A bound value for `now + offset seconds`, comparable with `Sql.ts()`."""
-        moment = self.now + timedelta(seconds=offset)
+        return self.at(self.now + timedelta(seconds=offset))
+
+    def at(self, moment: datetime) -> Any:
+        """A bound value for `moment` (aware), comparable with `Sql.ts()`."""
         if self.dialect == "sqlite":
             return moment.timestamp() / 86400.0 + 2440587.5  # julian day
         return moment
@@ -121,7 +124,7 @@ def _sample(low: Any, high: Any) -> tuple[object, ...]:
     return (low,) if low == high else (low, high)
 
 
-def table_query(sql: Sql, spec: TableSpec) -> str:
+def table_query(sql: Sql, spec: TableSpec, since: bool = False) -> str:
     c = sql.ts("t", spec.created)
     u = sql.ts("t", spec.updated) if spec.updated else None
     reversed_ = f"{u} < {c}" if u else "1 = 0"
@@ -143,17 +146,23 @@ def table_query(sql: Sql, spec: TableSpec) -> str:
     else:
         parts.append("NULL AS first_key")
         parts.append("NULL AS last_key")
-    return f"SELECT {', '.join(parts)} FROM {sql.table(spec)} t GROUP BY 1"
+    where = f" WHERE {c} >= :since" if since else ""
+    return f"SELECT {', '.join(parts)} FROM {sql.table(spec)} t{where} GROUP BY 1"
 
 
-def _pairs(sql: Sql, child: TableSpec, link: Link, parent: TableSpec) -> str:
+def _pairs(sql: Sql, child: TableSpec, link: Link, parent: TableSpec, since: bool = False) -> str:
     joins = " AND ".join(
         f"c.{sql.q(a)} = p.{sql.q(b)}" for a, b in zip(link.columns, link.referred, strict=True)
     )
     query = f"{sql.table(child)} c JOIN {sql.table(parent)} p ON {joins}"
+    conditions = []
     if child.name == parent.name and child.key:  # a row that references itself copies nothing
         same = " AND ".join(f"c.{sql.q(k)} = p.{sql.q(k)}" for k in child.key)
-        query += f" WHERE NOT ({same})"
+        conditions.append(f"NOT ({same})")
+    if since:
+        conditions.append(f"{sql.ts('c', child.created)} >= :since")
+    if conditions:
+        query += " WHERE " + " AND ".join(conditions)
     return query
 
 
@@ -178,7 +187,9 @@ def _copied(sql: Sql, mine: Column, theirs: Column) -> str:
     return f"{condition} AND NOT ({same})" if same else condition
 
 
-def copies_query(sql: Sql, child: TableSpec, link: Link, parent: TableSpec) -> str:
+def copies_query(
+    sql: Sql, child: TableSpec, link: Link, parent: TableSpec, since: bool = False
+) -> str:
     c = sql.ts("c", child.created)
     key = sql.key("c", child)
     parts = [
@@ -202,15 +213,20 @@ def copies_query(sql: Sql, child: TableSpec, link: Link, parent: TableSpec) -> s
         else:
             parts.append(f"NULL AS first_{index}")
             parts.append(f"NULL AS last_{index}")
-    return f"SELECT {', '.join(parts)} FROM {_pairs(sql, child, link, parent)}"
+    return f"SELECT {', '.join(parts)} FROM {_pairs(sql, child, link, parent, since)}"
 
 
-def _params(clock: Clock, thresholds: Thresholds, skew: float) -> dict[str, Any]:
-    return {
+def _params(
+    clock: Clock, thresholds: Thresholds, skew: float, since: datetime | None
+) -> dict[str, Any]:
+    params = {
         "warn_from": clock.value(-thresholds.warn_window),
         "critical_from": clock.value(-thresholds.critical_window),
         "future_from": clock.value(skew),
     }
+    if since is not None:
+        params["since"] = clock.at(since)
+    return params
 
 
 def audit_table(
@@ -221,12 +237,14 @@ def audit_table(
     thresholds: Thresholds,
     days: int,
     skew: float,
+    since: datetime | None = None,
 ) -> TableReport:
     from sqlalchemy import text
 
     sql = Sql(connection)
-    params = _params(clock, thresholds, skew)
-    groups = connection.execute(text(table_query(sql, spec)), params).mappings().all()
+    params = _params(clock, thresholds, skew, since)
+    query = table_query(sql, spec, since is not None)
+    groups = connection.execute(text(query), params).mappings().all()
     first_day = (clock.now - timedelta(days=days - 1)).date().isoformat()
     rows = reversed_ = 0
     warn = critical = future = Count()
@@ -274,7 +292,8 @@ def audit_table(
         fields = compared_fields(spec, parent)
         if not fields:
             continue
-        found = connection.execute(text(copies_query(sql, spec, link, parent)), params)
+        query = copies_query(sql, spec, link, parent, since is not None)
+        found = connection.execute(text(query), params)
         result = found.mappings().one()
         for index, (mine, _theirs) in enumerate(fields):
             each = Copies(
@@ -345,6 +364,7 @@ def audit(
     days: int,
     skew: float,
     progress: Callable[[int, int, str], None] | None = None,
+    since: datetime | None = None,
 ) -> tuple[Clock, list[TableReport], float]:
     clock = read_clock(connection)
     started = time.perf_counter()
@@ -353,7 +373,8 @@ def audit(
     for number, spec in enumerate(specs, 1):
         if progress is not None:
             progress(number, len(specs), spec.name)
-        reports.append(audit_table(connection, spec, by_name, clock, thresholds, days, skew))
+        report = audit_table(connection, spec, by_name, clock, thresholds, days, skew, since)
+        reports.append(report)
     return clock, reports, time.perf_counter() - started
 
 
@@ -365,6 +386,7 @@ def affected_keys(
     specs: list[TableSpec],
     clock: Clock,
     skew: float,
+    since: datetime | None = None,
 ) -> Iterator[tuple[str, str, str, str, tuple[Any, ...]]]:
     """(table, check, column, parent, key) for every affected row: streamed, never sorted."""
     from sqlalchemy import text
@@ -372,7 +394,9 @@ def affected_keys(
     sql = Sql(connection)
     streaming = connection.execution_options(stream_results=True, max_row_buffer=10_000)
     by_name = {spec.name: spec for spec in specs}
-    future = {"future_from": clock.value(skew)}
+    params = {"future_from": clock.value(skew)}
+    if since is not None:
+        params["since"] = clock.at(since)
     for spec in specs:
         if not spec.key:
             continue
@@ -385,9 +409,10 @@ def affected_keys(
         checks.append(("null", spec.created.name, f"t.{sql.q(spec.created.name)} IS NULL"))
         if spec.updated:
             checks.append(("null", spec.updated.name, f"t.{sql.q(spec.updated.name)} IS NULL"))
+        window = f" AND {c} >= :since" if since is not None else ""
         for check, column, condition in checks:
-            query = f"SELECT {keys} FROM {sql.table(spec)} t WHERE {condition}"
-            for row in streaming.execute(text(query), future):
+            query = f"SELECT {keys} FROM {sql.table(spec)} t WHERE ({condition}){window}"
+            for row in streaming.execute(text(query), params):
                 yield spec.name, check, column, "", tuple(row)
         for link in spec.links:
             parent = by_name.get(link.parent)
@@ -396,8 +421,8 @@ def affected_keys(
             child_keys = ", ".join(f"c.{sql.q(k)}" for k in spec.key)
             for mine, theirs in compared_fields(spec, parent):
                 condition = _copied(sql, mine, theirs)
-                pairs = _pairs(sql, spec, link, parent)
+                pairs = _pairs(sql, spec, link, parent, since is not None)
                 glue = " AND " if " WHERE " in pairs else " WHERE "
                 query = f"SELECT {child_keys} FROM {pairs}{glue}{condition}"
-                for row in streaming.execute(text(query)):
+                for row in streaming.execute(text(query), params):
                     yield spec.name, "copied", mine.name, parent.name, tuple(row)

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -60,6 +61,18 @@ def _links(
             )
         )
     return links
+
+
+def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time like 2024-05-01T12:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def fail(message: str) -> None:
@@ -153,6 +166,12 @@ def use_color() -> bool:
     help="Longest any single query may run.",
 )
 @click.option(
+    "--since",
+    callback=_since,
+    metavar="TIME",
+    help="Only rows created at or after TIME (ISO 8601; UTC without an offset), e.g. a deploy.",
+)
+@click.option(
     "--project",
     type=click.Path(path_type=Path, file_okay=False),
     help="Map tables to the project's models and name the code that copies into them.",
@@ -177,6 +196,7 @@ def audit(
     critical_window: float,
     skew: float,
     timeout: float,
+    since: datetime | None,
     project: Path | None,
     export_keys: Path | None,
 ) -> None:
@@ -210,6 +230,7 @@ def audit(
             timeout,
             models,
             export_keys,
+            since,
         )
     except AuditError as exc:
         fail(str(exc))
@@ -242,6 +263,7 @@ def _run(
     timeout,
     models,
     export_keys,
+    since,
 ) -> tuple[AuditReport, int | None]:
     from timestamp_lint.audit import checks, reflect
     from timestamp_lint.audit.connection import read_only
@@ -253,11 +275,15 @@ def _run(
         specs = reflect.discover(connection, created_column, updated_column, tables, schema, links)
         if not specs:
             raise AuditError(f"{target.masked}: no table has a {created_column!r} date/time column")
-        clock, reports, duration = checks.audit(connection, specs, thresholds, days, skew, progress)
+        clock, reports, duration = checks.audit(
+            connection, specs, thresholds, days, skew, progress, since
+        )
         progress.clear()
         written = None
         if export_keys is not None:
-            written = write_keys(export_keys, checks.affected_keys(connection, specs, clock, skew))
+            written = write_keys(
+                export_keys, checks.affected_keys(connection, specs, clock, skew, since)
+            )
     finished = []
     for spec, table in zip(specs, reports, strict=True):
         model = models.models.get(spec.table) if models else None
@@ -273,6 +299,7 @@ def _run(
         thresholds=thresholds,
         days=days,
         skew=skew,
+        since=since.isoformat().replace("+00:00", "Z") if since else None,
         tables=tuple(finished),
         duration=duration,
         started=started,

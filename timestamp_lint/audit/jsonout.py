@@ -34,6 +34,7 @@ def as_dict(report: AuditReport) -> dict[str, Any]:
             "critical_window": windows["critical"],
             "days": report.days,
             "skew": format_duration(report.skew),
+            "since": report.since,
         },
         "duration_seconds": round(report.duration, 3),
         "tables": [

@@ -30,8 +30,8 @@ def parse_duration(text: str) -> float:
 def format_duration(seconds: float) -> str:
     for unit in ("d", "h", "m"):
         size = _UNITS[unit]
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
+        if seconds >= size * (2 if unit == "d" else 1) and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"  # 7d, 24h, 30m
     return f"{seconds:g}s"
 
 
@@ -149,6 +149,7 @@ class AuditReport:
     days: int
     skew: float
     tables: tuple[TableReport, ...]
+    since: str | None = None  # only rows created at or after this time were audited
     duration: float = 0.0
     started: float = 0.0  # Unix time
 

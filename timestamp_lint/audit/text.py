@@ -24,7 +24,8 @@ def render(report: AuditReport, color: bool = False) -> str:
 
     t = report.thresholds
     warn_w, crit_w = format_duration(t.warn_window), format_duration(t.critical_window)
-    lines = [f"{report.database}  (database clock {report.now})", ""]
+    since = f", rows created since {report.since}" if report.since else ""
+    lines = [f"{report.database}  (database clock {report.now}{since})", ""]
     for table in report.tables:
         lines.append(f"{table.table}  {table.rows:,} rows  {paint(table.status)}")
         if table.updated:
