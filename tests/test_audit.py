@@ -112,7 +112,7 @@ def test_copies_are_compared_as_instants_not_as_text(tmp_path: Path) -> None:
         [(2, 1, "2024-03-01T10:00:00.000000", "2024-03-02 10:00:00")],
     )
     code, out, _ = audit(url, "--output-format", "json")
-    assert code == 1
+    assert code == 0  # counted, but in 2024: outside every threshold window
     assert table(json.loads(out), "steps")["copies"][0]["copied"]["count"] == 1
 
 
