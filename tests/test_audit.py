@@ -550,3 +550,65 @@ def test_no_sqlalchemy_is_one_line(monkeypatch) -> None:
     )
     code, _, err = audit("sqlite:///x.db")
     assert code == 2 and "pip install 'timestamp-lint[audit]'" in err
+
+
+def test_progress_line_only_on_a_terminal(capsys) -> None:
+    from timestamp_lint.audit.command import Progress
+
+    quiet = Progress(enabled=False)
+    quiet(1, 5, "flows")
+    quiet.clear()
+    assert capsys.readouterr().err == ""
+    shown = Progress(enabled=True)
+    shown(1, 1, "flows")  # a single table: nothing to show
+    assert capsys.readouterr().err == ""
+    shown(3, 4, "discovery_flows")
+    err = capsys.readouterr().err
+    assert err.startswith("\r[############------------] 3/4 discovery_flows")
+    shown.clear()
+    assert capsys.readouterr().err.strip() == ""
+
+
+def test_a_parent_outside_the_audited_tables_is_still_compared(tmp_path: Path) -> None:
+    url = make_db(
+        tmp_path / "app.db",
+        [(1, stamp(-timedelta(hours=3)), stamp(-timedelta(hours=3)))],
+        [(2, 1, stamp(-timedelta(hours=3)), stamp(-timedelta(hours=1)))],
+    )
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        db.execute("UPDATE steps SET created_at = (SELECT created_at FROM flows)")
+    db.close()
+    code, out, _ = audit(url, "--table", "steps", "--output-format", "json")
+    report = json.loads(out)
+    assert [t["table"] for t in report["tables"]] == ["steps"]
+    assert report["tables"][0]["copies"][0]["copied"]["count"] == 1 and code == 1
+
+
+def test_composite_keys_and_tables_without_a_key(tmp_path: Path) -> None:
+    path = tmp_path / "keys.db"
+    old, older = stamp(-timedelta(hours=1)), stamp(-timedelta(hours=2))
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            f"""
+            CREATE TABLE events (tenant TEXT, seq INT, created_at TEXT, updated_at TEXT,
+                                 PRIMARY KEY (tenant, seq));
+            INSERT INTO events VALUES ('a', 1, '{old}', '{older}'), ('b', 7, '{old}', '{old}');
+            CREATE TABLE log (created_at TEXT, updated_at TEXT);
+            INSERT INTO log VALUES ('{old}', '{older}');
+            """
+        )
+    db.close()
+    keys = tmp_path / "keys.csv"
+    code, out, err = audit(
+        f"sqlite:///{path}", "--output-format", "json", "--export-keys", str(keys)
+    )
+    assert code == 1
+    assert "warning: table 'log' has no primary key: its rows are not in the exported keys" in err
+    report = json.loads(out)
+    assert table(report, "events")["reversed"]["count"] == 1
+    assert table(report, "events")["reversed"]["sample_keys"] == []  # no single-column key
+    assert table(report, "log")["reversed"]["count"] == 1 and table(report, "log")["key"] == []
+    assert keys.read_text().splitlines() == [
+        "table,check,column,parent,key",
+        'events,reversed,updated_at,,"[""a"", 1]"',
+    ]

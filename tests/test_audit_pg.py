@@ -304,3 +304,36 @@ def test_concurrent_writers_do_not_disturb_the_snapshot(pg: Server) -> None:
     orders, items = table(report, "orders"), table(report, "order_items")
     assert orders["rows"] == 20000 and orders["reversed"]["count"] == 20000
     assert items["copies"][0]["linked"] == items["rows"]
+
+
+def test_copies_inside_a_schema_and_timestamp_without_time_zone(pg: Server) -> None:
+    url = pg.create_database("schemas")
+    pg.sql(
+        "CREATE SCHEMA crm;"
+        "CREATE TABLE crm.accounts (id int PRIMARY KEY, created_at timestamp NOT NULL,"
+        " updated_at timestamp NOT NULL);"
+        "CREATE TABLE crm.contacts (id int PRIMARY KEY, account_id int REFERENCES crm.accounts,"
+        " created_at timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),"
+        " updated_at timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'));"
+        "INSERT INTO crm.accounts VALUES (1, (now() AT TIME ZONE 'UTC') - interval '2 hours',"
+        " (now() AT TIME ZONE 'UTC') - interval '1 hour');",
+        "schemas",
+    )
+    pg.sql(
+        "INSERT INTO crm.contacts (id, account_id, created_at) SELECT 10, id, created_at"
+        " FROM crm.accounts; INSERT INTO crm.contacts (id, account_id) VALUES (11, 1);",
+        "schemas",
+    )
+    code, out, err = audit(url, "--schema", "crm", "--table", "contacts", "--output-format", "json")
+    assert code == 1, err
+    contacts = table(json.loads(out), "crm.contacts")
+    created = contacts["copies"][0]
+    assert (created["parent"], created["column"], created["linked"]) == (
+        "crm.accounts",
+        "created_at",
+        2,
+    )
+    assert created["copied"]["count"] == 1 and created["sample_keys"] == [10]
+    # naive UTC stamps compare with the database clock in UTC: 2 hours old, inside 24h
+    assert created["windows"]["24h"] == {"count": 1, "total": 2, "rate": 0.5}
+    assert contacts["future"]["count"] == 0

@@ -360,15 +360,17 @@ def judge(report: TableReport, thresholds: Thresholds) -> TableReport:
 def audit(
     connection: Any,
     specs: list[TableSpec],
+    related: dict[str, TableSpec],
     thresholds: Thresholds,
     days: int,
     skew: float,
     progress: Callable[[int, int, str], None] | None = None,
     since: datetime | None = None,
 ) -> tuple[Clock, list[TableReport], float]:
+    """Audit `specs`, comparing children with the parents in `related` (by name)."""
     clock = read_clock(connection)
     started = time.perf_counter()
-    by_name = {spec.name: spec for spec in specs}
+    by_name = related
     reports = []
     for number, spec in enumerate(specs, 1):
         if progress is not None:
@@ -384,6 +386,7 @@ def audit(
 def affected_keys(
     connection: Any,
     specs: list[TableSpec],
+    related: dict[str, TableSpec],
     clock: Clock,
     skew: float,
     since: datetime | None = None,
@@ -393,7 +396,7 @@ def affected_keys(
 
     sql = Sql(connection)
     streaming = connection.execution_options(stream_results=True, max_row_buffer=10_000)
-    by_name = {spec.name: spec for spec in specs}
+    by_name = related
     params = {"future_from": clock.value(skew)}
     if since is not None:
         params["since"] = clock.at(since)

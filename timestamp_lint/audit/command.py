@@ -246,6 +246,13 @@ def audit(
     renderer = {"text": text.render, "json": jsonout.render, "prometheus": prometheus.render}
     sys.stdout.write(renderer[output_format](report, color=use_color()))
     if written is not None:
+        for table in report.tables:
+            if not table.key:
+                click.echo(
+                    f"timestamp-lint audit: warning: table {table.table!r} has no primary key:"
+                    " its rows are not in the exported keys",
+                    err=True,
+                )
         click.echo(f"Wrote {written:,} affected keys to {export_keys}.", err=True)
     sys.exit(EXIT_FOUND if report.status in (WARNING, CRITICAL) else EXIT_CLEAN)
 
@@ -272,17 +279,19 @@ def _run(
     started = time.time()
     progress = Progress(sys.stderr.isatty())
     with read_only(target, timeout) as connection:
-        specs = reflect.discover(connection, created_column, updated_column, tables, schema, links)
+        specs, related = reflect.discover(
+            connection, created_column, updated_column, tables, schema, links
+        )
         if not specs:
             raise AuditError(f"{target.masked}: no table has a {created_column!r} date/time column")
         clock, reports, duration = checks.audit(
-            connection, specs, thresholds, days, skew, progress, since
+            connection, specs, related, thresholds, days, skew, progress, since
         )
         progress.clear()
         written = None
         if export_keys is not None:
             written = write_keys(
-                export_keys, checks.affected_keys(connection, specs, clock, skew, since)
+                export_keys, checks.affected_keys(connection, specs, related, clock, skew, since)
             )
     finished = []
     for spec, table in zip(specs, reports, strict=True):

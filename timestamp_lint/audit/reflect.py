@@ -82,80 +82,91 @@ def discover(
     tables: Sequence[str] = (),
     schema: str | None = None,
     extra_links: Sequence[tuple[str, tuple[str, ...], str, tuple[str, ...]]] = (),
-) -> list[TableSpec]:
-    """Every table with a `created` column (or exactly `tables`, which must have it)."""
+) -> tuple[list[TableSpec], dict[str, TableSpec]]:
+    """Every table with a `created` column (or exactly `tables`, which must have it), and
+    by name, those tables and every parent their foreign keys (and `extra_links`) refer to:
+    parents are compared with, even when they are not audited themselves."""
     from sqlalchemy import inspect
 
     dialect = connection.dialect.name
     inspector = inspect(connection)
     names = inspector.get_table_names(schema=schema)
-    if tables:
-        for wanted in tables:
-            if wanted not in names:
-                where = f" in schema {schema!r}" if schema else ""
-                raise AuditError(f"no table {wanted!r}{where}")
-        names = list(tables)
-    specs: list[TableSpec] = []
-    for table in sorted(names):
+    where = f" in schema {schema!r}" if schema else ""
+
+    def shown(table: str, table_schema: str | None = schema) -> str:
+        return f"{table_schema}.{table}" if table_schema else table
+
+    for child, child_columns, parent, referred in extra_links:
+        for table, wanted in ((child, child_columns), (parent, referred)):
+            if table not in names:
+                raise AuditError(f"--link: no table {table!r}{where}")
+            present = {c["name"] for c in inspector.get_columns(table, schema=schema)}
+            for column in wanted:
+                if column not in present:
+                    raise AuditError(f"--link: table {table!r} has no column {column!r}")
+    for wanted in tables:
+        if wanted not in names:
+            raise AuditError(f"no table {wanted!r}{where}")
+
+    def build(table: str, required: bool) -> TableSpec | None:
         columns = {c["name"]: c for c in inspector.get_columns(table, schema=schema)}
         if created not in columns:
-            if tables:
+            if required:
                 raise AuditError(f"table {table!r} has no column {created!r}")
-            continue
-        made = []
+            return None
+        made: list[Column | None] = []
         for name in (created, updated):
             info = columns.get(name)
-            if info is None:
-                made.append(None)
-                continue
-            kind = _kind(dialect, info)
-            if kind is None:
-                if tables:
-                    raise AuditError(f"{table}.{name} is not a date/time column ({info['type']})")
-                made.append(None)
-                continue
-            default = info.get("default")
-            made.append(Column(name, kind, bool(info["nullable"]), default))
+            kind = _kind(dialect, info) if info is not None else None
+            if info is not None and kind is None and required:
+                raise AuditError(f"{table}.{name} is not a date/time column ({info['type']})")
+            made.append(
+                Column(name, kind, bool(info["nullable"]), info.get("default"))
+                if info is not None and kind is not None
+                else None
+            )
         if made[0] is None:
-            continue
+            return None
         key = tuple(
             inspector.get_pk_constraint(table, schema=schema).get("constrained_columns") or ()
         )
         links = []
         for fk in inspector.get_foreign_keys(table, schema=schema):
-            parent = fk["referred_table"]
-            if fk.get("referred_schema") and fk["referred_schema"] != schema:
-                parent = f"{fk['referred_schema']}.{parent}"
+            parent_schema = fk.get("referred_schema") or schema
             links.append(
-                Link(parent, tuple(fk["constrained_columns"]), tuple(fk["referred_columns"]))
+                Link(
+                    shown(fk["referred_table"], parent_schema),
+                    tuple(fk["constrained_columns"]),
+                    tuple(fk["referred_columns"]),
+                )
             )
         for child, child_columns, parent, referred in extra_links:
             if child == table:
-                for column in child_columns:
-                    if column not in columns:
-                        raise AuditError(f"--link: table {table!r} has no column {column!r}")
-                links.append(Link(parent, child_columns, referred))
-        shown = f"{schema}.{table}" if schema else table
-        specs.append(
-            TableSpec(
-                name=shown,
-                schema=schema,
-                table=table,
-                key=key,
-                created=made[0],
-                updated=made[1],
-                links=tuple(links),
-                update_trigger=_triggers(connection, dialect, schema, table),
-                columns=frozenset(columns),
-            )
+                links.append(Link(shown(parent), child_columns, referred))
+        return TableSpec(
+            name=shown(table),
+            schema=schema,
+            table=table,
+            key=key,
+            created=made[0],
+            updated=made[1],
+            links=tuple(links),
+            update_trigger=_triggers(connection, dialect, schema, table),
+            columns=frozenset(columns),
         )
-    for child, _cols, parent, referred in extra_links:
-        if child not in names:
-            raise AuditError(f"--link: no table {child!r}")
-        if parent not in names:
-            raise AuditError(f"--link: no table {parent!r}")
-        parent_columns = {c["name"] for c in inspector.get_columns(parent, schema=schema)}
-        for column in referred:
-            if column not in parent_columns:
-                raise AuditError(f"--link: table {parent!r} has no column {column!r}")
-    return specs
+
+    specs = [
+        spec
+        for spec in (build(table, bool(tables)) for table in sorted(tables or names))
+        if spec is not None
+    ]
+    related = {spec.name: spec for spec in specs}
+    for spec in specs:
+        for link in spec.links:
+            if link.parent not in related and link.parent.rpartition(".")[2] in names:
+                bare = link.parent.rpartition(".")[2]
+                if shown(bare) == link.parent:
+                    parent = build(bare, False)
+                    if parent is not None:
+                        related[parent.name] = parent
+    return specs, related
