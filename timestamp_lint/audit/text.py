@@ -1,4 +1,4 @@
-"""`--output-format text` (default): a block per table, coloured on a terminal."""
+"""`--output-format text` (default): a table per audited table, coloured on a terminal."""
 
 from __future__ import annotations
 
@@ -8,13 +8,19 @@ COLORS = {OK: "32", WARNING: "33", CRITICAL: "31"}
 
 
 def _rate(count: Count) -> str:
-    return f"{count.count:,} of {count.total:,} ({count.rate * 100:.1f}%)"
+    return f"{count.count:,}/{count.total:,} ({count.rate * 100:.1f}%)"
 
 
 def _keys(samples: tuple[object, ...]) -> str:
-    if not samples:
-        return ""
-    return "   keys " + " .. ".join(str(k) for k in samples)
+    return " .. ".join(str(k) for k in samples)
+
+
+def _grid(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(len(rows[0]))]
+    return [
+        "  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        for row in rows
+    ]
 
 
 def render(report: AuditReport, color: bool = False) -> str:
@@ -27,45 +33,48 @@ def render(report: AuditReport, color: bool = False) -> str:
     since = f", rows created since {report.since}" if report.since else ""
     lines = [f"{report.database}  (database clock {report.now}{since})", ""]
     for table in report.tables:
-        lines.append(f"{table.table}  {table.rows:,} rows  {paint(table.status)}")
+        lines.append(f"{table.table}: {table.rows:,} rows, {paint(table.status)}")
+        rows = [["check", "all rows", f"last {warn_w}", f"last {crit_w}", "keys"]]
         if table.updated:
-            lines.append(
-                f"  reversed    {_rate(table.reversed)}   last {warn_w}: {_rate(table.warn_window)}"
-                f"   last {crit_w}: {_rate(table.critical_window)}{_keys(table.samples)}"
+            rows.append(
+                [
+                    f"reversed ({table.updated} < {table.created})",
+                    _rate(table.reversed),
+                    _rate(table.warn_window),
+                    _rate(table.critical_window),
+                    _keys(table.samples),
+                ]
             )
         for c in table.copies:
             via = ",".join(c.columns)
-            lines.append(
-                f"  copied      {c.column} = {c.parent}.{c.column} via {via}: {_rate(c.copied)}"
-                f"   last {warn_w}: {_rate(c.warn_window)}"
-                f"   last {crit_w}: {_rate(c.critical_window)}{_keys(c.samples)}"
+            rows.append(
+                [
+                    f"{c.column} copied from {c.parent} ({via})",
+                    _rate(c.copied),
+                    _rate(c.warn_window),
+                    _rate(c.critical_window),
+                    _keys(c.samples),
+                ]
             )
             if c.same_transaction:
-                lines.append(
-                    f"  same txn    {c.column} = {c.parent}.{c.column} via {via}:"
-                    f" {c.same_transaction:,} rows written in the parent's own transaction"
-                    " (shared now(), not copies)"
+                rows.append(
+                    [f"  same transaction as {c.parent}", f"{c.same_transaction:,}", "", "", ""]
                 )
-        lines.append(f"  future      {_rate(table.future)}")
-        nulls = [f"{name} {count:,}" for name, count in table.nulls.items() if count]
-        lines.append(f"  nulls       {', '.join(nulls) if nulls else 'none'}")
-        shown = [d for d in table.days if d.reversed] or table.days[-3:]
-        if table.days:
-            lines.append(f"  days        last {report.days} days, days with reversed rows:")
-            for day in shown:
-                rate = day.reversed / day.rows * 100 if day.rows else 0.0
-                lines.append(
-                    f"    {day.day} {day.rows:>10,} rows {day.reversed:>10,} reversed ({rate:.1f}%)"
-                )
+        rows.append([f"future {table.created}", _rate(table.future), "", "", ""])
+        for name, count in table.nulls.items():
+            rows.append([f"NULL {name}", _rate(Count(count, table.rows)), "", "", ""])
+        lines.extend(_grid(rows))
+        if any(d.reversed for d in table.days):
+            lines.append(f"  days with reversed rows (last {report.days}):")
+            for day in (d for d in table.days if d.reversed):
+                lines.append(f"    {day.day}  {_rate(Count(day.reversed, day.rows))}")
         for note in table.notes:
             label = "drift" if note.drift else "schema"
-            lines.append(f"  {label:<10}  {note.column}: {note.message}")
+            lines.append(f"  {label}: {note.column}: {note.message}")
         if table.model:
-            lines.append(f"  model       {table.model}")
+            lines.append(f"  model: {table.model}")
         for site in table.code:
-            lines.append(
-                f"  code        {site.path}:{site.line}: {site.code} copies into {site.model}"
-            )
+            lines.append(f"  code that copies into it: {site.path}:{site.line}: {site.code}")
         for reason in table.reasons:
             lines.append(f"  ! {reason}")
         lines.append("")
@@ -73,8 +82,8 @@ def render(report: AuditReport, color: bool = False) -> str:
     noun = "table" if len(report.tables) == 1 else "tables"
     lines.append(
         f"Audited {len(report.tables)} {noun} in {report.duration:.2f} s:"
-        f" {counts[CRITICAL]} critical, {counts[WARNING]} warning."
-        f" Thresholds: warning above {t.warn * 100:g}% in {warn_w},"
-        f" critical above {t.critical * 100:g}% in {crit_w}."
+        f" {counts[CRITICAL]} critical, {counts[WARNING]} warning"
+        f" (warning above {t.warn * 100:g}% of rows created in {warn_w},"
+        f" critical above {t.critical * 100:g}% in {crit_w})."
     )
     return "\n".join(lines) + "\n"
