@@ -613,3 +613,19 @@ def test_composite_keys_and_tables_without_a_key(tmp_path: Path) -> None:
         "table,check,column,parent,key",
         'events,reversed,updated_at,,"[""a"", 1]"',
     ]
+
+
+def test_readme_audit_section_names_real_options_and_formats() -> None:
+    import re
+
+    from .conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Auditing a database\n")[1].split("\n## ")[0]
+    help_text = CliRunner().invoke(audit_command, ["--help"]).output
+    options = set(re.findall(r"(--[a-z][a-z-]+)", section)) - {"--fix", "--data-binary"}
+    assert len(options) > 10
+    for option in options:
+        assert option in help_text, option
+    for name in re.findall(r"--output-format ([a-z-]+)", section):
+        assert name in ("text", "json", "prometheus"), name
