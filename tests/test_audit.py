@@ -629,3 +629,28 @@ def test_readme_audit_section_names_real_options_and_formats() -> None:
         assert option in help_text, option
     for name in re.findall(r"--output-format ([a-z-]+)", section):
         assert name in ("text", "json", "prometheus"), name
+
+
+def test_unix_seconds_in_numeric_sqlite_columns(tmp_path: Path) -> None:
+    path = tmp_path / "epoch.db"
+    now = int(datetime.now(timezone.utc).timestamp())
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY, created_at INTEGER, updated_at REAL)"
+        )
+        db.executemany(
+            "INSERT INTO jobs VALUES (?, ?, ?)",
+            [
+                (1, now - 3600, now - 60.5),
+                (2, now - 3600, now - 7200.0),
+                (3, now + 86400, now + 86400),
+            ],
+        )
+    db.close()
+    code, out, _ = audit(f"sqlite:///{path}", "--output-format", "json")
+    jobs = table(json.loads(out), "jobs")
+    assert code == 1
+    assert jobs["reversed"]["count"] == 1 and jobs["reversed"]["sample_keys"] == [2]
+    assert jobs["future"]["count"] == 1
+    today = datetime.fromtimestamp(now - 3600, timezone.utc).date().isoformat()
+    assert {"day": today, "rows": 2, "reversed": 1} in jobs["reversed"]["days"]

@@ -339,3 +339,17 @@ def test_copies_inside_a_schema_and_timestamp_without_time_zone(pg: Server) -> N
     # naive UTC stamps compare with the database clock in UTC: 2 hours old, inside 24h
     assert created["windows"]["24h"] == {"count": 1, "total": 2, "rate": 0.5}
     assert contacts["future"]["count"] == 0
+
+
+def test_a_table_the_role_may_not_read_is_one_line(pg: Server) -> None:
+    pg.create_database("perm")
+    pg.sql("DROP ROLE IF EXISTS reader")
+    pg.sql(
+        PAIRS + "CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; GRANT SELECT ON orders TO reader;",
+        "perm",
+    )
+    code, out, err = audit(pg.url("perm", user="reader", password="reader-pw"))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "permission denied for table order_items" in err and "reader-pw" not in err
+    code, _, err = audit(pg.url("perm", user="reader", password="reader-pw"), "--table", "orders")
+    assert code == 0, err
