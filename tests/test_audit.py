@@ -654,3 +654,11 @@ def test_unix_seconds_in_numeric_sqlite_columns(tmp_path: Path) -> None:
     assert jobs["future"]["count"] == 1
     today = datetime.fromtimestamp(now - 3600, timezone.utc).date().isoformat()
     assert {"day": today, "rows": 2, "reversed": 1} in jobs["reversed"]["days"]
+
+
+def test_export_keys_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
+    url = _population(tmp_path / "a.db", 0, 0, 2, 1)
+    target = tmp_path / "no" / "keys.csv"
+    code, out, err = audit(url, "--export-keys", str(target))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"--export-keys {target}: No such file or directory" in err

@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,6 +25,25 @@ from timestamp_lint.audit.model import (
 )
 
 FORMATS = ("text", "json", "prometheus")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to audit and how, from the command line."""
+
+    thresholds: Thresholds
+    tables: tuple[str, ...]
+    schema: str | None
+    created: str
+    updated: str
+    links: list
+    days: int
+    skew: float
+    timeout: float
+    since: datetime | None
+    export_keys: Path | None
+
+
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 
 
@@ -104,7 +123,10 @@ class Progress:
 def write_keys(path: Path, rows) -> int:
     """The affected keys as CSV (table,check,column,parent,key), written atomically."""
     folder = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    except OSError as exc:
+        raise AuditError(f"--export-keys {path}: {exc.strerror or exc}") from None
     count = 0
     try:
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
@@ -115,6 +137,9 @@ def write_keys(path: Path, rows) -> int:
                 writer.writerow([table, check, column, parent, value])
                 count += 1
         os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise AuditError(f"--export-keys {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -208,7 +233,6 @@ def audit(
     """
     from timestamp_lint.audit.connection import clean, parse
 
-    thresholds = Thresholds(warn, warn_window, critical, critical_window)
     target = None
     try:
         target = parse(url)
@@ -217,9 +241,8 @@ def audit(
             from timestamp_lint.audit import project as project_module
 
             models = project_module.load(project)
-        report, written = _run(
-            target,
-            thresholds,
+        request = Request(
+            Thresholds(warn, warn_window, critical, critical_window),
             tables,
             schema,
             created_column,
@@ -228,16 +251,16 @@ def audit(
             days,
             skew,
             timeout,
-            models,
-            export_keys,
             since,
+            export_keys,
         )
+        report, written = _run(target, request, models)
     except AuditError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         sys.exit(130)
     except OSError as exc:
-        fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+        fail(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc))
     except Exception as exc:  # a bug of ours: one line, never a traceback
         detail = clean(f"{type(exc).__name__}: {exc}", target) if target else type(exc).__name__
         fail(f"internal error: {detail} (please report this)")
@@ -257,42 +280,27 @@ def audit(
     sys.exit(EXIT_FOUND if report.status in (WARNING, CRITICAL) else EXIT_CLEAN)
 
 
-def _run(
-    target,
-    thresholds,
-    tables,
-    schema,
-    created_column,
-    updated_column,
-    links,
-    days,
-    skew,
-    timeout,
-    models,
-    export_keys,
-    since,
-) -> tuple[AuditReport, int | None]:
+def _run(target, r: Request, models) -> tuple[AuditReport, int | None]:
     from timestamp_lint.audit import checks, reflect
     from timestamp_lint.audit.connection import read_only
     from timestamp_lint.audit.project import notes
 
     started = time.time()
     progress = Progress(sys.stderr.isatty())
-    with read_only(target, timeout) as connection:
+    with read_only(target, r.timeout) as connection:
         specs, related = reflect.discover(
-            connection, created_column, updated_column, tables, schema, links
+            connection, r.created, r.updated, r.tables, r.schema, r.links
         )
         if not specs:
-            raise AuditError(f"{target.masked}: no table has a {created_column!r} date/time column")
+            raise AuditError(f"{target.masked}: no table has a {r.created!r} date/time column")
         clock, reports, duration = checks.audit(
-            connection, specs, related, thresholds, days, skew, progress, since
+            connection, specs, related, r.thresholds, r.days, r.skew, progress, r.since
         )
         progress.clear()
         written = None
-        if export_keys is not None:
-            written = write_keys(
-                export_keys, checks.affected_keys(connection, specs, related, clock, skew, since)
-            )
+        if r.export_keys is not None:
+            keys = checks.affected_keys(connection, specs, related, clock, r.skew, r.since)
+            written = write_keys(r.export_keys, keys)
     finished = []
     for spec, table in zip(specs, reports, strict=True):
         model = models.models.get(spec.table) if models else None
@@ -305,10 +313,10 @@ def _run(
         database=target.masked,
         dialect=target.dialect,
         now=clock.now.isoformat().replace("+00:00", "Z"),
-        thresholds=thresholds,
-        days=days,
-        skew=skew,
-        since=since.isoformat().replace("+00:00", "Z") if since else None,
+        thresholds=r.thresholds,
+        days=r.days,
+        skew=r.skew,
+        since=r.since.isoformat().replace("+00:00", "Z") if r.since else None,
         tables=tuple(finished),
         duration=duration,
         started=started,
