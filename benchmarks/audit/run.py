@@ -129,6 +129,13 @@ def measure(url: str, rows: int, runs: int) -> dict:
                 checks.append(report["duration_seconds"])
     flows = report["tables"][0]
     copies = {c["column"]: c["copied"]["count"] for c in flows["copies"]}
+    # the two must agree: the hand-written totals (first row) and copies (last row)
+    lines = psql(url, "-At", "-F", ",", "-f", str(HERE / "checks.sql")).stdout.split()
+    totals, joined = lines[0].split(","), lines[-1].split(",")
+    mine = (flows["rows"], flows["reversed"]["count"], copies.get("created_at", 0))
+    hand_figures = (int(totals[0]), int(totals[1]), int(joined[1]))
+    if mine != hand_figures:
+        raise SystemExit(f"the audit found {mine} (rows, reversed, copied), psql {hand_figures}")
     return {
         "rows": rows,
         "size": size.stdout.strip(),
