@@ -195,7 +195,7 @@ class TimestampLintServer(LanguageServer):
     def _debounced(self, doc: OpenDocument) -> None:
         doc.timer = None
         if not self.shutting_down and self.open.get(doc.uri) is doc:
-            self.lint(doc)
+            self.lint(doc, exact=False)
 
     def on_save(self, params: lsp.DidSaveTextDocumentParams) -> None:
         doc = self.open.get(params.text_document.uri)
@@ -256,8 +256,9 @@ class TimestampLintServer(LanguageServer):
 
     # -- linting -----------------------------------------------------------------------------
 
-    def lint(self, doc: OpenDocument, refresh: bool = True) -> None:
-        """Lint `doc` now, publish, and lint the documents that depend on it."""
+    def lint(self, doc: OpenDocument, refresh: bool = True, exact: bool = True) -> None:
+        """Lint `doc` now, publish, and lint the documents that depend on it. Unless
+        `exact`, an edit inside one function analyses that function alone."""
         if doc.current:
             return
         _cancel(doc)
@@ -274,7 +275,7 @@ class TimestampLintServer(LanguageServer):
             doc.project = found
             doc.data = to_bytes(doc.text)
             try:
-                result, again = found.lint(doc.path, doc.data)
+                result, again = found.lint(doc.path, doc.data, doc.text, exact)
                 doc.error, doc.findings = None, tuple(sorted(result.findings))
             except Exception as exc:  # never a crash, never stale diagnostics
                 logger.exception("linting %s failed", doc.path)
@@ -345,7 +346,7 @@ class TimestampLintServer(LanguageServer):
     def _current(self, uri: str) -> OpenDocument | None:
         doc = self.open.get(uri)
         if doc is not None and not doc.current:
-            self.lint(doc)
+            self.lint(doc, exact=False)
         return doc
 
     # -- requests ------------------------------------------------------------------------------

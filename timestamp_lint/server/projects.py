@@ -29,10 +29,12 @@ from timestamp_lint.cache import Fingerprint, content_hash
 from timestamp_lint.columns import may_define_listeners
 from timestamp_lint.config import find_project_root, load_config
 from timestamp_lint.discover import walk_python_files
-from timestamp_lint.engine import Engine, FileResult
-from timestamp_lint.ftypes import Applicability, Config, Finding
+from timestamp_lint.engine import MAX_ANALYSED_LINES, Engine, FileResult, code_lines
+from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding
 from timestamp_lint.globs import PathMatcher
-from timestamp_lint.index import ModuleSummary, ProjectIndex
+from timestamp_lint.index import ModuleSummary, ProjectIndex, summarize
+from timestamp_lint.server import incremental
+from timestamp_lint.server.documents import to_bytes
 from timestamp_lint.source import SourceError, decode_source, parse_python, read_source
 
 CONFIG_NAMES = frozenset({"pyproject.toml", "timestamp-lint.toml", ".timestamp-lint.toml"})
@@ -108,6 +110,7 @@ class Project:
         self.deps: dict[Path, frozenset[Path]] = {}  # modules each open buffer's lint read
         self.asked_listeners: set[Path] = set()  # open buffers whose lint asked for listeners
         self.unsynced: set[Path] = set()  # buffers whose summary the index has not taken yet
+        self.layouts: dict[Path, incremental.Layout] = {}  # for edits inside one function
         self.builds = 0
         self._build()
 
@@ -155,10 +158,23 @@ class Project:
 
     # -- documents -----------------------------------------------------------------------
 
-    def lint(self, path: Path, data: bytes) -> tuple[FileResult, set[Path]]:
-        """Lint buffer `path` as it is in the editor. Returns the result and the other open
-        buffers whose results it may have changed (they read this module and its shape
-        changed, or another buffer's pending shape change rebuilt the index)."""
+    def lint(
+        self, path: Path, data: bytes, text: str | None = None, exact: bool = True
+    ) -> tuple[FileResult, set[Path]]:
+        """Lint buffer `path` as it is in the editor (`data`; `text`: the editor's text of
+        it). Returns the result and the other open buffers whose results it may have changed
+        (they read this module and its shape changed, or another buffer's pending shape
+        change rebuilt the index). Unless `exact`, an edit inside one function analyses only
+        that function (`incremental`)."""
+        if text is not None and not exact:
+            quick = self._incremental(path, data, text)
+            if quick is not None:
+                return quick, set()
+        result, again = self._lint(path, data)
+        self._layout(path, text, result)
+        return result, again
+
+    def _lint(self, path: Path, data: bytes) -> tuple[FileResult, set[Path]]:
         new_module = path not in self.buffers and path not in self.files
         self.buffers[path] = data
         self.unsynced.discard(path)
@@ -191,8 +207,70 @@ class Project:
         again.discard(path)
         return result, again & set(self.buffers)
 
+    def _layout(self, path: Path, text: str | None, result: FileResult) -> None:
+        """After a whole lint: what an edit inside one function needs, when it can work."""
+        self.layouts.pop(path, None)
+        if (
+            text is None
+            or result.text != text
+            or not result.analyzed
+            or any(f.code == PARSE_ERROR for f in result.findings)
+            or code_lines(text) > MAX_ANALYSED_LINES // 2
+            or path not in self.shapes
+        ):
+            return
+        try:
+            tree = parse_python(text, path)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return
+        units = incremental.units_of(tree, text)
+        if not units:
+            return
+        layout = incremental.Layout(text, units, self.shapes[path], self.builds, [], [])
+        try:
+            skeleton = parse_python(incremental.synthetic(text, layout.starts, units), path)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return
+        module = self.engine.index.module_id(path)
+        fields = frozenset(self.config.fields)
+        bare = summarize(path, module.name, module.root, module.is_package, skeleton, fields)
+        if shape(bare) != layout.shape:
+            return  # function bodies tell the index something (a save(), a listener)
+        layout.inside, layout.outside = incremental.split_findings(result.findings, units)
+        layout.deps = frozenset(result.deps)
+        self.layouts[path] = layout
+
+    def _incremental(self, path: Path, data: bytes, text: str) -> FileResult | None:
+        """Lint an edit inside one function by analysing that function alone; None when
+        the edit is not of that kind (the caller lints the whole buffer)."""
+        layout = self.layouts.get(path)
+        if layout is None or layout.build != self.builds or self.unsynced - {path}:
+            return None
+        edit = incremental.locate_edit(layout, text)
+        if edit is None:
+            return None
+        units = incremental.moved_units(layout, edit)
+        source = incremental.synthetic(text, edit.starts, units, keep=edit.unit)
+        partial = to_bytes(source)
+        result = self.engine.lint_file(path, partial, _fingerprint(partial))
+        if shape(self.engine.index.summary(path)) != layout.shape:
+            self._build()  # what the index memoized from that text must go
+            return None
+        new = incremental.updated(layout, edit, units, text, result.findings)
+        if new is None:
+            return None
+        new.deps = layout.deps | frozenset(result.deps)
+        self.layouts[path] = new
+        self.buffers[path] = self.parsed[path] = data
+        self.unsynced.discard(path)
+        self.deps[path] = new.deps
+        if result.listeners is not None:
+            self.asked_listeners.add(path)
+        return FileResult(path, findings=new.findings(), analyzed=True, data=data, text=text)
+
     def close(self, path: Path) -> set[Path]:
         """The editor closed buffer `path`: the index goes back to the file on disk."""
+        self.layouts.pop(path, None)
         data = self.buffers.pop(path, None)
         self.deps.pop(path, None)
         self.asked_listeners.discard(path)
