@@ -69,6 +69,8 @@ EDITS = [
     ("    data = {{", "    data = {"),
     ("def third(items):", "def third(items, flow=Flow):"),  # the header: whole lint
     ("    return total\n", "    return total\nprint(third)\n"),  # module level: whole lint
+    ("    total = 1\n", "    total = 1  # timestamp-lint: skip-file\n"),  # nothing at all
+    ("    total = 1  # timestamp-lint: skip-file\n", "    total = 1\n"),
     # a dedented line: no longer one method
     ("        child = Flow(id=1)\n", "        child = Flow(id=1)\n    x = 1\n"),
 ]

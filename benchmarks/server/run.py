@@ -7,7 +7,7 @@ service module of `--lines` lines (about 80 functions, 4 of them copying a model
 timestamps) and starts the server over stdio like an editor. After opening the file and a
 few edits to warm up, each of `--edits` edits types one character into a function body (an
 incremental `didChange`, as editors send them) and waits for the `publishDiagnostics` of that
-version; the time between the two is one sample. Then the model mixin is edited (a column
+version; the time between the two is one sample. Then the model's module is edited (a column
 loses its default and gets it back), which must re-publish the big file's diagnostics: the
 time until they arrive is the dependent re-check. Prints a Markdown report; exits with 1 when
 a diagnostic count is wrong (never for speed).
@@ -207,8 +207,8 @@ def main() -> int:
     big = tree / "atlas" / "bookings" / "services" / "bulk_bench.py"
     text = big_module(args.lines)
     big.write_text(text)
-    mixins = tree / "atlas" / "core" / "mixins.py"
-    mixins_text = mixins.read_text()
+    model = tree / "atlas" / "bookings" / "models" / "flow.py"  # BookingFlow's own columns
+    model_text = model.read_text()
     files = sum(1 for _ in tree.rglob("*.py"))
 
     command = [sys.executable, "-m", "timestamp_lint", "server"]
@@ -257,22 +257,22 @@ def main() -> int:
             samples.append((when - sent) * 1000)
 
     # a model edit re-checks the open file that depends on it
-    mixins_uri = mixins.as_uri()
-    item = {"uri": mixins_uri, "languageId": "python", "version": 0, "text": mixins_text}
+    model_uri = model.as_uri()
+    item = {"uri": model_uri, "languageId": "python", "version": 0, "text": model_text}
     client.notify("textDocument/didOpen", {"textDocument": item})
-    client.diagnostics(mixins_uri, 0)
-    plain_default = "DateTime(timezone=True), server_default=func.now(), nullable=False"
-    assert plain_default in mixins_text
+    client.diagnostics(model_uri, 0)
+    stamped = "DateTime(timezone=True), server_default=func.now()\n    )\n    updated_at"
+    assert stamped in model_text
     dependent = []
     messages = set()
     for version in range(1, args.model_edits + 1):
-        edited = mixins_text
-        if version % 2:
-            edited = mixins_text.replace(plain_default, "DateTime(timezone=True), nullable=False")
+        edited = model_text
+        if version % 2:  # created_at loses its default: the big file's fixes become unsafe
+            edited = model_text.replace(stamped, "DateTime(timezone=True)\n    )\n    updated_at")
         sent = client.notify(
             "textDocument/didChange",
             {
-                "textDocument": {"uri": mixins_uri, "version": version},
+                "textDocument": {"uri": model_uri, "version": version},
                 "contentChanges": [{"text": edited}],
             },
         )

@@ -11,7 +11,7 @@ import click
 @click.option(
     "--debounce",
     type=click.IntRange(min=0, max=10_000),
-    default=20,
+    default=10,
     show_default=True,
     metavar="MS",
     help="Lint a changed buffer once no change came for this many milliseconds.",

@@ -99,11 +99,16 @@ def _segments(text: str, starts: list[int], units: list[Unit], keep: int | None)
         if number == keep:
             continue
         first = unit.body if unit.method else unit.start
+        last = unit.end
+        if not unit.method:  # the empty lines after it too, which LibCST would visit
+            limit = units[number + 1].start - 1 if number + 1 < len(units) else len(starts) - 1
+            while last < limit and not text[starts[last] : starts[last + 1]].strip():
+                last += 1
         begin = starts[first - 1]
-        end = starts[unit.end] if unit.end < len(starts) else len(text)
+        end = starts[last] if last < len(starts) else len(text)
         yield text[position:begin]
         breaks = NEWLINE_RE.findall(text, begin, end)
-        count = unit.end - first + 1
+        count = last - first + 1
         if unit.method:
             yield "".join(breaks[: count - 1]) + unit.indent + "..." + "".join(breaks[count - 1 :])
         else:

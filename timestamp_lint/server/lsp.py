@@ -37,7 +37,7 @@ logger = logging.getLogger("timestamp_lint.server")
 
 FIX_ALL = "source.fixAll.timestamp-lint"
 SOURCE = "timestamp-lint"
-DEFAULT_DEBOUNCE = 0.02  # seconds
+DEFAULT_DEBOUNCE = 0.01  # seconds
 
 
 def doc_url(code: str) -> str:

@@ -29,7 +29,13 @@ from timestamp_lint.cache import Fingerprint, content_hash
 from timestamp_lint.columns import may_define_listeners
 from timestamp_lint.config import find_project_root, load_config
 from timestamp_lint.discover import walk_python_files
-from timestamp_lint.engine import MAX_ANALYSED_LINES, Engine, FileResult, code_lines
+from timestamp_lint.engine import (
+    MAX_ANALYSED_LINES,
+    SKIP_FILE_RE,
+    Engine,
+    FileResult,
+    code_lines,
+)
 from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding
 from timestamp_lint.globs import PathMatcher
 from timestamp_lint.index import ModuleSummary, ProjectIndex, summarize
@@ -246,6 +252,8 @@ class Project:
         layout = self.layouts.get(path)
         if layout is None or layout.build != self.builds or self.unsynced - {path}:
             return None
+        if SKIP_FILE_RE.search(data):
+            return None  # the whole file is skipped, wherever the comment is
         edit = incremental.locate_edit(layout, text)
         if edit is None:
             return None
