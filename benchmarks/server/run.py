@@ -7,7 +7,9 @@ service module of `--lines` lines (about 80 functions, 4 of them copying a model
 timestamps) and starts the server over stdio like an editor. After opening the file and a
 few edits to warm up, each of `--edits` edits types one character into a function body (an
 incremental `didChange`, as editors send them) and waits for the `publishDiagnostics` of that
-version; the time between the two is one sample. Then the model's module is edited (a column
+version; the time between the two is one sample. The next keystroke follows `--gap` ms later
+(100: typing at about ten keys a second; 0: back to back, every change lands in the debounce
+window of the one before). Then the model's module is edited (a column
 loses its default and gets it back), which must re-publish the big file's diagnostics: the
 time until they arrive is the dependent re-check. Prints a Markdown report; exits with 1 when
 a diagnostic count is wrong (never for speed).
@@ -193,6 +195,9 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=2000)
     parser.add_argument("--debounce", type=int, help="the server's --debounce (ms)")
     parser.add_argument(
+        "--gap", type=float, default=100.0, help="ms between a publish and the next keystroke"
+    )
+    parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "timestamp-lint-bench"
     )
     args = parser.parse_args()
@@ -255,6 +260,7 @@ def main() -> int:
         ok = ok and len(found) == FINDINGS
         if version > warmup:
             samples.append((when - sent) * 1000)
+        time.sleep(args.gap / 1000)  # typing at ~10 keys a second
 
     # a model edit re-checks the open file that depends on it
     model_uri = model.as_uri()
@@ -291,6 +297,7 @@ def main() -> int:
     print(f"## Language server: didChange -> publishDiagnostics (`{' '.join(command[1:])}`)\n")
     print(f"- workspace: generated project at scale {args.scale:g}, {files} Python files")
     print(f"- edited file: {len(text.splitlines())} lines, {FINDINGS} findings")
+    print(f"- keystrokes {args.gap:g} ms after the previous diagnostics arrived")
     print(f"- first diagnostics after didOpen (index cold): {first_open:.0f} ms")
     print(f"- session: {total:.1f} s, server exit status {status}\n")
     print("| measure | samples | p50 ms | p95 ms | max ms | goal |")

@@ -14,7 +14,7 @@ import click
     default=10,
     show_default=True,
     metavar="MS",
-    help="Lint a changed buffer once no change came for this many milliseconds.",
+    help="Changes closer together than this are linted once, when they stop.",
 )
 def server(debounce: int) -> None:
     """Run the Language Server over stdin and stdout (for editors)."""

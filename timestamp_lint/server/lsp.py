@@ -1,7 +1,8 @@
 """The Language Server: pygls wiring over `documents` and `projects`.
 
-Diagnostics are computed when a document opens, changes (debounced: changes that arrive
-within `debounce` seconds of each other are linted once) and is saved. A client that can
+Diagnostics are computed when a document opens, changes (debounced: the first change after a
+pause is linted at once, changes that arrive within `debounce` seconds of each other are
+linted once) and is saved. A client that can
 pull diagnostics (`textDocument/diagnostic`) gets them that way, and a
 `workspace/diagnostic/refresh` when a change elsewhere (a model, the configuration) changed
 them; any other client gets them pushed (`textDocument/publishDiagnostics`).
@@ -56,6 +57,7 @@ class OpenDocument(Document):
     data: bytes | None = None  # the bytes the findings were computed from
     linted: tuple[int | None, str] | None = None  # (version, text) of the last lint
     timer: asyncio.TimerHandle | None = None
+    changed_at: float = float("-inf")  # the event loop's time of the last change
     actions: dict[Any, str | None] = field(default_factory=dict)  # fixed texts, by finding
     result_id: int = 0  # bumped when the diagnostics change (pull model)
     reported: list[lsp.Diagnostic] = field(default_factory=list)
@@ -188,9 +190,14 @@ class TimestampLintServer(LanguageServer):
             else:
                 doc.apply(None, change.text, self.encoding)
         doc.version = params.text_document.version
-        _cancel(doc)
+        # the first change after a pause is linted at once; changes that follow it within
+        # `debounce` seconds are linted once, when they stop
         loop = asyncio.get_running_loop()
-        doc.timer = loop.call_later(self.debounce, self._debounced, doc)
+        now = loop.time()
+        idle = doc.timer is None and now - doc.changed_at >= self.debounce
+        doc.changed_at = now
+        _cancel(doc)
+        doc.timer = loop.call_later(0 if idle else self.debounce, self._debounced, doc)
 
     def _debounced(self, doc: OpenDocument) -> None:
         doc.timer = None
