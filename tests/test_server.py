@@ -537,3 +537,21 @@ def test_documents_positions_count_utf16_units_and_python_lines():
     assert doc.position(len(doc.text), "utf-16") == (3, 0)
     before, after = "a\nb\nc\n", "a\nc\n"
     assert text_edits(before, after) == [(2, 4, "")]
+
+
+def test_without_the_extra_the_command_says_what_to_install(tmp_path):
+    script = (
+        "import sys; sys.modules['pygls'] = None\n"  # as if pygls were not installed
+        "from timestamp_lint.cli import main; main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "server"],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == b""
+    [line] = done.stderr.decode().splitlines()
+    assert "pip install 'timestamp-lint[server]'" in line
