@@ -276,6 +276,22 @@ async def test_a_model_file_changed_on_disk_is_picked_up(tmp_path):
 
 
 @pytest.mark.asyncio
+async def test_a_save_notices_a_model_changed_on_disk_without_a_file_event(tmp_path):
+    root = make_project(tmp_path, ONE_COPY)
+    client = await start(root)
+    try:
+        services = open_doc(client, root / "app" / "services.py", ONE_COPY)
+        await until(lambda: codes(client, services) == [("TSL001", 7)], "the finding")
+        (root / "app" / "models.py").write_text(MODELS.replace("class Flow(Base):", "class Flow:"))
+        client.text_document_did_save(
+            lsp.DidSaveTextDocumentParams(lsp.TextDocumentIdentifier(uri=services))
+        )
+        await until(lambda: codes(client, services) == [], "the model is gone")
+    finally:
+        await stop(client)
+
+
+@pytest.mark.asyncio
 async def test_a_broken_buffer_gets_a_syntax_error_not_stale_diagnostics(tmp_path):
     root = make_project(tmp_path)
     client = await start(root)

@@ -210,8 +210,13 @@ class TimestampLintServer(LanguageServer):
         if path is not None and path.name in CONFIG_NAMES:
             self.reload()
         elif doc is not None:
-            doc.linted = None  # a save lints again, as an editor's save hook would
+            # a save lints again, as an editor's save hook would, and notices the modules
+            # it depends on that changed on disk meanwhile (not every editor reports them)
+            project = doc.project
+            again = project.stale_on_disk(doc.path) if project is not None else set()
+            doc.linted = None
             self.lint(doc)
+            self._lint_paths(project, again - {doc.path})
 
     def on_close(self, params: lsp.DidCloseTextDocumentParams) -> None:
         doc = self.open.pop(params.text_document.uri, None)

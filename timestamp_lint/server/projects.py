@@ -114,6 +114,7 @@ class Project:
         self.buffers: dict[Path, bytes] = {}  # open documents, as the editor has them
         self.parsed: dict[Path, bytes] = {}  # the last content of each buffer that parsed
         self.deps: dict[Path, frozenset[Path]] = {}  # modules each open buffer's lint read
+        self.prints: dict[Path, dict[Path, Fingerprint]] = {}  # and their fingerprints
         self.asked_listeners: set[Path] = set()  # open buffers whose lint asked for listeners
         self.unsynced: set[Path] = set()  # buffers whose summary the index has not taken yet
         self.layouts: dict[Path, incremental.Layout] = {}  # for edits inside one function
@@ -206,6 +207,7 @@ class Project:
             self._build()
             result = self.engine.lint_file(path, data, _fingerprint(data))
         self.deps[path] = frozenset(result.deps)
+        self.prints[path] = dict(result.deps)
         if result.listeners is not None:
             self.asked_listeners.add(path)
         else:
@@ -272,6 +274,7 @@ class Project:
         self.buffers[path] = self.parsed[path] = data
         self.unsynced.discard(path)
         self.deps[path] = new.deps
+        self.prints[path] = {**self.prints.get(path, {}), **result.deps}
         if result.listeners is not None:
             self.asked_listeners.add(path)
         return FileResult(path, findings=new.findings(), analyzed=True, data=data, text=text)
@@ -281,6 +284,7 @@ class Project:
         self.layouts.pop(path, None)
         data = self.buffers.pop(path, None)
         self.deps.pop(path, None)
+        self.prints.pop(path, None)
         self.asked_listeners.discard(path)
         self.unsynced.discard(path)
         laid = self.parsed.pop(path, None)
@@ -310,11 +314,15 @@ class Project:
             return set(self.buffers)
         try:
             data = read_source(path)
+            status = os.stat(path)
         except (SourceError, OSError):
             data = None
         before = self._known_shape(path)
         tree = _parse(path, data) if data is not None else None
-        after = shape(self.engine.index.add_tree(path, tree)) if tree is not None else None
+        after = None
+        if tree is not None and data is not None:
+            fingerprint = (status.st_mtime_ns, status.st_size, content_hash(data))
+            after = shape(self.engine.index.add_tree(path, tree, fingerprint))
         listens = data is not None and may_define_listeners(data)
         if after == before and not listens:
             return set()
@@ -323,6 +331,23 @@ class Project:
         if listens:
             found |= self.asked_listeners
         return found
+
+    def stale_on_disk(self, path: Path) -> set[Path]:
+        """For editors that do not report file changes: the modules the last lint of buffer
+        `path` read from disk that changed there since are handled as `disk_changed`. The
+        open buffers to lint again."""
+        again: set[Path] = set()
+        for dep, (mtime, size, _) in list(self.prints.get(path, {}).items()):
+            if dep in self.buffers:
+                continue
+            try:
+                status = os.stat(dep)
+            except OSError:
+                again |= self.disk_changed(dep, deleted=True)
+                continue
+            if (status.st_mtime_ns, status.st_size) != (mtime, size):
+                again |= self.disk_changed(dep)
+        return again
 
     # -- fixes -----------------------------------------------------------------------------
 
