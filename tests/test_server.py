@@ -17,6 +17,7 @@ pytest_lsp = pytest.importorskip("pytest_lsp")
 from lsprotocol import types as lsp  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
 
+FIX_ALL = "source.fixAll.timestamp-lint"
 SERVER = [sys.executable, "-m", "timestamp_lint", "server", "--debounce", "5"]
 WAIT = 30.0  # seconds: only a hung server comes near this
 
@@ -78,10 +79,16 @@ def make_project(root: Path, services: str = CLEAN) -> Path:
     return root
 
 
-def capabilities(pull: bool = False) -> lsp.ClientCapabilities:
-    """A client that takes pushed diagnostics (pull: one that pulls them)."""
+def capabilities(pull: bool = False, resolve: bool = False) -> lsp.ClientCapabilities:
+    """A client that takes pushed diagnostics (pull: one that pulls them; resolve: one that
+    resolves the edits of code actions when they are chosen)."""
     caps = client_capabilities("neovim@v0.9.1")
     text = caps.text_document or lsp.TextDocumentClientCapabilities()
+    action = text.code_action or lsp.CodeActionClientCapabilities()
+    action.resolve_support = (
+        lsp.ClientCodeActionResolveOptions(properties=["edit"]) if resolve else None
+    )
+    text.code_action = action
     text.publish_diagnostics = lsp.PublishDiagnosticsClientCapabilities(version_support=True)
     text.diagnostic = lsp.DiagnosticClientCapabilities() if pull else None
     caps.text_document = text
@@ -91,12 +98,14 @@ def capabilities(pull: bool = False) -> lsp.ClientCapabilities:
     return caps
 
 
-async def start(root: Path, pull: bool = False, folders: list[Path] | None = None):
+async def start(
+    root: Path, pull: bool = False, folders: list[Path] | None = None, resolve: bool = False
+):
     client = await ClientServerConfig(server_command=SERVER).start()
     folders = folders or [root]
     await client.initialize_session(
         lsp.InitializeParams(
-            capabilities=capabilities(pull),
+            capabilities=capabilities(pull, resolve),
             root_uri=root.as_uri(),
             workspace_folders=[lsp.WorkspaceFolder(uri=f.as_uri(), name=f.name) for f in folders],
         )
@@ -461,6 +470,32 @@ async def test_fix_all_gives_what_fix_gives(tmp_path):
         # one quick fix per finding on a line, fix-all offered beside them
         on_line = await actions_at(client, uri, 9)
         assert [a.kind for a in on_line] == [lsp.CodeActionKind.QuickFix, action.kind]
+    finally:
+        await stop(client)
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_resolves_gets_the_edit_when_it_asks(tmp_path):
+    root = make_project(tmp_path)
+    client = await start(root, resolve=True)
+    try:
+        uri = open_doc(client, root / "app" / "services.py", TWO_COPIES)
+        await until(lambda: len(codes(client, uri) or []) == 3, "three findings")
+        actions = await actions_at(client, uri, 6)
+        assert [a.kind for a in actions] == [lsp.CodeActionKind.QuickFix, FIX_ALL]
+        assert all(a.edit is None for a in actions)  # nothing computed yet
+        quick = await client.code_action_resolve_async(actions[0])
+        fixed = apply_edits(TWO_COPIES, quick.edit, uri)
+        assert "created_at=master.created_at,  # keep" not in fixed
+        assert fixed.count("created_at=master.created_at") == 1  # the other finding stays
+        everything = await client.code_action_resolve_async(actions[1])
+        assert apply_edits(TWO_COPIES, everything.edit, uri) == cli_fix(
+            root, "app/services.py", TWO_COPIES
+        )
+        replace_all(client, uri, CLEAN, 2)
+        await until(lambda: codes(client, uri) == [], "no findings")
+        stale = await client.code_action_resolve_async(actions[1])
+        assert stale.edit is None  # made for a version the buffer no longer has
     finally:
         await stop(client)
 

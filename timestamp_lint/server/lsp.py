@@ -108,9 +108,10 @@ class TimestampLintServer(LanguageServer):
         feature(
             lsp.TEXT_DOCUMENT_CODE_ACTION,
             lsp.CodeActionOptions(
-                code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL], resolve_provider=False
+                code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL], resolve_provider=True
             ),
         )(self.on_code_action)
+        feature(lsp.CODE_ACTION_RESOLVE)(self.on_resolve)
         feature(lsp.TEXT_DOCUMENT_HOVER)(self.on_hover)
         feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)(self.on_watched_files)
         feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)(self.on_configuration)
@@ -393,6 +394,15 @@ class TimestampLintServer(LanguageServer):
             range=self._range(doc, span.line, span.column, span.end_line, span.end_column),
         )
 
+    @property
+    def lazy_edits(self) -> bool:
+        """The client resolves a code action's edit when it is chosen (`codeAction/resolve`):
+        then fixes are computed for the chosen action only."""
+        text = self.client_capabilities.text_document
+        action = text.code_action if text is not None else None
+        support = action.resolve_support if action is not None else None
+        return support is not None and "edit" in support.properties
+
     def on_code_action(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
         doc = self._current(params.text_document.uri)
         if doc is None or doc.project is None or doc.data is None:
@@ -405,47 +415,65 @@ class TimestampLintServer(LanguageServer):
             for finding in doc.findings:
                 if finding.fix is None or finding.end_line < first or finding.line > last:
                     continue
-                action = self._quick_fix(doc, finding)
-                if action is not None:
-                    actions.append(action)
-        if _wanted(FIX_ALL, only) and any(is_safe(f) for f in doc.findings):
-            fixed = self._fixed(
-                doc, "all", lambda: _text_of(doc.project.fix_all(doc.path, doc.data))
-            )
-            if fixed is not None and fixed != doc.text:
-                actions.append(
-                    lsp.CodeAction(
-                        title="timestamp-lint: apply all safe fixes",
-                        kind=FIX_ALL,
-                        edit=self._edit(doc, fixed),
-                    )
+                safe = finding.fix.applicability is Applicability.SAFE
+                title = f"timestamp-lint ({finding.code}): {finding.fix.message}"
+                if not safe and "unsafe" not in title.lower():
+                    title += " (unsafe fix)"
+                action = lsp.CodeAction(
+                    title=title,
+                    kind=lsp.CodeActionKind.QuickFix,
+                    diagnostics=[self._diagnostic(doc, finding)],
+                    is_preferred=safe,
                 )
+                actions.append(action)
+                self._attach(doc, action, [finding.line, finding.column, finding.code])
+        if _wanted(FIX_ALL, only) and any(is_safe(f) for f in doc.findings):
+            action = lsp.CodeAction(title="timestamp-lint: apply all safe fixes", kind=FIX_ALL)
+            actions.append(action)
+            self._attach(doc, action, "all")
+        if not self.lazy_edits:  # an action whose fix could not be computed is not offered
+            actions = [a for a in actions if a.edit is not None]
         return actions
 
-    def _quick_fix(self, doc: OpenDocument, finding: Finding) -> lsp.CodeAction | None:
-        assert finding.fix is not None and doc.project is not None and doc.data is not None
-        project, data = doc.project, doc.data
-        key = (finding.line, finding.column, finding.code)
-        fixed = self._fixed(doc, key, lambda: project.fix_one(doc.path, data, finding))
-        if fixed is None or fixed == doc.text:
-            return None
-        safe = finding.fix.applicability is Applicability.SAFE
-        title = f"timestamp-lint ({finding.code}): {finding.fix.message}"
-        if not safe and "unsafe" not in title.lower():
-            title += " (unsafe fix)"
-        return lsp.CodeAction(
-            title=title,
-            kind=lsp.CodeActionKind.QuickFix,
-            diagnostics=[self._diagnostic(doc, finding)],
-            is_preferred=safe,
-            edit=self._edit(doc, fixed),
-        )
+    def _attach(self, doc: OpenDocument, action: lsp.CodeAction, key: Any) -> None:
+        """Give `action` its edit now, or what resolving it later needs."""
+        if self.lazy_edits:
+            action.data = {"uri": doc.uri, "version": doc.version, "key": key}
+            return
+        fixed = self._fixed(doc, key)
+        if fixed is not None and fixed != doc.text:
+            action.edit = self._edit(doc, fixed)
 
-    def _fixed(self, doc: OpenDocument, key: Any, compute) -> str | None:
+    def on_resolve(self, action: lsp.CodeAction) -> lsp.CodeAction:
+        data = action.data if isinstance(action.data, dict) else {}
+        doc = self._current(str(data.get("uri", "")))
+        if doc is None or doc.version != data.get("version") or doc.project is None:
+            return action  # the document changed since: no edit
+        key = data.get("key")
+        fixed = self._fixed(doc, key if key == "all" else tuple(key or ()))
+        if fixed is not None and fixed != doc.text:
+            action.edit = self._edit(doc, fixed)
+        return action
+
+    def _compute(self, doc: OpenDocument, key: Any) -> str | None:
+        """The buffer's text with the fix of finding `key` applied (`"all"`: the safe
+        fixes, as `--fix` applies them)."""
+        project, data = doc.project, doc.data
+        if project is None or data is None:
+            return None
+        if key == "all":
+            return _text_of(project.fix_all(doc.path, data))
+        for finding in doc.findings:
+            if (finding.line, finding.column, finding.code) == tuple(key):
+                return project.fix_one(doc.path, data, finding)
+        return None
+
+    def _fixed(self, doc: OpenDocument, key: Any) -> str | None:
         """The fixed text for `key`, computed once per version of the document."""
+        key = key if key == "all" else tuple(key)
         if key not in doc.actions:
             try:
-                fixed = compute()
+                fixed = self._compute(doc, key)
             except Exception:
                 logger.exception("fixing %s failed", doc.path)
                 fixed = None
