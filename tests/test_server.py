@@ -301,6 +301,42 @@ async def test_a_save_notices_a_model_changed_on_disk_without_a_file_event(tmp_p
 
 
 @pytest.mark.asyncio
+async def test_a_saved_event_listener_makes_a_fix_safe(tmp_path):
+    root = make_project(tmp_path)
+    path = root / "app" / "hooks.py"
+    path.write_text("x = 1\n")
+    text = ONE_COPY.replace("created_at=master.created_at", "updated_at=master.updated_at")
+    client = await start(root)
+    try:
+        services = open_doc(client, root / "app" / "services.py", text)
+        await until(lambda: codes(client, services) == [("TSL001", 7)], "the finding")
+        [unsafe] = await actions_at(client, services, 6)
+        assert "unsafe" in unsafe.title
+        assert "an insert listener" not in client.diagnostics[services][0].message
+        hooks = open_doc(client, path, "x = 1\n")
+        listener = (
+            "from sqlalchemy import event, func\n\nfrom app.models import Flow\n\n\n"
+            '@event.listens_for(Flow, "before_insert")\n'
+            "def stamp(mapper, connection, target):\n"
+            "    target.updated_at = func.now()\n"
+        )
+        replace_all(client, hooks, listener, 2)
+        await actions_at(client, hooks, 0)  # a request: the change has been linted
+        path.write_text(listener)  # the editor saves it
+        client.text_document_did_save(
+            lsp.DidSaveTextDocumentParams(lsp.TextDocumentIdentifier(uri=hooks))
+        )
+        await until(
+            lambda: "an insert listener" in client.diagnostics[services][0].message,
+            "the listener stamps updated_at",
+        )
+        [safe] = await actions_at(client, services, 6, only=[lsp.CodeActionKind.QuickFix])
+        assert "unsafe" not in safe.title and safe.is_preferred
+    finally:
+        await stop(client)
+
+
+@pytest.mark.asyncio
 async def test_a_broken_buffer_gets_a_syntax_error_not_stale_diagnostics(tmp_path):
     root = make_project(tmp_path)
     client = await start(root)

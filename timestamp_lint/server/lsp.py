@@ -214,7 +214,7 @@ class TimestampLintServer(LanguageServer):
             # a save lints again, as an editor's save hook would, and notices the modules
             # it depends on that changed on disk meanwhile (not every editor reports them)
             project = doc.project
-            again = project.stale_on_disk(doc.path) if project is not None else set()
+            again = project.saved(doc.path) if project is not None else set()
             doc.linted = None
             self.lint(doc)
             self._lint_paths(project, again - {doc.path})

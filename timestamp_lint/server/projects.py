@@ -332,11 +332,17 @@ class Project:
             found |= self.asked_listeners
         return found
 
-    def stale_on_disk(self, path: Path) -> set[Path]:
-        """For editors that do not report file changes: the modules the last lint of buffer
-        `path` read from disk that changed there since are handled as `disk_changed`. The
-        open buffers to lint again."""
+    def saved(self, path: Path) -> set[Path]:
+        """Buffer `path` was saved: the open buffers to lint again. The project's event
+        listeners are found from the files on disk, so a saved file that may define one
+        starts the index anew. And, for editors that do not report file changes, the
+        modules the last lint of `path` read from disk that changed there since are handled
+        as `disk_changed`."""
         again: set[Path] = set()
+        data = self.buffers.get(path)
+        if data is not None and may_define_listeners(data):
+            self._build()
+            again |= self.asked_listeners
         for dep, (mtime, size, _) in list(self.prints.get(path, {}).items()):
             if dep in self.buffers:
                 continue
