@@ -379,6 +379,7 @@ GC_THRESHOLD = 100_000
 SUBCOMMANDS = {
     "rule": "timestamp_lint.cli:rule",
     "audit": "timestamp_lint.audit.command:audit",
+    "server": "timestamp_lint.server:server",
 }
 
 
