@@ -15,6 +15,12 @@ DEFAULT_ALLOW = (
     "**/*backfill*",
     "**/serializers.py",
     "**/serializers/**",
+    "**/tests/**",
+    "**/test_*.py",
+    "**/*_test.py",
+    "**/conftest.py",
+    "**/seed*",
+    "**/fixtures/**",
 )
 DEFAULT_EXCLUDE = (
     ".git",

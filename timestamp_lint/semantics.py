@@ -443,10 +443,9 @@ class Semantics:
         for value, target in self._reaching(name):
             if isinstance(value, cst.Call):
                 site = self.creation_site(value)
-                creates_one = site is not None and (
-                    site.kind == "constructor" or site.label.endswith(".create")
-                )
-                if creates_one:
+                # `Model.objects.create(...)` has stored the record already: assigning to it
+                # afterwards updates a stored row, as an `update()` would
+                if site is not None and site.kind == "constructor":
                     return site.model, target
         return None
 
