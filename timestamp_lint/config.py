@@ -38,7 +38,8 @@ _LIST_KEYS: dict[str, tuple[str, str, bool]] = {
     "select": ("select", "code", False),
     "ignore": ("ignore", "code", False),
 }
-KNOWN_KEYS = tuple(_LIST_KEYS)
+_BOOL_KEYS = {"detect-fields": "detect_fields"}
+KNOWN_KEYS = (*_LIST_KEYS, *_BOOL_KEYS)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -123,6 +124,13 @@ def settings_from_table(path: Path, table: dict[str, Any], base: Config) -> Conf
     changes: dict[str, Any] = {}
     extends: list[tuple[str, tuple[str, ...]]] = []
     for key, value in table.items():
+        if key in _BOOL_KEYS:
+            if not isinstance(value, bool):
+                raise UserError(
+                    f"{path}: key '{key}' must be true or false, got {_type_name(value)}"
+                )
+            changes[_BOOL_KEYS[key]] = value
+            continue
         if key not in _LIST_KEYS:
             hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""

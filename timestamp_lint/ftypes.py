@@ -125,6 +125,9 @@ class Config:
     src: tuple[Path, ...] = ()
     select: tuple[str, ...] = ("TSL",)
     ignore: tuple[str, ...] = ()
+    # columns whose declaration stamps the current time are timestamp fields, whatever
+    # their name (`created = Column(DateTime, default=datetime.utcnow)`)
+    detect_fields: bool = True
 
 
 class UserError(Exception):

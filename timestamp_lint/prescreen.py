@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from timestamp_lint.detect import field_names
 from timestamp_lint.ftypes import Config
 from timestamp_lint.index import ModuleSummary, ProjectIndex, expr_parts
 from timestamp_lint.rules.column_check import column_problems
@@ -68,8 +69,8 @@ class Prescreen:
     def __init__(self, index: ProjectIndex, config: Config) -> None:
         self.index = index
         self.config = config
-        self.fields = frozenset(config.fields)
-        self._field_bytes = tuple(sorted(f.encode() for f in self.fields))
+        self.fields = frozenset(config.fields)  # with the declared ones, at the first scan
+        self._field_bytes: tuple[bytes, ...] | None = None
         self._scanned: tuple[bytes | None, ByteScan] = (None, NOTHING)
         # the file at hand
         self._tree = ast.Module(body=[], type_ignores=[])
@@ -97,6 +98,9 @@ class Prescreen:
         """
         if data is self._scanned[0]:
             return self._scanned[1]
+        if self._field_bytes is None:
+            self.fields = field_names(self.index)
+            self._field_bytes = tuple(sorted(f.encode() for f in self.fields))
         found = self._scan(data)
         self._scanned = (data, found)
         return found
@@ -106,7 +110,7 @@ class Prescreen:
         gives: list[int] = []
         has_class: bool | None = None
         size = len(data)
-        for name in self._field_bytes:
+        for name in self._field_bytes or ():
             start = data.find(name)
             while start >= 0:
                 end = start + len(name)

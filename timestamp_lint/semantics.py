@@ -25,6 +25,7 @@ from libcst.metadata import (
     VisitorMetadataProvider,
 )
 
+from timestamp_lint.detect import field_names
 from timestamp_lint.index import CALL, ClassSummary, ModuleSummary, ProjectIndex, resolve_relative
 
 
@@ -135,7 +136,7 @@ class Semantics:
         self.parents = metadata[ParentProvider]
         self.summary = summary
         self.index = index
-        self.fields = fields
+        self.fields = fields | field_names(index)  # with those the models declare
         self._model_cache: dict[cst.CSTNode, ClassSummary | None] = {}
 
     # -- names -------------------------------------------------------------------------

@@ -21,7 +21,10 @@ def column_problems(
     if not cls.columns or index.class_kind(cls) is Kind.SQLMODEL:
         return {}
     problems: dict[str, Problem] = {}
+    configured = index.config.fields
     for name in cls.columns:
+        if name not in configured:
+            continue  # found by its default (`columns.stamps_time`): it stamps itself
         info = index.column_info(cls, name)
         if info is None:
             continue

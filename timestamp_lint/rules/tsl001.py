@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from timestamp_lint.detect import is_field_of
 from timestamp_lint.rules.base import Rule, default_advice, field_words, shorten
 from timestamp_lint.semantics import CopySource, Semantics
 
@@ -89,7 +90,9 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
         if site is None:
             return
         for value in site.values:
-            if value.field not in self.fields or value.carrier in self._seen:
+            if value.carrier in self._seen or not is_field_of(
+                self.semantics.index, site.model, value.field
+            ):
                 continue
             source = self.semantics.copy_source(value.value)
             if source is None:
