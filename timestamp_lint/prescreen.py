@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from timestamp_lint.detect import field_names
 from timestamp_lint.ftypes import Config
+from timestamp_lint.helpers import columns_text
 from timestamp_lint.index import ModuleSummary, ProjectIndex, expr_parts
 from timestamp_lint.rules.column_check import column_problems
 
@@ -45,9 +46,23 @@ class ByteScan:
     copy: bool  # reads a field from something and gives a field a value (TSL001, TSL002)
     declares: bool  # declares a field in a class body (TSL003)
     gives: tuple[int, ...] = ()  # offsets of the places a field may get a value
+    clone: bool = False  # may copy a whole record (TSL004): `__dict__`, `vars(`, ...
 
 
 NOTHING = ByteScan(False, False)
+# what a whole-record copy (TSL004) cannot be written without: one of these words
+CLONE_WORDS = (
+    b"__dict__",
+    b"vars(",
+    b"dict(",  # dict(...), to_dict(), as_dict(), model_to_dict(...)
+    b"_meta",
+    b"__table__",
+    b"__mapper__",
+    b"inspect(",
+    b"make_transient",
+    b"copy(",  # copy.copy(...), deepcopy(...)
+)
+_PK_NONE = re.compile(rb"\.(?:pk|id)[ \t]*=[ \t]*None\b")
 _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _QUOTES = frozenset(b"'\"")
 _BLANKS = frozenset(b" \t")
@@ -132,11 +147,14 @@ class Prescreen:
                     declares = True
                 start = data.find(name, end)
         copy = reads and bool(gives)
-        if not (copy or declares):
+        clone = any(word in data for word in CLONE_WORDS) or (
+            (b".pk" in data or b".id" in data) and _PK_NONE.search(data) is not None
+        )
+        if not (copy or declares or clone):
             return NOTHING
         if copy:
             gives.extend(_other_gives(data))
-        return ByteScan(copy, declares, tuple(sorted(gives)) if copy else ())
+        return ByteScan(copy, declares, tuple(sorted(gives)) if copy else (), clone)
 
     def worth_analysing(
         self, data: bytes, tree: ast.Module, summary: ModuleSummary, codes: set[str]
@@ -147,6 +165,8 @@ class Prescreen:
             column_problems(self.index, cls, self.config.update_fields)
             for cls in summary.classes.values()
         ):
+            return True
+        if "TSL004" in codes and scan.clone and self._may_clone(tree, summary):
             return True
         if not codes & {"TSL001", "TSL002"} or not scan.copy:
             return False
@@ -179,8 +199,8 @@ class Prescreen:
         for reporting: fixes are made on the whole file.
         """
         lines = self._give_lines(data)
-        if lines is None:
-            return text, None
+        if lines is None or self.scan(data).clone:
+            return text, None  # (a whole-record copy may be anywhere)
         source = text.split("\n")
         keep = [True] * len(source)
         for first, last in _constant_assignments(tree, lines):
@@ -271,6 +291,39 @@ class Prescreen:
             values = self.values.get(name, ())
             known = created[name] = any(self._may_construct(v, summary) for v in values)
         return known
+
+    # -- TSL004 ------------------------------------------------------------------------
+
+    def _may_clone(self, tree: ast.Module, summary: ModuleSummary) -> bool:
+        """Whether the file may copy a whole record: a `**mapping` given to what may be a
+        model, `make_transient(...)` / `copy(...)` / `deepcopy(...)`, `x.pk = None` or
+        `x.id = None`, or a loop over a model's columns."""
+        self._tree, self._facts = tree, {}
+        self._scoped = True
+        self._any_nested_import = True
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in ("make_transient", "copy", "deepcopy"):
+                    return True
+                if any(k.arg is None for k in node.keywords):
+                    self._node, self._region = node, None
+                    if self._may_be_model(func, summary):
+                        return True
+            elif isinstance(node, ast.Assign):
+                if (
+                    isinstance(node.value, ast.Constant)
+                    and node.value.value is None
+                    and any(
+                        isinstance(t, ast.Attribute) and t.attr in ("pk", "id")
+                        for t in node.targets
+                    )
+                ):
+                    return True
+            elif isinstance(node, ast.For) and columns_text(node.iter):
+                return True
+        return False
 
     # -- TSL001 ------------------------------------------------------------------------
 
