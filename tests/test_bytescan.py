@@ -25,13 +25,17 @@ GIVES = re.compile(NAMED.pattern + rb"|\*\*|\bsetattr\s*\(|\.values\s*\(|\bdefau
 DECLARES = re.compile(rb"^[ \t]+" + NAMES + rb"\s*[:=]", re.MULTILINE)
 DEFINES = re.compile(rb"\bdef[ \t]+" + NAMES + rb"\b")
 CLASS = re.compile(rb"^[ \t]*class[ \t]", re.MULTILINE)
+CLONES = re.compile(
+    rb"__dict__|vars\(|dict\(|_meta|__table__|__mapper__|inspect\(|make_transient|copy\("
+    rb"|\.(?:pk|id)[ \t]*=[ \t]*None\b"
+)
 
 
 def reference(data: bytes) -> tuple[bool, bool, list[int]]:
     copy = bool(READS.search(data) and NAMED.search(data))
     declares = bool((DECLARES.search(data) and CLASS.search(data)) or DEFINES.search(data))
     lines = sorted({data.count(b"\n", 0, m.start()) + 1 for m in GIVES.finditer(data)})
-    return copy, declares, lines if copy else []
+    return copy, declares, lines if copy else [], CLONES.search(data) is not None
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +44,18 @@ def prescreen(tmp_path_factory: pytest.TempPathFactory) -> Prescreen:
     return Prescreen(ProjectIndex(config, []), config)
 
 
-def scanned(prescreen: Prescreen, data: bytes) -> tuple[bool, bool, list[int]]:
+def scanned(prescreen: Prescreen, data: bytes) -> tuple[bool, bool, list[int], bool]:
     scan = prescreen.scan(data)
     lines = prescreen._give_lines(data) if scan.copy else []
-    return scan.copy, scan.declares, lines or []
+    return scan.copy, scan.declares, lines or [], scan.clone
 
 
 PIECES = [
     b"created_at", b"updated_at", b"created", b"x.", b".", b"'", b'"', b" ", b"\t", b"\n",
     b"\r\n", b"=", b"==", b":", b",", b"**", b"setattr", b"(", b".values", b"defaults",
     b"def", b"class", b"_", b"a", b"9", b"#", b"\xff", b"\\",
+    b"__dict__", b"vars", b"dict", b"_meta", b"__table__", b"__mapper__", b"inspect",
+    b"make_transient", b"copy", b"deep", b".pk", b".id", b"None", b"pk", b"id",
 ]  # fmt: skip
 
 
@@ -73,6 +79,13 @@ def test_scan_agrees_with_the_reference(prescreen: Prescreen, data: bytes) -> No
         b"insert(T).values(**row) if a.updated_at else None\n",  # reads, names nothing
         b'd = {"""created_at""": x.created_at}\n',  # any string names a field
         b'setattr(r, ("created_at"), s.created_at)\n',
+        b"Project(**vars(src))\n",  # a whole-record copy names no field at all
+        b"data = src.to_dict()\nProject(**data)\n",
+        b"obj.pk = None\nobj.save()\n",
+        b"obj.id=None\n",
+        b"obj.idx = None\nobj.pk = Nonesuch\n",  # other names: no clone
+        b"for c in Project.__table__.columns:\n    setattr(new, c.name, getattr(old, c.name))\n",
+        b"make_transient(obj)\n",
     ],
 )
 def test_scan_examples(prescreen: Prescreen, data: bytes) -> None:
