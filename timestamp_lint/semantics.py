@@ -91,6 +91,7 @@ class CopySource:
     origin: cst.BaseExpression  # e.g. the `master.created_at` attribute
     field: str  # the field read from the other object
     via: tuple[str, ...] = field(default=())  # local names followed to reach it
+    model: str | None = None  # the model of the record it is read from, when the code says
 
 
 def is_insert_function(dotted: str) -> bool:
@@ -147,6 +148,7 @@ class Semantics:
         self.index = index
         self.fields = fields | field_names(index)  # with those the models declare
         self._model_cache: dict[cst.CSTNode, ClassSummary | None] = {}
+        self._clones: CloneSemantics | None = None
 
     # -- names -------------------------------------------------------------------------
 
@@ -402,7 +404,11 @@ class Semantics:
             node = stack.pop()
             if isinstance(node, cst.Attribute):
                 if node.attr.value in self.fields and self._is_record(node.value):
-                    return CopySource(node, node.attr.value, via)
+                    source = self._source_class(node.value)
+                    if source is None or self.index.class_kind(source) is Kind.MODEL:
+                        model = source.name if source is not None else None
+                        return CopySource(node, node.attr.value, via, model)
+                    # else: a DTO's own data (a dataclass, a Pydantic model): not a record
             elif isinstance(node, cst.Subscript):
                 key = _subscript_key(node)
                 if key in self.fields:
@@ -432,6 +438,15 @@ class Semantics:
                 if found is not None:
                     return found
         return None
+
+    def _source_class(self, node: cst.BaseExpression) -> ClassSummary | None:
+        """The project class of the object a field is read from, when the code says it (a
+        parameter's annotation, a local assigned from a constructor or a query)."""
+        if not isinstance(node, cst.Name):
+            return None
+        if self._clones is None:
+            self._clones = CloneSemantics(self)
+        return self._clones.record_class(node)
 
     def _is_record(self, node: cst.BaseExpression) -> bool:
         """Whether `x` in `x.created_at` can be a record rather than a class or an upsert's

@@ -17,7 +17,8 @@ def describe_copy(
         origin_node = origin_node.with_changes(lpar=(), rpar=())
     origin = shorten(semantics.code(origin_node))
     shown = semantics.code(value)
-    words = f"another record's {field_words(source.field)}"
+    record = f"another {source.model} record" if source.model else "another record"
+    words = f"{record}'s {field_words(source.field)}"
     if "\n" in shown:
         return origin, words
     if source.via:
