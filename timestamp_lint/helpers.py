@@ -15,9 +15,18 @@ from __future__ import annotations
 import ast
 import re
 import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from timestamp_lint.index import ClassSummary, ProjectIndex
+from timestamp_lint.index import (
+    CALL,
+    ClassSummary,
+    ClassSym,
+    ModuleSummary,
+    ModuleSym,
+    ProjectIndex,
+    expr_parts,
+)
 from timestamp_lint.source import SourceError, decode_source, parse_python, read_source
 
 MAX_HELPER_DEPTH = 3  # helpers calling helpers, followed this deep
@@ -36,6 +45,7 @@ class _Trees:
     def __init__(self) -> None:
         self.trees: dict[Path, ast.Module | None] = {}
         self.columns: dict[tuple[Path, str, str], bool] = {}
+        self.forwards: dict[tuple, Forward | None] = {}
 
 
 _runs: weakref.WeakKeyDictionary[ProjectIndex, _Trees] = weakref.WeakKeyDictionary()
@@ -173,3 +183,190 @@ def _filled_from_columns(function, fields) -> set[str]:
                 if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
                     names.add(target.value.id)
     return names
+
+
+# --------------------------------------------------------------------------- forwarding
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A project function or method that creates a model record from its arguments."""
+
+    model: ClassSummary
+    label: str  # how messages name it: "create_flow", "FlowService.create"
+    kwargs: bool  # its `**kwargs` reach the record
+    params: dict[str, str] = field(default_factory=dict)  # parameter -> field it sets
+    positional: tuple[str, ...] = ()  # its positional parameters, in order (self left out)
+
+
+def _module_of(index: ProjectIndex, path: Path) -> ModuleSummary | None:
+    return index.summary(path)
+
+
+def function_at(
+    index: ProjectIndex, module: ModuleSummary, parts: tuple[str, ...]
+) -> tuple[ModuleSummary, ast.FunctionDef | ast.AsyncFunctionDef, ClassSummary | None] | None:
+    """The project function a dotted callee written at the top level of `module` names:
+    `create_flow` / `services.create_flow` (a module-level function, imported or not), or
+    `FlowService().create` / `FlowService.create` (a method, looked up through the bases)."""
+    if not parts or parts[-1] == CALL:
+        return None
+    *head, name = parts
+    if not head:
+        target: object = ModuleSym(module.path)
+    else:
+        owner_parts = tuple(head[:-1]) if head[-1] == CALL else tuple(head)
+        target = index.resolve_expr(module, owner_parts) if owner_parts else None
+    if isinstance(target, ClassSym):
+        found = method_of(index, target.cls, name)
+        if found is None:
+            return None
+        owner_module = _module_of(index, found[0].path)
+        return (owner_module, found[1], target.cls) if owner_module else None
+    if isinstance(target, ModuleSym):
+        summary = _module_of(index, target.path)
+        if summary is None:
+            return None
+        kind = summary.order.get(name)
+        if kind == "import":
+            dotted = summary.imports[name]
+            mod, _, attr = dotted.rpartition(".")
+            path = index.find_module(mod, summary.root) if mod else None
+            if path is None or path == summary.path:
+                return None
+            target_summary = _module_of(index, path)
+            return function_at(index, target_summary, (attr,)) if target_summary else None
+        tree = module_tree(index, summary.path)
+        if tree is None:
+            return None
+        for stmt in tree.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == name:
+                return summary, stmt, None
+    return None
+
+
+def forwarding(
+    index: ProjectIndex,
+    module: ModuleSummary,
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    owner: ClassSummary | None,
+    depth: int = 0,
+) -> Forward | None:
+    """Whether `function` (defined in `module`; a method looked up on `owner`) passes its
+    `**kwargs` or named parameters into a model constructor or `Model.objects.create(...)`,
+    directly or through another such helper (`MAX_HELPER_DEPTH` deep). Cached per run."""
+    state = _state(index)
+    key = (module.path, function.lineno, owner.path if owner else None, owner.name if owner else "")
+    if key in state.forwards:
+        return state.forwards[key]
+    state.forwards[key] = None  # a cycle sees no
+    found = _forwarding(index, module, function, owner, depth)
+    state.forwards[key] = found
+    return found
+
+
+def _forwarding(index, module, function, owner, depth) -> Forward | None:
+    args = function.args
+    params = [*args.posonlyargs, *args.args]
+    is_method = owner is not None and not any(
+        isinstance(d, ast.Name) and d.id == "staticmethod" for d in function.decorator_list
+    )
+    if is_method and params:
+        params = params[1:]
+    names = {p.arg for p in (*params, *args.kwonlyargs)}
+    kwarg = args.kwarg.arg if args.kwarg is not None else None
+    label = f"{owner.name}.{function.name}" if owner is not None else function.name
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Call):
+            continue
+        forwards_kwargs = kwarg is not None and any(
+            k.arg is None and isinstance(k.value, ast.Name) and k.value.id == kwarg
+            for k in node.keywords
+        )
+        named = {
+            k.value.id: k.arg
+            for k in node.keywords
+            if k.arg is not None and isinstance(k.value, ast.Name) and k.value.id in names
+        }
+        if not (forwards_kwargs or named):
+            continue
+        model = _created_model(index, module, node.func, owner)
+        if model is not None:
+            return Forward(model, label, forwards_kwargs, named, tuple(p.arg for p in params))
+        if depth < MAX_HELPER_DEPTH:
+            parts = expr_parts(node.func)
+            inner = None
+            if parts is not None and parts[0] in ("self", "cls") and owner is not None:
+                found = method_of(index, owner, parts[-1]) if len(parts) == 2 else None
+                if found is not None and (m := _module_of(index, found[0].path)) is not None:
+                    inner = forwarding(index, m, found[1], owner, depth + 1)
+            elif parts is not None:
+                target = function_at(index, module, parts)
+                if target is not None:
+                    inner = forwarding(index, target[0], target[1], target[2], depth + 1)
+            if inner is not None and (forwards_kwargs and inner.kwargs):
+                mapped = {p: inner.params.get(f, f) for p, f in named.items()}
+                return Forward(inner.model, label, True, mapped, tuple(p.arg for p in params))
+            if inner is not None and named:
+                mapped = {p: inner.params[f] for p, f in named.items() if f in inner.params}
+                if mapped:
+                    return Forward(inner.model, label, False, mapped, tuple(p.arg for p in params))
+    return None
+
+
+def _created_model(
+    index: ProjectIndex, module: ModuleSummary, func: ast.expr, owner: ClassSummary | None
+) -> ClassSummary | None:
+    """The model a call creates: `Model(...)`, `Model.objects.create(...)`,
+    `self.model(...)` / `self.model_type(...)` / `cls.model(...)` bound by the class."""
+    parts = expr_parts(func)
+    if parts is None:
+        return None
+    if len(parts) >= 3 and parts[-2:] == ("objects", "create"):
+        parts = parts[:-2]
+    if parts[0] in ("self", "cls") and owner is not None and len(parts) == 2:
+        return class_model(index, owner, parts[1])
+    if parts[0] in ("self", "cls"):
+        return None
+    return index.model_class(index.resolve_expr(module, parts))
+
+
+def class_model(index: ProjectIndex, owner: ClassSummary, attribute: str) -> ClassSummary | None:
+    """The model a class attribute such as `model` / `model_type` names for `owner`: an
+    assignment in `owner` or the nearest base that has one (`model_type = Flow`), else the
+    type argument `owner` gives its generic base (`class FlowService(CrudService[Flow])`)."""
+    for current in (owner, *index.ancestors(owner)):
+        node = class_def(index, current)
+        module = _module_of(index, current.path)
+        if node is None or module is None:
+            continue
+        for stmt in node.body:
+            targets = (
+                stmt.targets
+                if isinstance(stmt, ast.Assign)
+                else [stmt.target]
+                if isinstance(stmt, ast.AnnAssign) and stmt.value is not None
+                else []
+            )
+            value = getattr(stmt, "value", None)
+            if value is None or not any(
+                isinstance(t, ast.Name) and t.id == attribute for t in targets
+            ):
+                continue
+            parts = expr_parts(value)
+            return index.model_class(index.resolve_expr(module, parts)) if parts else None
+    for current in (owner, *index.ancestors(owner)):
+        node = class_def(index, current)
+        module = _module_of(index, current.path)
+        if node is None or module is None:
+            continue
+        for base in node.bases:
+            if not isinstance(base, ast.Subscript):
+                continue
+            arguments = base.slice.elts if isinstance(base.slice, ast.Tuple) else [base.slice]
+            for argument in arguments:
+                parts = expr_parts(argument)
+                model = index.model_class(index.resolve_expr(module, parts)) if parts else None
+                if model is not None:
+                    return model
+    return None

@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from timestamp_lint import helpers
 from timestamp_lint.detect import field_names
 from timestamp_lint.ftypes import Config
 from timestamp_lint.helpers import columns_text
@@ -338,7 +339,20 @@ class Prescreen:
             k.arg is None or k.arg in DICT_KEYWORDS or k.arg in self.fields for k in call.keywords
         ):
             return False
-        return self._may_be_model(call.func, summary) and self._keywords_may_copy(call)
+        return (
+            self._may_be_model(call.func, summary) or self._may_be_helper(call.func, summary)
+        ) and self._keywords_may_copy(call)
+
+    def _may_be_helper(self, func: ast.expr, summary: ModuleSummary) -> bool:
+        """Whether a callee may be a project function or method that passes its arguments
+        on into a new record (`helpers.forwarding`), resolved as the rule resolves it."""
+        parts = expr_parts(func)
+        if parts is None or parts[0] in self.local_imports:
+            return True
+        if parts[0] not in summary.order and not summary.stars:
+            return len(parts) == 2  # `self.create(...)`, `service.create(...)`: the rule looks
+        target = helpers.function_at(self.index, summary, parts)
+        return target is not None and helpers.forwarding(self.index, *target) is not None
 
     def _may_construct(self, value: ast.expr, summary: ModuleSummary) -> bool:
         """Whether a bound value may be a new record: a call of something that may be a model

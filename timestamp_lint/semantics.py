@@ -75,6 +75,7 @@ class FieldValue:
     carrier: cst.CSTNode  # the cst.Arg or cst.DictElement to report and remove
     through: cst.Arg | None = None  # the call argument that brings it (`defaults=d`, `**d`)
     lookup: bool = False  # a Django get_or_create/update_or_create lookup keyword
+    named: bool = False  # a helper's named parameter: the call needs it, no fix
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class CreationSite:
     kind: str  # "constructor", "manager" (objects.create and friends) or "insert"
     label: str  # how messages name the call: "Flow", "Flow.objects.create", "insert(Flow).values"
     values: tuple[FieldValue, ...]
+    helper: str | None = None  # the project function that creates the record ("helper" kind)
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,7 @@ class Semantics:
             values = tuple(self._call_values(call, False))
             return CreationSite(model, call, "constructor", model.name, values)
         if not isinstance(func, cst.Attribute):
-            return None
+            return self._helper_site(call)
         method = func.attr.value
         target = func.value
         if (
@@ -233,7 +235,52 @@ class Semantics:
                         values.extend(self._insert_rows(arg))
                 label = f"insert({model.name}).values"
                 return CreationSite(model, call, "insert", label, tuple(values))
-        return None
+        return self._helper_site(call)
+
+    def _helper_site(self, call: cst.Call) -> CreationSite | None:
+        """A call of a project function or method that passes its arguments on into a new
+        record (`helpers.forwarding`): `create_flow(**kw)`, `FlowService().create(...)`,
+        `self.repo_method(...)`, `service.create(...)` with `service = FlowService()`."""
+        from timestamp_lint import helpers
+
+        parts = _cst_parts(call.func)
+        if parts is None or parts[-1] == CALL:
+            return None
+        head = call.func
+        while isinstance(head, (cst.Attribute, cst.Call)):
+            head = head.value if isinstance(head, cst.Attribute) else head.func
+        target = None
+        if self._symbols(head):  # a module-level name: resolved as the index would
+            target = helpers.function_at(self.index, self.summary, parts)
+        elif isinstance(head, cst.Name) and len(parts) == 2:  # self.create, service.create
+            if self._clones is None:
+                self._clones = CloneSemantics(self)
+            owner = self._clones.record_class(head)
+            found = helpers.method_of(self.index, owner, parts[1]) if owner else None
+            module = self.index.summary(found[0].path) if found else None
+            if found is not None and module is not None:
+                target = (module, found[1], owner)
+        if target is None:
+            return None
+        forward = helpers.forwarding(self.index, *target)
+        if forward is None:
+            return None
+        # keywords named like the field they set, and `**mappings`: what the byte scan and
+        # the first pass look for (a parameter named otherwise, or a positional argument,
+        # is not followed)
+        values: list[FieldValue] = []
+        for arg in call.args:
+            if arg.star == "**":
+                if forward.kwargs:
+                    values.extend(self.dict_values(arg.value, arg))
+            elif arg.keyword is not None:
+                name = arg.keyword.value
+                if forward.params.get(name) == name:
+                    values.append(FieldValue(name, arg.value, arg, arg, named=True))
+                elif forward.kwargs and name not in forward.params:
+                    values.append(FieldValue(name, arg.value, arg, arg))
+        label = self.code(call.func)
+        return CreationSite(forward.model, call, "helper", label, tuple(values), forward.label)
 
     def _insert_target(self, node: cst.BaseExpression) -> ClassSummary | None:
         """The model of `insert(Model)` (any dialect) or `Model.__table__.insert()`, through
@@ -711,6 +758,23 @@ class CloneSemantics:
                 if key is not None and isinstance(holder, (cst.Del, cst.AssignTarget)):
                     removed.add(key)
         return frozenset(removed)
+
+
+def _cst_parts(node: cst.BaseExpression) -> tuple[str, ...] | None:
+    """`a.b().c` -> ("a", "b", "()", "c"), as `index.expr_parts` writes it."""
+    parts: list[str] = []
+    while True:
+        if isinstance(node, cst.Name):
+            parts.append(node.value)
+            return tuple(reversed(parts))
+        if isinstance(node, cst.Attribute):
+            parts.append(node.attr.value)
+            node = node.value
+        elif isinstance(node, cst.Call):
+            parts.append(CALL)
+            node = node.func
+        else:
+            return None
 
 
 def shorten_code(text: str, limit: int = 60) -> str:

@@ -118,7 +118,10 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
                 )
             else:
                 advice = default_advice(self.semantics, site.model, value.field, "omit it")
-            message = f"{site.label}({argument}) copies {copied} into a new record; {advice}"
+            record = "a new record"
+            if site.helper is not None:
+                record = f"a new {site.model.name} record through {site.helper}"
+            message = f"{site.label}({argument}) copies {copied} into {record}; {advice}"
             carrier = value.carrier
             start = carrier.keyword if isinstance(carrier, cst.Arg) else carrier.key
             if isinstance(carrier, cst.Arg) and carrier.keyword is None:
@@ -130,6 +133,6 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
                 end_node=carrier.value,
                 model=site.model,
                 field=value.field,
-                fixable=not value.lookup,
+                fixable=not (value.lookup or value.named),
                 unsafe_reason=shared,
             )
