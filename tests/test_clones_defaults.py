@@ -107,3 +107,39 @@ def test_assignment_after_objects_create_is_an_update(project) -> None:
     )
     result = lint_paths([root], options=NO_CACHE)
     assert [(f.line, f.code) for f in result.findings] == [(12, "TSL002")]
+
+
+IMPERATIVE = """
+import datetime
+
+from sqlalchemy import Column, MetaData, Table, types
+from sqlalchemy.orm import Mapped, registry
+
+metadata = MetaData()
+mapper_registry = registry(metadata=metadata)
+
+api_token_table = Table(
+    "api_token",
+    metadata,
+    Column("id", types.UnicodeText, primary_key=True),
+    Column("created_at", types.DateTime, default=datetime.datetime.utcnow),
+)
+
+
+class ApiToken:
+    created_at: Mapped[datetime.datetime]
+
+
+class Unmapped:
+    created_at: Mapped[datetime.datetime]
+
+
+mapper_registry.map_imperatively(ApiToken, api_token_table)
+"""
+
+
+def test_imperatively_mapped_class_annotations_are_not_tsl003(project) -> None:
+    # the Table holds the columns (and their defaults); the annotations only describe them
+    root = project({"app/__init__.py": "", "app/models.py": IMPERATIVE})
+    result = lint_paths([root], options=NO_CACHE)
+    assert [(f.line, f.code) for f in result.findings] == [(22, "TSL003")]  # Unmapped only
