@@ -26,16 +26,18 @@ DECLARES = re.compile(rb"^[ \t]+" + NAMES + rb"\s*[:=]", re.MULTILINE)
 DEFINES = re.compile(rb"\bdef[ \t]+" + NAMES + rb"\b")
 CLASS = re.compile(rb"^[ \t]*class[ \t]", re.MULTILINE)
 CLONES = re.compile(
-    rb"__dict__|vars\(|dict\(|_meta|__table__|__mapper__|inspect\(|make_transient|copy\("
-    rb"|\.(?:pk|id)[ \t]*=[ \t]*None\b"
+    rb"__dict__|vars\(|_dict\(|\.dict\(|todict\(|asdict\(|_meta|__table__|__mapper__|inspect\("
+    rb"|make_transient|deepcopy\(|(?<![\w.])copy\(|copy\.copy\(|\.(?:pk|id)[ \t]*=[ \t]*None\b"
 )
 
 
 def reference(data: bytes) -> tuple[bool, bool, list[int]]:
     copy = bool(READS.search(data) and NAMED.search(data))
     declares = bool((DECLARES.search(data) and CLASS.search(data)) or DEFINES.search(data))
-    lines = sorted({data.count(b"\n", 0, m.start()) + 1 for m in GIVES.finditer(data)})
-    return copy, declares, lines if copy else [], CLONES.search(data) is not None
+    clone = CLONES.search(data) is not None
+    places = [*(GIVES.finditer(data) if copy else ()), *(CLONES.finditer(data) if clone else ())]
+    lines = sorted({data.count(b"\n", 0, m.start()) + 1 for m in places})
+    return copy, declares, lines, clone
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def prescreen(tmp_path_factory: pytest.TempPathFactory) -> Prescreen:
 
 def scanned(prescreen: Prescreen, data: bytes) -> tuple[bool, bool, list[int], bool]:
     scan = prescreen.scan(data)
-    lines = prescreen._give_lines(data) if scan.copy else []
+    lines = prescreen._give_lines(data) if scan.copy or scan.clone else []
     return scan.copy, scan.declares, lines or [], scan.clone
 
 
@@ -55,7 +57,8 @@ PIECES = [
     b"\r\n", b"=", b"==", b":", b",", b"**", b"setattr", b"(", b".values", b"defaults",
     b"def", b"class", b"_", b"a", b"9", b"#", b"\xff", b"\\",
     b"__dict__", b"vars", b"dict", b"_meta", b"__table__", b"__mapper__", b"inspect",
-    b"make_transient", b"copy", b"deep", b".pk", b".id", b"None", b"pk", b"id",
+    b"make_transient", b"copy", b"deep", b".pk", b".id", b"None", b"pk", b"id", b"to", b"as",
+    b"default",
 ]  # fmt: skip
 
 

@@ -21,12 +21,13 @@ from timestamp_lint.ftypes import ColumnInfo
 from timestamp_lint.index import ClassSummary, ProjectIndex
 from timestamp_lint.source import SourceError, read_source
 
-# a file can declare such a column only if it holds a class, one of these keywords, and a
-# word that names the clock (the same words `columns.stamps_time` looks for)
-_KEYWORDS = (b"default", b"auto_now", b"onupdate")
-_CLOCK = re.compile(
-    rb"now|today|current_timestamp|localtime|sysdate|getdate|getutcdate|utc_timestamp"
-    rb"|statement_timestamp|transaction_timestamp|clock_timestamp",
+# a file can declare such a column only if it holds a class and `auto_now`, or a default or
+# update hook whose value (on the same line) names the clock, as `columns.stamps_time` asks
+_KEYWORDS = (b"default", b"onupdate")
+_CLOCK_VALUE = re.compile(
+    rb"(?:default|onupdate)[\"']?[ \t]*[:=][^,)\n]*?"
+    rb"(?:now|today|current_timestamp|localtime|sysdate|getdate|getutcdate|utc_timestamp"
+    rb"|statement_timestamp|transaction_timestamp|clock_timestamp)",
     re.IGNORECASE,
 )
 
@@ -52,10 +53,9 @@ def _declared(index: ProjectIndex) -> frozenset[str]:
             data = read_source(path)
         except SourceError:
             continue
-        if (
-            b"class" not in data
-            or not any(word in data for word in _KEYWORDS)
-            or _CLOCK.search(data) is None
+        if b"class" not in data or not (
+            b"auto_now" in data
+            or (any(word in data for word in _KEYWORDS) and _CLOCK_VALUE.search(data))
         ):
             continue
         summary = index.summary(path, data)

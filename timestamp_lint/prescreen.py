@@ -46,7 +46,8 @@ class ByteScan:
 
     copy: bool  # reads a field from something and gives a field a value (TSL001, TSL002)
     declares: bool  # declares a field in a class body (TSL003)
-    gives: tuple[int, ...] = ()  # offsets of the places a field may get a value
+    gives: tuple[int, ...] = ()  # offsets of the places a field may get a value, or a
+    # whole record be copied
     clone: bool = False  # may copy a whole record (TSL004): `__dict__`, `vars(`, ...
 
 
@@ -55,17 +56,21 @@ NOTHING = ByteScan(False, False)
 CLONE_WORDS = (
     b"__dict__",
     b"vars(",
-    b"dict(",  # dict(...), to_dict(), as_dict(), model_to_dict(...)
+    b"_dict(",  # to_dict(), as_dict(), model_to_dict(...)
+    b".dict(",
+    b"todict(",
+    b"asdict(",
     b"_meta",
     b"__table__",
     b"__mapper__",
     b"inspect(",
     b"make_transient",
-    b"copy(",  # copy.copy(...), deepcopy(...)
+    b"deepcopy(",
 )
 _PK_NONE = re.compile(rb"\.(?:pk|id)[ \t]*=[ \t]*None\b")
 _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _QUOTES = frozenset(b"'\"")
+_WORD_OR_DOT = _WORD | {0x2E}
 _BLANKS = frozenset(b" \t")
 _ASSIGN_AFTER = re.compile(rb"\s*=(?!=)")  # `created_at =`, not `created_at ==`
 _DECLARE_AFTER = re.compile(rb"\s*[:=]")
@@ -148,14 +153,16 @@ class Prescreen:
                     declares = True
                 start = data.find(name, end)
         copy = reads and bool(gives)
-        clone = any(word in data for word in CLONE_WORDS) or (
-            (b".pk" in data or b".id" in data) and _PK_NONE.search(data) is not None
-        )
+        clones = list(_clone_words(data))
+        clone = bool(clones)
         if not (copy or declares or clone):
             return NOTHING
         if copy:
             gives.extend(_other_gives(data))
-        return ByteScan(copy, declares, tuple(sorted(gives)) if copy else (), clone)
+        else:
+            gives = []
+        gives.extend(clones)  # where a whole-record copy may be written
+        return ByteScan(copy, declares, tuple(sorted(gives)), clone)
 
     def worth_analysing(
         self, data: bytes, tree: ast.Module, summary: ModuleSummary, codes: set[str]
@@ -200,8 +207,8 @@ class Prescreen:
         for reporting: fixes are made on the whole file.
         """
         lines = self._give_lines(data)
-        if lines is None or self.scan(data).clone:
-            return text, None  # (a whole-record copy may be anywhere)
+        if lines is None:
+            return text, None
         source = text.split("\n")
         keep = [True] * len(source)
         for first, last in _constant_assignments(tree, lines):
@@ -308,9 +315,12 @@ class Prescreen:
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                 if name in ("make_transient", "copy", "deepcopy"):
                     return True
-                if any(k.arg is None for k in node.keywords):
+                stars = [k.value for k in node.keywords if k.arg is None]
+                if stars:
                     self._node, self._region = node, None
-                    if self._may_be_model(func, summary):
+                    if any(self._may_be_mapping_clone(v, set()) for v in stars) and (
+                        self._may_be_model(func, summary)
+                    ):
                         return True
             elif isinstance(node, ast.Assign):
                 if (
@@ -324,6 +334,27 @@ class Prescreen:
                     return True
             elif isinstance(node, ast.For) and columns_text(node.iter):
                 return True
+        return False
+
+    def _may_be_mapping_clone(self, node: ast.expr, seen: set[str]) -> bool:
+        """Whether a `**mapping` may be one `CloneSemantics.clone` accepts: `vars(x)`,
+        `dict(...)`, `x.__dict__`, `model_to_dict(x)`, `x.<...dict...>()`, `x.copy()`,
+        `copy(x)`, a dict comprehension, `{**...}`, or a local bound to one of these."""
+        if isinstance(node, ast.Name):
+            if node.id in seen:
+                return False
+            seen.add(node.id)
+            return any(self._may_be_mapping_clone(v, seen) for v in self.values.get(node.id, ()))
+        if isinstance(node, ast.Attribute):
+            return node.attr == "__dict__"
+        if isinstance(node, ast.DictComp):
+            return True
+        if isinstance(node, ast.Dict):
+            return len(node.keys) == 1 and node.keys[0] is None
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            return "dict" in name or name in ("vars", "copy", "deepcopy")
         return False
 
     # -- TSL001 ------------------------------------------------------------------------
@@ -447,6 +478,23 @@ class Prescreen:
             and self._may_copy(value)
             and self._may_be_created(record.id, summary)
         )
+
+
+def _clone_words(data: bytes) -> Iterator[int]:
+    """Offsets of the words a whole-record copy (TSL004) is written with."""
+    for word in CLONE_WORDS:
+        start = data.find(word)
+        while start >= 0:
+            yield start
+            start = data.find(word, start + 1)
+    start = data.find(b"copy(")  # copy.copy(...), or copy(...) imported from copy
+    while start >= 0:
+        if not start or data[start - 1] not in _WORD_OR_DOT or data[start - 5 : start] == b"copy.":
+            yield start
+        start = data.find(b"copy(", start + 1)
+    if b".pk" in data or b".id" in data:
+        for match in _PK_NONE.finditer(data):
+            yield match.start()
 
 
 def _other_gives(data: bytes) -> Iterator[int]:

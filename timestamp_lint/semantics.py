@@ -686,7 +686,7 @@ class CloneSemantics:
             method = func.attr.value
             if method == "copy" and not node.args:
                 return self.clone(func.value, columns_method, depth + 1)
-            if "dict" in method and not node.args and columns_method(func.value, method):
+            if _dict_method(method) and not node.args and columns_method(func.value, method):
                 return Clone(s.code(node), func.value)
         return None
 
@@ -775,6 +775,12 @@ def _cst_parts(node: cst.BaseExpression) -> tuple[str, ...] | None:
             node = node.func
         else:
             return None
+
+
+def _dict_method(name: str) -> bool:
+    """`to_dict`, `as_dict`, `todict`, `asdict`, `dict`: a method that may return the
+    record's columns (what the byte scan looks for: `_dict(`, `.dict(`, `todict(`, ...)."""
+    return name == "dict" or name.endswith(("_dict", "todict", "asdict"))
 
 
 def shorten_code(text: str, limit: int = 60) -> str:
