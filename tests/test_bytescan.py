@@ -25,17 +25,32 @@ GIVES = re.compile(NAMED.pattern + rb"|\*\*|\bsetattr\s*\(|\.values\s*\(|\bdefau
 DECLARES = re.compile(rb"^[ \t]+" + NAMES + rb"\s*[:=]", re.MULTILINE)
 DEFINES = re.compile(rb"\bdef[ \t]+" + NAMES + rb"\b")
 CLASS = re.compile(rb"^[ \t]*class[ \t]", re.MULTILINE)
-CLONES = re.compile(
-    rb"__dict__|vars\(|_dict\(|\.dict\(|todict\(|asdict\(|_meta|__table__|__mapper__|inspect\("
-    rb"|make_transient|deepcopy\(|(?<![\w.])copy\(|copy\.copy\(|\.(?:pk|id)[ \t]*=[ \t]*None\b"
-)
+# TSL004's words, each with what a file needs besides to reach the database with them
+MAPPING_GATE = re.compile(rb"\*\*|setattr")
+MAPPING_WORDS = re.compile(rb"__dict__|__table__|__mapper__|vars\(|_dict\(|_meta|inspect\(")
+TRANSIENT = re.compile(rb"make_transient")
+COPIES = re.compile(rb"deepcopy\(|copy\.copy\(|(?<![\w.])copy\(")
+STORES = re.compile(rb"save|\.add|\.merge")
+PK_NONE = re.compile(rb"\.(?:pk|id)[ \t]*=[ \t]*None\b")
+
+
+def clone_places(data: bytes) -> list[re.Match]:
+    places = list(TRANSIENT.finditer(data))
+    if MAPPING_GATE.search(data):
+        places += MAPPING_WORDS.finditer(data)
+    if STORES.search(data):
+        places += COPIES.finditer(data)
+    if b"save" in data:
+        places += PK_NONE.finditer(data)
+    return places
 
 
 def reference(data: bytes) -> tuple[bool, bool, list[int]]:
     copy = bool(READS.search(data) and NAMED.search(data))
     declares = bool((DECLARES.search(data) and CLASS.search(data)) or DEFINES.search(data))
-    clone = CLONES.search(data) is not None
-    places = [*(GIVES.finditer(data) if copy else ()), *(CLONES.finditer(data) if clone else ())]
+    clones = clone_places(data)
+    clone = bool(clones)
+    places = [*(GIVES.finditer(data) if copy else ()), *clones]
     lines = sorted({data.count(b"\n", 0, m.start()) + 1 for m in places})
     return copy, declares, lines, clone
 
@@ -58,7 +73,7 @@ PIECES = [
     b"def", b"class", b"_", b"a", b"9", b"#", b"\xff", b"\\",
     b"__dict__", b"vars", b"dict", b"_meta", b"__table__", b"__mapper__", b"inspect",
     b"make_transient", b"copy", b"deep", b".pk", b".id", b"None", b"pk", b"id", b"to", b"as",
-    b"default",
+    b"default", b"save", b".add", b".merge", b"setattr(new, c.name, v)",
 ]  # fmt: skip
 
 
@@ -89,6 +104,11 @@ def test_scan_agrees_with_the_reference(prescreen: Prescreen, data: bytes) -> No
         b"obj.idx = None\nobj.pk = Nonesuch\n",  # other names: no clone
         b"for c in Project.__table__.columns:\n    setattr(new, c.name, getattr(old, c.name))\n",
         b"make_transient(obj)\n",
+        b"x = defaultdict(list)\ny = d.copy()\nz = p.dict()\nF(**x)\n",  # none of these
+        b"a = copy.copy(b)\nc = deepcopy(d)\ne = copy(f)\ns.add(a)\n",
+        b"x.pk==None\nx.id = Nonex\ny.id\t=\tNone\n.id = None\nid = None\nx.save()\n",
+        b"__init__ __dict__ ____table__ __mapper_\nM(**d)\n",
+        b"vars(src)\n",  # no way to the database: no clone
     ],
 )
 def test_scan_examples(prescreen: Prescreen, data: bytes) -> None:

@@ -54,20 +54,13 @@ class ByteScan:
 NOTHING = ByteScan(False, False)
 # what a whole-record copy (TSL004) cannot be written without: one of these words
 CLONE_WORDS = (
-    b"__dict__",
     b"vars(",
     b"_dict(",  # to_dict(), as_dict(), model_to_dict(...)
-    b".dict(",
-    b"todict(",
-    b"asdict(",
     b"_meta",
-    b"__table__",
-    b"__mapper__",
     b"inspect(",
-    b"make_transient",
-    b"deepcopy(",
 )
-_PK_NONE = re.compile(rb"\.(?:pk|id)[ \t]*=[ \t]*None\b")
+_DUNDERS = (b"dict__", b"table__", b"mapper__")  # after `__`: one search finds all three
+_PK_NONE_AFTER = re.compile(rb"[ \t]*=[ \t]*None(?![A-Za-z0-9_])")  # after `.pk` / `.id`
 _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _QUOTES = frozenset(b"'\"")
 _WORD_OR_DOT = _WORD | {0x2E}
@@ -481,20 +474,49 @@ class Prescreen:
 
 
 def _clone_words(data: bytes) -> Iterator[int]:
-    """Offsets of the words a whole-record copy (TSL004) is written with."""
-    for word in CLONE_WORDS:
-        start = data.find(word)
+    """Offsets of the words a whole-record copy (TSL004) is written with, in a file that
+    can reach the database with them; a handful of searches for most files, which hold none:
+
+    - with `**` or `setattr`: `__dict__`, `__table__`, `__mapper__`, `vars(`, `_dict(`,
+      `_meta`, `inspect(` (`Model(**vars(src))`, loops over the columns);
+    - `make_transient`;
+    - `deepcopy(`, `copy.copy(` or a bare `copy(`, with `save`, `.add` or `.merge`;
+    - with `save`: `.pk = None` / `.id = None`.
+    """
+    if b"**" in data or b"setattr" in data:
+        start = data.find(b"__")
         while start >= 0:
-            yield start
-            start = data.find(word, start + 1)
-    start = data.find(b"copy(")  # copy.copy(...), or copy(...) imported from copy
+            if data.startswith(_DUNDERS, start + 2):
+                yield start
+            start = data.find(b"__", start + 1)
+        for word in CLONE_WORDS:
+            start = data.find(word)
+            while start >= 0:
+                yield start
+                start = data.find(word, start + 1)
+    start = data.find(b"make_transient")
     while start >= 0:
-        if not start or data[start - 1] not in _WORD_OR_DOT or data[start - 5 : start] == b"copy.":
-            yield start
+        yield start
+        start = data.find(b"make_transient", start + 1)
+    copies = []
+    start = data.find(b"copy(")  # deepcopy(...), copy.copy(...), copy(...) from copy
+    while start >= 0:
+        before = data[start - 1] if start else 0x0A
+        if before not in _WORD_OR_DOT or (start >= 5 and data[start - 5 : start] == b"copy."):
+            copies.append(start)
+        elif start >= 4 and data[start - 4 : start] == b"deep":
+            copies.append(start - 4)
         start = data.find(b"copy(", start + 1)
-    if b".pk" in data or b".id" in data:
-        for match in _PK_NONE.finditer(data):
-            yield match.start()
+    if copies and (b"save" in data or b".add" in data or b".merge" in data):
+        yield from copies
+    if b"save" in data:
+        for word in (b".pk", b".id"):
+            start = data.find(word)
+            while start >= 0:
+                end = start + 3
+                if (end == len(data) or data[end] not in _WORD) and _PK_NONE_AFTER.match(data, end):
+                    yield start
+                start = data.find(word, end)
 
 
 def _other_gives(data: bytes) -> Iterator[int]:

@@ -778,9 +778,9 @@ def _cst_parts(node: cst.BaseExpression) -> tuple[str, ...] | None:
 
 
 def _dict_method(name: str) -> bool:
-    """`to_dict`, `as_dict`, `todict`, `asdict`, `dict`: a method that may return the
-    record's columns (what the byte scan looks for: `_dict(`, `.dict(`, `todict(`, ...)."""
-    return name == "dict" or name.endswith(("_dict", "todict", "asdict"))
+    """`to_dict`, `as_dict`, `to_public_dict`: a method that may return the record's
+    columns (the byte scan looks for `_dict(`)."""
+    return name.endswith("_dict")
 
 
 def shorten_code(text: str, limit: int = 60) -> str:
