@@ -87,7 +87,7 @@ def test_fixing_removes_exactly_the_forwarded_arguments(tmp_path: Path) -> None:
     path = root / "flows" / "services" / "copies.py"
     before = path.read_text(encoding="utf-8")
     reported = [f for f in lint_paths([root], options=NO_CACHE).findings if f.fix is not None]
-    assert len(reported) == 6
+    assert len(reported) == 7
     result = fix_paths([root], unsafe=True, options=NO_CACHE)
     assert result.fixed == len(reported)
     after = path.read_text(encoding="utf-8")

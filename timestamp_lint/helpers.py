@@ -292,7 +292,9 @@ def _forwarding(index, module, function, owner, depth) -> Forward | None:
         }
         if not (forwards_kwargs or named):
             continue
-        model = _created_model(index, module, node.func, owner)
+        model = _created_model(index, module, node.func, owner) or _inserted_model(
+            index, module, node
+        )
         if model is not None:
             return Forward(model, label, forwards_kwargs, named, tuple(p.arg for p in params))
         if depth < MAX_HELPER_DEPTH:
@@ -331,6 +333,24 @@ def _created_model(
     if parts[0] in ("self", "cls"):
         return None
     return index.model_class(index.resolve_expr(module, parts))
+
+
+def _inserted_model(
+    index: ProjectIndex, module: ModuleSummary, call: ast.Call
+) -> ClassSummary | None:
+    """The model of `insert(Model).values(...)` (SQLAlchemy's `insert`, any dialect)."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "values"):
+        return None
+    insert = func.value
+    if not isinstance(insert, ast.Call) or not insert.args:
+        return None
+    parts = expr_parts(insert.func)
+    name = index.resolve_expr(module, parts) if parts else None
+    if not (isinstance(name, str) and name.startswith("sqlalchemy.") and name.endswith(".insert")):
+        return None
+    target = expr_parts(insert.args[0])
+    return index.model_class(index.resolve_expr(module, target)) if target else None
 
 
 def class_model(index: ProjectIndex, owner: ClassSummary, attribute: str) -> ClassSummary | None:
