@@ -21,15 +21,20 @@ from timestamp_lint.ftypes import ColumnInfo
 from timestamp_lint.index import ClassSummary, ProjectIndex
 from timestamp_lint.source import SourceError, read_source
 
-# a file can declare such a column only if it holds a class and `auto_now`, or a default or
-# update hook whose value (on the same line) names the clock, as `columns.stamps_time` asks
-_KEYWORDS = (b"default", b"onupdate")
+# A column that stamps the time has a default or update hook whose value names the clock,
+# on one line (`server_default=func.now()`, `"onupdate": text("now()")`), or Django's
+# `auto_now`; the name it is bound to starts the statement, on that line or a few above.
 _CLOCK_VALUE = re.compile(
-    rb"(?:default|onupdate)[\"']?[ \t]*[:=][^,)\n]*?"
+    rb"(?:default|onupdate)(?:_factory)?[\"']?[ \t]*[:=][^,)\n]*?"
     rb"(?:now|today|current_timestamp|localtime|sysdate|getdate|getutcdate|utc_timestamp"
-    rb"|statement_timestamp|transaction_timestamp|clock_timestamp)",
+    rb"|statement_timestamp|transaction_timestamp|clock_timestamp)"
+    rb"|auto_now",
     re.IGNORECASE,
 )
+# `name = ...` or `name: T = ...`, spaced as class bodies are (a keyword argument on a line
+# of its own, `server_default=...,`, is not a declaration)
+_DECLARATION = re.compile(rb"[ \t]+([A-Za-z_][A-Za-z0-9_]*)(?:[ \t]*:[^=\n]*=|[ \t]+=)(?!=)")
+_LINES_UP = 8  # how far above the default a declaration's first line may be
 
 _known: weakref.WeakKeyDictionary[ProjectIndex, frozenset[str]] = weakref.WeakKeyDictionary()
 
@@ -44,6 +49,11 @@ def field_names(index: ProjectIndex) -> frozenset[str]:
 
 
 def _declared(index: ProjectIndex) -> frozenset[str]:
+    """Names that a class body may declare as columns stamping the current time, read from
+    the bytes of every project file (no parse): for each default or update hook that names
+    the clock, the name that starts its statement. A name found wrongly costs only a few
+    files parsed in vain: a copy is reported only into a model whose own column, as the
+    index reads it, stamps the time."""
     if not index.config.detect_fields:
         return frozenset()
     configured = frozenset(index.config.fields)
@@ -54,16 +64,29 @@ def _declared(index: ProjectIndex) -> frozenset[str]:
         except SourceError:
             continue
         if b"class" not in data or not (
-            b"auto_now" in data
-            or (any(word in data for word in _KEYWORDS) and _CLOCK_VALUE.search(data))
+            b"default" in data or b"onupdate" in data or b"auto_now" in data
         ):
             continue
-        summary = index.summary(path, data)
-        if summary is None:
-            continue
-        for cls in summary.classes.values():
-            names.update(name for name in cls.columns if name not in configured)
+        for match in _CLOCK_VALUE.finditer(data):
+            name = _declared_name(data, match.start())
+            if name is not None and name not in configured:
+                names.add(name)
     return frozenset(names)
+
+
+def _declared_name(data: bytes, offset: int) -> str | None:
+    """The name the statement holding `offset` assigns, when an indented line at or up to
+    `_LINES_UP` lines above starts with `name =` or `name: T =`."""
+    end = offset
+    for _ in range(_LINES_UP + 1):
+        start = data.rfind(b"\n", 0, end) + 1
+        match = _DECLARATION.match(data, start)
+        if match is not None and match.end() <= offset + 1:
+            return match.group(1).decode("ascii")
+        if start == 0:
+            return None
+        end = start - 1
+    return None
 
 
 def detected_column(index: ProjectIndex, model: ClassSummary, field: str) -> ColumnInfo | None:
