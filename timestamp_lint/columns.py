@@ -142,14 +142,14 @@ def extract_columns(node: ast.ClassDef, fields: frozenset[str]) -> dict[str, Col
             if isinstance(target, ast.Name):
                 if target.id in fields:
                     found[target.id] = _column(target.id, stmt.value, None, fields)
-                elif isinstance(stmt.value, ast.Call):
+                elif _may_stamp(stmt.value):
                     decl = _column(target.id, stmt.value, None, fields)
                     if stamps_time(decl):
                         found[target.id] = decl
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
             if stmt.target.id in fields:
                 found[stmt.target.id] = _column(stmt.target.id, stmt.value, stmt.annotation, fields)
-            elif isinstance(stmt.value, ast.Call):
+            elif _may_stamp(stmt.value):
                 decl = _column(stmt.target.id, stmt.value, stmt.annotation, fields)
                 if stamps_time(decl):
                     found[stmt.target.id] = decl
@@ -181,6 +181,17 @@ def _names_clock(value: Value) -> bool:
     if any(w in s.lower() for s in value.strings for w in NOW_WORDS):
         return True
     return value.is_lambda and any(w in value.text for w in ("now(", "utcnow(", "today("))
+
+
+_TIME_ARGUMENTS = frozenset(
+    {*_TIME_KEYWORDS, "auto_now", "auto_now_add", "sa_column", "sa_column_kwargs"}
+)
+
+
+def _may_stamp(value: ast.expr | None) -> bool:
+    """A call with a keyword through which a column may stamp the time (cheap, before the
+    declaration is recorded and judged by `stamps_time`)."""
+    return isinstance(value, ast.Call) and any(k.arg in _TIME_ARGUMENTS for k in value.keywords)
 
 
 def stamps_time(decl: ColumnDecl) -> bool:

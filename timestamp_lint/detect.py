@@ -24,11 +24,12 @@ from timestamp_lint.source import SourceError, read_source
 # A column that stamps the time has a default or update hook whose value names the clock,
 # on one line (`server_default=func.now()`, `"onupdate": text("now()")`), or Django's
 # `auto_now`; the name it is bound to starts the statement, on that line or a few above.
-_CLOCK_VALUE = re.compile(
-    rb"(?:default|onupdate)(?:_factory)?[\"']?[ \t]*[:=][^,)\n]*?"
+_HOOKS = (b"default", b"onupdate", b"auto_now")
+# what follows `default` / `onupdate` when its value, on the same line, names the clock
+_CLOCK_AFTER = re.compile(
+    rb"(?:_factory)?[\"']?[ \t]*[:=][^,)\n]*?"
     rb"(?:now|today|current_timestamp|localtime|sysdate|getdate|getutcdate|utc_timestamp"
-    rb"|statement_timestamp|transaction_timestamp|clock_timestamp)"
-    rb"|auto_now",
+    rb"|statement_timestamp|transaction_timestamp|clock_timestamp)",
     re.IGNORECASE,
 )
 # `name = ...` or `name: T = ...`, spaced as class bodies are (a keyword argument on a line
@@ -63,14 +64,17 @@ def _declared(index: ProjectIndex) -> frozenset[str]:
             data = read_source(path)
         except SourceError:
             continue
-        if b"class" not in data or not (
-            b"default" in data or b"onupdate" in data or b"auto_now" in data
-        ):
+        if b"class" not in data:
             continue
-        for match in _CLOCK_VALUE.finditer(data):
-            name = _declared_name(data, match.start())
-            if name is not None and name not in configured:
-                names.add(name)
+        for hook in _HOOKS:
+            start = data.find(hook)
+            while start >= 0:
+                end = start + len(hook)
+                if hook == b"auto_now" or _CLOCK_AFTER.match(data, end):
+                    name = _declared_name(data, start)
+                    if name is not None and name not in configured:
+                        names.add(name)
+                start = data.find(hook, end)
     return frozenset(names)
 
 

@@ -243,6 +243,11 @@ class Semantics:
         `self.repo_method(...)`, `service.create(...)` with `service = FlowService()`."""
         from timestamp_lint import helpers
 
+        if not any(
+            arg.star == "**" or (arg.keyword is not None and arg.keyword.value in self.fields)
+            for arg in call.args
+        ):
+            return None  # nothing it could give a timestamp field
         parts = _cst_parts(call.func)
         if parts is None or parts[-1] == CALL:
             return None
