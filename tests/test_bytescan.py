@@ -25,13 +25,34 @@ GIVES = re.compile(NAMED.pattern + rb"|\*\*|\bsetattr\s*\(|\.values\s*\(|\bdefau
 DECLARES = re.compile(rb"^[ \t]+" + NAMES + rb"\s*[:=]", re.MULTILINE)
 DEFINES = re.compile(rb"\bdef[ \t]+" + NAMES + rb"\b")
 CLASS = re.compile(rb"^[ \t]*class[ \t]", re.MULTILINE)
+# TSL004's words, each with what a file needs besides to reach the database with them
+MAPPING_GATE = re.compile(rb"\*\*|setattr")
+MAPPING_WORDS = re.compile(rb"__dict__|__table__|__mapper__|vars\(|_dict\(|_meta|inspect\(")
+TRANSIENT = re.compile(rb"make_transient")
+COPIES = re.compile(rb"deepcopy\(|copy\.copy\(|(?<![\w.])copy\(")
+STORES = re.compile(rb"save|\.add|\.merge")
+PK_NONE = re.compile(rb"\.(?:pk|id)[ \t]*=[ \t]*None\b")
+
+
+def clone_places(data: bytes) -> list[re.Match]:
+    places = list(TRANSIENT.finditer(data))
+    if MAPPING_GATE.search(data):
+        places += MAPPING_WORDS.finditer(data)
+    if STORES.search(data):
+        places += COPIES.finditer(data)
+    if b"save" in data:
+        places += PK_NONE.finditer(data)
+    return places
 
 
 def reference(data: bytes) -> tuple[bool, bool, list[int]]:
     copy = bool(READS.search(data) and NAMED.search(data))
     declares = bool((DECLARES.search(data) and CLASS.search(data)) or DEFINES.search(data))
-    lines = sorted({data.count(b"\n", 0, m.start()) + 1 for m in GIVES.finditer(data)})
-    return copy, declares, lines if copy else []
+    clones = clone_places(data)
+    clone = bool(clones)
+    places = [*(GIVES.finditer(data) if copy else ()), *clones]
+    lines = sorted({data.count(b"\n", 0, m.start()) + 1 for m in places})
+    return copy, declares, lines, clone
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +61,19 @@ def prescreen(tmp_path_factory: pytest.TempPathFactory) -> Prescreen:
     return Prescreen(ProjectIndex(config, []), config)
 
 
-def scanned(prescreen: Prescreen, data: bytes) -> tuple[bool, bool, list[int]]:
+def scanned(prescreen: Prescreen, data: bytes) -> tuple[bool, bool, list[int], bool]:
     scan = prescreen.scan(data)
-    lines = prescreen._give_lines(data) if scan.copy else []
-    return scan.copy, scan.declares, lines or []
+    lines = prescreen._give_lines(data) if scan.copy or scan.clone else []
+    return scan.copy, scan.declares, lines or [], scan.clone
 
 
 PIECES = [
     b"created_at", b"updated_at", b"created", b"x.", b".", b"'", b'"', b" ", b"\t", b"\n",
     b"\r\n", b"=", b"==", b":", b",", b"**", b"setattr", b"(", b".values", b"defaults",
     b"def", b"class", b"_", b"a", b"9", b"#", b"\xff", b"\\",
+    b"__dict__", b"vars", b"dict", b"_meta", b"__table__", b"__mapper__", b"inspect",
+    b"make_transient", b"copy", b"deep", b".pk", b".id", b"None", b"pk", b"id", b"to", b"as",
+    b"default", b"save", b".add", b".merge", b"setattr(new, c.name, v)",
 ]  # fmt: skip
 
 
@@ -73,6 +97,18 @@ def test_scan_agrees_with_the_reference(prescreen: Prescreen, data: bytes) -> No
         b"insert(T).values(**row) if a.updated_at else None\n",  # reads, names nothing
         b'd = {"""created_at""": x.created_at}\n',  # any string names a field
         b'setattr(r, ("created_at"), s.created_at)\n',
+        b"Project(**vars(src))\n",  # a whole-record copy names no field at all
+        b"data = src.to_dict()\nProject(**data)\n",
+        b"obj.pk = None\nobj.save()\n",
+        b"obj.id=None\n",
+        b"obj.idx = None\nobj.pk = Nonesuch\n",  # other names: no clone
+        b"for c in Project.__table__.columns:\n    setattr(new, c.name, getattr(old, c.name))\n",
+        b"make_transient(obj)\n",
+        b"x = defaultdict(list)\ny = d.copy()\nz = p.dict()\nF(**x)\n",  # none of these
+        b"a = copy.copy(b)\nc = deepcopy(d)\ne = copy(f)\ns.add(a)\n",
+        b"x.pk==None\nx.id = Nonex\ny.id\t=\tNone\n.id = None\nid = None\nx.save()\n",
+        b"__init__ __dict__ ____table__ __mapper_\nM(**d)\n",
+        b"vars(src)\n",  # no way to the database: no clone
     ],
 )
 def test_scan_examples(prescreen: Prescreen, data: bytes) -> None:

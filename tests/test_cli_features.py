@@ -71,7 +71,13 @@ def test_rule_docs() -> None:
     for heading in ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety"):
         assert f"## {heading}" in result.stdout
     listing = run_cli("rule", "--all", cwd=FIXTURES).stdout.splitlines()
-    assert [line.split()[0] for line in listing] == ["TSL001", "TSL002", "TSL003", "TSL999"]
+    assert [line.split()[0] for line in listing] == [
+        "TSL001",
+        "TSL002",
+        "TSL003",
+        "TSL004",
+        "TSL999",
+    ]
     unknown = run_cli("rule", "TSL123", cwd=FIXTURES)
     assert unknown.returncode == 2 and "unknown rule 'TSL123'" in unknown.stderr
 

@@ -49,6 +49,7 @@ def config_key(config: Config) -> str:
     settings = {
         k: [str(v) for v in vs] for k, vs in asdict(config).items() if isinstance(vs, tuple)
     }
+    settings.update((k, v) for k, v in asdict(config).items() if isinstance(v, bool))
     material = json.dumps(
         [FORMAT, __version__, sys.version_info[:2], _libcst_version(), settings],
         sort_keys=True,

@@ -133,22 +133,95 @@ def declares_field(node: ast.ClassDef, fields: frozenset[str]) -> bool:
 
 
 def extract_columns(node: ast.ClassDef, fields: frozenset[str]) -> dict[str, ColumnDecl]:
-    """The timestamp fields a class body declares, by field name."""
+    """The timestamp fields a class body declares, by field name: the configured `fields`,
+    and any other column whose declaration stamps the current time (`stamps_time`)."""
     found: dict[str, ColumnDecl] = {}
     for stmt in node.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target = stmt.targets[0]
-            if isinstance(target, ast.Name) and target.id in fields:
-                found[target.id] = _column(target.id, stmt.value, None, fields)
+            if isinstance(target, ast.Name):
+                if target.id in fields:
+                    found[target.id] = _column(target.id, stmt.value, None, fields)
+                elif _may_stamp(stmt.value):
+                    decl = _column(target.id, stmt.value, None, fields)
+                    if stamps_time(decl):
+                        found[target.id] = decl
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
             if stmt.target.id in fields:
                 found[stmt.target.id] = _column(stmt.target.id, stmt.value, stmt.annotation, fields)
+            elif _may_stamp(stmt.value):
+                decl = _column(stmt.target.id, stmt.value, stmt.annotation, fields)
+                if stamps_time(decl):
+                    found[stmt.target.id] = decl
         elif isinstance(stmt, ast.FunctionDef) and stmt.name in fields:
             # @declared_attr def created_at(cls): return Column(...)
             returned = [n.value for n in ast.walk(stmt) if isinstance(n, ast.Return) and n.value]
             if returned and any(_is_declared_attr(d) for d in stmt.decorator_list):
                 found[stmt.name] = _column(stmt.name, returned[0], None, fields)
     return found
+
+
+# keywords through which a column declaration stamps the current time, by ORM
+_TIME_KEYWORDS = (
+    "default",
+    "server_default",
+    "insert_default",
+    "onupdate",
+    "server_onupdate",
+    "default_factory",
+)
+_CLOCK_NAMES = frozenset({"now", "utcnow", "today", *SQL_NOW})
+
+
+def _names_clock(value: Value) -> bool:
+    """`datetime.utcnow`, `timezone.now`, `func.now()`, `text("CURRENT_TIMESTAMP")`, a lambda
+    calling one: the value, as written, reads the clock."""
+    if value.parts and value.parts[-1].lower() in _CLOCK_NAMES:
+        return True
+    if any(w in s.lower() for s in value.strings for w in NOW_WORDS):
+        return True
+    return value.is_lambda and any(w in value.text for w in ("now(", "utcnow(", "today("))
+
+
+_TIME_ARGUMENTS = frozenset(
+    {*_TIME_KEYWORDS, "auto_now", "auto_now_add", "sa_column", "sa_column_kwargs"}
+)
+
+
+def _may_stamp(value: ast.expr | None) -> bool:
+    """A call with a keyword through which a column may stamp the time (cheap, before the
+    declaration is recorded and judged by `stamps_time`)."""
+    return isinstance(value, ast.Call) and any(k.arg in _TIME_ARGUMENTS for k in value.keywords)
+
+
+def stamps_time(decl: ColumnDecl) -> bool:
+    """Whether a column declaration, whatever its name, stamps the current time on insert
+    or update: Django `auto_now` / `auto_now_add`, or a default, server default, update hook
+    or SQLModel `default_factory` that reads the clock (in `sa_column` and
+    `sa_column_kwargs` too). Only the syntax is judged here; `interpret` decides with the
+    names resolved."""
+    if decl.callee is None:
+        return False
+    keywords = decl.keywords
+    for key in ("auto_now", "auto_now_add"):
+        if key in keywords and keywords[key].text == "True":
+            return True
+    if any(key in keywords and _names_clock(keywords[key]) for key in _TIME_KEYWORDS):
+        return True
+    column = keywords.get("sa_column")
+    if column is not None and column.column is not None and stamps_time(column.column):
+        return True
+    extra = keywords.get("sa_column_kwargs")
+    return bool(
+        extra is not None
+        and extra.entries
+        and any(k in extra.entries and _names_clock(extra.entries[k]) for k in _TIME_KEYWORDS)
+    )
+
+
+def is_timestamp(info: ColumnInfo | None) -> bool:
+    """Whether a column, as interpreted, stamps the current time on insert or update."""
+    return info is not None and (info.stamps_now or info.update_hook is not None)
 
 
 def _is_declared_attr(node: ast.expr) -> bool:

@@ -58,7 +58,11 @@ _LIST_KEYS: dict[str, tuple[str, str, bool]] = {
 }
 _SELECTION_KEYS = ("select", "extend-select", "ignore", "extend-ignore")
 _TABLE_KEYS = ("per-file-ignores", "extend-per-file-ignores")
-_BOOL_KEYS = {"respect-gitignore": "respect_gitignore", "force-exclude": "force_exclude"}
+_BOOL_KEYS = {
+    "respect-gitignore": "respect_gitignore",
+    "force-exclude": "force_exclude",
+    "detect-fields": "detect_fields",
+}
 KNOWN_KEYS = (*_LIST_KEYS, *_SELECTION_KEYS, *_TABLE_KEYS, *_BOOL_KEYS)
 
 

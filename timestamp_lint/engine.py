@@ -178,11 +178,14 @@ class Engine:
         if not self.prefilter:
             return not SKIP_FILE_RE.search(data)
         scan = self.prescreen.scan(data)
-        if not (scan.copy or scan.declares) or SKIP_FILE_RE.search(data):
+        if not (scan.copy or scan.declares or scan.clone) or SKIP_FILE_RE.search(data):
             return False
         rules = self._rules_for(path)
-        return (scan.copy and any(r.uses_copies for r in rules)) or (
-            scan.declares and any(not r.uses_copies for r in rules)
+        clones = scan.clone and any(r.code == "TSL004" for r in rules)
+        return (
+            clones
+            or (scan.copy and any(r.uses_copies for r in rules))
+            or (scan.declares and any(not r.uses_copies for r in rules))
         )
 
     def lint_file(

@@ -15,6 +15,12 @@ DEFAULT_ALLOW = (
     "**/*backfill*",
     "**/serializers.py",
     "**/serializers/**",
+    "**/tests/**",
+    "**/test_*.py",
+    "**/*_test.py",
+    "**/conftest.py",
+    "**/seed*",
+    "**/fixtures/**",
 )
 DEFAULT_EXCLUDE = (
     ".git",
@@ -123,6 +129,9 @@ class Config:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     respect_gitignore: bool = True  # discovery skips files git ignores
     force_exclude: bool = False  # `exclude` applies to paths named on the command line too
+    # columns whose declaration stamps the current time are timestamp fields, whatever
+    # their name (`created = Column(DateTime, default=datetime.utcnow)`)
+    detect_fields: bool = True
 
 
 class UserError(Exception):

@@ -650,3 +650,9 @@ class ProjectIndex:
                     if info is not None:
                         columns[name] = info
         return ModelInfo(cls.qualname, cls.path, columns)
+
+    # -- for other modules (additive) ---------------------------------------------------
+
+    def project_files(self) -> list[Path]:
+        """Every Python file of the project root (after `exclude`)."""
+        return self._files

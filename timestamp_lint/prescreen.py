@@ -29,7 +29,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from timestamp_lint import helpers
+from timestamp_lint.detect import field_names
 from timestamp_lint.ftypes import Config
+from timestamp_lint.helpers import columns_text
 from timestamp_lint.index import ModuleSummary, ProjectIndex, expr_parts
 from timestamp_lint.rules.column_check import column_problems
 
@@ -43,12 +46,24 @@ class ByteScan:
 
     copy: bool  # reads a field from something and gives a field a value (TSL001, TSL002)
     declares: bool  # declares a field in a class body (TSL003)
-    gives: tuple[int, ...] = ()  # offsets of the places a field may get a value
+    gives: tuple[int, ...] = ()  # offsets of the places a field may get a value, or a
+    # whole record be copied
+    clone: bool = False  # may copy a whole record (TSL004): `__dict__`, `vars(`, ...
 
 
 NOTHING = ByteScan(False, False)
+# what a whole-record copy (TSL004) cannot be written without: one of these words
+CLONE_WORDS = (
+    b"vars(",
+    b"_dict(",  # to_dict(), as_dict(), model_to_dict(...)
+    b"_meta",
+    b"inspect(",
+)
+_DUNDERS = (b"dict__", b"table__", b"mapper__")  # after `__`: one search finds all three
+_PK_NONE_AFTER = re.compile(rb"[ \t]*=[ \t]*None(?![A-Za-z0-9_])")  # after `.pk` / `.id`
 _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _QUOTES = frozenset(b"'\"")
+_WORD_OR_DOT = _WORD | {0x2E}
 _BLANKS = frozenset(b" \t")
 _ASSIGN_AFTER = re.compile(rb"\s*=(?!=)")  # `created_at =`, not `created_at ==`
 _DECLARE_AFTER = re.compile(rb"\s*[:=]")
@@ -68,8 +83,8 @@ class Prescreen:
     def __init__(self, index: ProjectIndex, config: Config) -> None:
         self.index = index
         self.config = config
-        self.fields = frozenset(config.fields)
-        self._field_bytes = tuple(sorted(f.encode() for f in self.fields))
+        self.fields = frozenset(config.fields)  # with the declared ones, at the first scan
+        self._field_bytes: tuple[bytes, ...] | None = None
         self._scanned: tuple[bytes | None, ByteScan] = (None, NOTHING)
         # the file at hand
         self._tree = ast.Module(body=[], type_ignores=[])
@@ -97,6 +112,9 @@ class Prescreen:
         """
         if data is self._scanned[0]:
             return self._scanned[1]
+        if self._field_bytes is None:
+            self.fields = field_names(self.index)
+            self._field_bytes = tuple(sorted(f.encode() for f in self.fields))
         found = self._scan(data)
         self._scanned = (data, found)
         return found
@@ -106,7 +124,7 @@ class Prescreen:
         gives: list[int] = []
         has_class: bool | None = None
         size = len(data)
-        for name in self._field_bytes:
+        for name in self._field_bytes or ():
             start = data.find(name)
             while start >= 0:
                 end = start + len(name)
@@ -128,11 +146,16 @@ class Prescreen:
                     declares = True
                 start = data.find(name, end)
         copy = reads and bool(gives)
-        if not (copy or declares):
+        clones = list(_clone_words(data))
+        clone = bool(clones)
+        if not (copy or declares or clone):
             return NOTHING
         if copy:
             gives.extend(_other_gives(data))
-        return ByteScan(copy, declares, tuple(sorted(gives)) if copy else ())
+        else:
+            gives = []
+        gives.extend(clones)  # where a whole-record copy may be written
+        return ByteScan(copy, declares, tuple(sorted(gives)), clone)
 
     def worth_analysing(
         self, data: bytes, tree: ast.Module, summary: ModuleSummary, codes: set[str]
@@ -143,6 +166,8 @@ class Prescreen:
             column_problems(self.index, cls, self.config.update_fields)
             for cls in summary.classes.values()
         ):
+            return True
+        if "TSL004" in codes and scan.clone and self._may_clone(tree, summary):
             return True
         if not codes & {"TSL001", "TSL002"} or not scan.copy:
             return False
@@ -268,6 +293,63 @@ class Prescreen:
             known = created[name] = any(self._may_construct(v, summary) for v in values)
         return known
 
+    # -- TSL004 ------------------------------------------------------------------------
+
+    def _may_clone(self, tree: ast.Module, summary: ModuleSummary) -> bool:
+        """Whether the file may copy a whole record: a `**mapping` given to what may be a
+        model, `make_transient(...)` / `copy(...)` / `deepcopy(...)`, `x.pk = None` or
+        `x.id = None`, or a loop over a model's columns."""
+        self._tree, self._facts = tree, {}
+        self._scoped = True
+        self._any_nested_import = True
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in ("make_transient", "copy", "deepcopy"):
+                    return True
+                stars = [k.value for k in node.keywords if k.arg is None]
+                if stars:
+                    self._node, self._region = node, None
+                    if any(self._may_be_mapping_clone(v, set()) for v in stars) and (
+                        self._may_be_model(func, summary)
+                    ):
+                        return True
+            elif isinstance(node, ast.Assign):
+                if (
+                    isinstance(node.value, ast.Constant)
+                    and node.value.value is None
+                    and any(
+                        isinstance(t, ast.Attribute) and t.attr in ("pk", "id")
+                        for t in node.targets
+                    )
+                ):
+                    return True
+            elif isinstance(node, ast.For) and columns_text(node.iter):
+                return True
+        return False
+
+    def _may_be_mapping_clone(self, node: ast.expr, seen: set[str]) -> bool:
+        """Whether a `**mapping` may be one `CloneSemantics.clone` accepts: `vars(x)`,
+        `dict(...)`, `x.__dict__`, `model_to_dict(x)`, `x.<...dict...>()`, `x.copy()`,
+        `copy(x)`, a dict comprehension, `{**...}`, or a local bound to one of these."""
+        if isinstance(node, ast.Name):
+            if node.id in seen:
+                return False
+            seen.add(node.id)
+            return any(self._may_be_mapping_clone(v, seen) for v in self.values.get(node.id, ()))
+        if isinstance(node, ast.Attribute):
+            return node.attr == "__dict__"
+        if isinstance(node, ast.DictComp):
+            return True
+        if isinstance(node, ast.Dict):
+            return len(node.keys) == 1 and node.keys[0] is None
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            return "dict" in name or name in ("vars", "copy", "deepcopy")
+        return False
+
     # -- TSL001 ------------------------------------------------------------------------
 
     def _creates_with_copy(self, call: ast.AST, summary: ModuleSummary) -> bool:
@@ -281,7 +363,20 @@ class Prescreen:
             k.arg is None or k.arg in DICT_KEYWORDS or k.arg in self.fields for k in call.keywords
         ):
             return False
-        return self._may_be_model(call.func, summary) and self._keywords_may_copy(call)
+        return (
+            self._may_be_model(call.func, summary) or self._may_be_helper(call.func, summary)
+        ) and self._keywords_may_copy(call)
+
+    def _may_be_helper(self, func: ast.expr, summary: ModuleSummary) -> bool:
+        """Whether a callee may be a project function or method that passes its arguments
+        on into a new record (`helpers.forwarding`), resolved as the rule resolves it."""
+        parts = expr_parts(func)
+        if parts is None or parts[0] in self.local_imports:
+            return True
+        if parts[0] not in summary.order and not summary.stars:
+            return len(parts) == 2  # `self.create(...)`, `service.create(...)`: the rule looks
+        target = helpers.function_at(self.index, summary, parts)
+        return target is not None and helpers.forwarding(self.index, *target) is not None
 
     def _may_construct(self, value: ast.expr, summary: ModuleSummary) -> bool:
         """Whether a bound value may be a new record: a call of something that may be a model
@@ -376,6 +471,52 @@ class Prescreen:
             and self._may_copy(value)
             and self._may_be_created(record.id, summary)
         )
+
+
+def _clone_words(data: bytes) -> Iterator[int]:
+    """Offsets of the words a whole-record copy (TSL004) is written with, in a file that
+    can reach the database with them; a handful of searches for most files, which hold none:
+
+    - with `**` or `setattr`: `__dict__`, `__table__`, `__mapper__`, `vars(`, `_dict(`,
+      `_meta`, `inspect(` (`Model(**vars(src))`, loops over the columns);
+    - `make_transient`;
+    - `deepcopy(`, `copy.copy(` or a bare `copy(`, with `save`, `.add` or `.merge`;
+    - with `save`: `.pk = None` / `.id = None`.
+    """
+    if b"**" in data or b"setattr" in data:
+        start = data.find(b"__")
+        while start >= 0:
+            if data.startswith(_DUNDERS, start + 2):
+                yield start
+            start = data.find(b"__", start + 1)
+        for word in CLONE_WORDS:
+            start = data.find(word)
+            while start >= 0:
+                yield start
+                start = data.find(word, start + 1)
+    start = data.find(b"make_transient")
+    while start >= 0:
+        yield start
+        start = data.find(b"make_transient", start + 1)
+    copies = []
+    start = data.find(b"copy(")  # deepcopy(...), copy.copy(...), copy(...) from copy
+    while start >= 0:
+        before = data[start - 1] if start else 0x0A
+        if before not in _WORD_OR_DOT or (start >= 5 and data[start - 5 : start] == b"copy."):
+            copies.append(start)
+        elif start >= 4 and data[start - 4 : start] == b"deep":
+            copies.append(start - 4)
+        start = data.find(b"copy(", start + 1)
+    if copies and (b"save" in data or b".add" in data or b".merge" in data):
+        yield from copies
+    if b"save" in data:
+        for word in (b".pk", b".id"):
+            start = data.find(word)
+            while start >= 0:
+                end = start + 3
+                if (end == len(data) or data[end] not in _WORD) and _PK_NONE_AFTER.match(data, end):
+                    yield start
+                start = data.find(word, end)
 
 
 def _other_gives(data: bytes) -> Iterator[int]:

@@ -9,6 +9,7 @@ reach the use in the same function, found with LibCST's `ScopeProvider`.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -25,7 +26,16 @@ from libcst.metadata import (
     VisitorMetadataProvider,
 )
 
-from timestamp_lint.index import CALL, ClassSummary, ModuleSummary, ProjectIndex, resolve_relative
+from timestamp_lint.detect import field_names
+from timestamp_lint.index import (
+    CALL,
+    ClassSummary,
+    ClassSym,
+    Kind,
+    ModuleSummary,
+    ProjectIndex,
+    resolve_relative,
+)
 
 
 class ParentProvider(VisitorMetadataProvider[cst.CSTNode]):
@@ -65,6 +75,7 @@ class FieldValue:
     carrier: cst.CSTNode  # the cst.Arg or cst.DictElement to report and remove
     through: cst.Arg | None = None  # the call argument that brings it (`defaults=d`, `**d`)
     lookup: bool = False  # a Django get_or_create/update_or_create lookup keyword
+    named: bool = False  # a helper's named parameter: the call needs it, no fix
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,7 @@ class CreationSite:
     kind: str  # "constructor", "manager" (objects.create and friends) or "insert"
     label: str  # how messages name the call: "Flow", "Flow.objects.create", "insert(Flow).values"
     values: tuple[FieldValue, ...]
+    helper: str | None = None  # the project function that creates the record ("helper" kind)
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,7 @@ class CopySource:
     origin: cst.BaseExpression  # e.g. the `master.created_at` attribute
     field: str  # the field read from the other object
     via: tuple[str, ...] = field(default=())  # local names followed to reach it
+    model: str | None = None  # the model of the record it is read from, when the code says
 
 
 def is_insert_function(dotted: str) -> bool:
@@ -135,8 +148,9 @@ class Semantics:
         self.parents = metadata[ParentProvider]
         self.summary = summary
         self.index = index
-        self.fields = fields
+        self.fields = fields | field_names(index)  # with those the models declare
         self._model_cache: dict[cst.CSTNode, ClassSummary | None] = {}
+        self._clones: CloneSemantics | None = None
 
     # -- names -------------------------------------------------------------------------
 
@@ -199,7 +213,7 @@ class Semantics:
             values = tuple(self._call_values(call, False))
             return CreationSite(model, call, "constructor", model.name, values)
         if not isinstance(func, cst.Attribute):
-            return None
+            return self._helper_site(call)
         method = func.attr.value
         target = func.value
         if (
@@ -221,7 +235,57 @@ class Semantics:
                         values.extend(self._insert_rows(arg))
                 label = f"insert({model.name}).values"
                 return CreationSite(model, call, "insert", label, tuple(values))
-        return None
+        return self._helper_site(call)
+
+    def _helper_site(self, call: cst.Call) -> CreationSite | None:
+        """A call of a project function or method that passes its arguments on into a new
+        record (`helpers.forwarding`): `create_flow(**kw)`, `FlowService().create(...)`,
+        `self.repo_method(...)`, `service.create(...)` with `service = FlowService()`."""
+        from timestamp_lint import helpers
+
+        if not any(
+            arg.star == "**" or (arg.keyword is not None and arg.keyword.value in self.fields)
+            for arg in call.args
+        ):
+            return None  # nothing it could give a timestamp field
+        parts = _cst_parts(call.func)
+        if parts is None or parts[-1] == CALL:
+            return None
+        head = call.func
+        while isinstance(head, (cst.Attribute, cst.Call)):
+            head = head.value if isinstance(head, cst.Attribute) else head.func
+        target = None
+        if self._symbols(head):  # a module-level name: resolved as the index would
+            target = helpers.function_at(self.index, self.summary, parts)
+        elif isinstance(head, cst.Name) and len(parts) == 2:  # self.create, service.create
+            if self._clones is None:
+                self._clones = CloneSemantics(self)
+            owner = self._clones.record_class(head)
+            found = helpers.method_of(self.index, owner, parts[1]) if owner else None
+            module = self.index.summary(found[0].path) if found else None
+            if found is not None and module is not None:
+                target = (module, found[1], owner)
+        if target is None:
+            return None
+        forward = helpers.forwarding(self.index, *target)
+        if forward is None:
+            return None
+        # keywords named like the field they set, and `**mappings`: what the byte scan and
+        # the first pass look for (a parameter named otherwise, or a positional argument,
+        # is not followed)
+        values: list[FieldValue] = []
+        for arg in call.args:
+            if arg.star == "**":
+                if forward.kwargs:
+                    values.extend(self.dict_values(arg.value, arg))
+            elif arg.keyword is not None:
+                name = arg.keyword.value
+                if forward.params.get(name) == name:
+                    values.append(FieldValue(name, arg.value, arg, arg, named=True))
+                elif forward.kwargs and name not in forward.params:
+                    values.append(FieldValue(name, arg.value, arg, arg))
+        label = self.code(call.func)
+        return CreationSite(forward.model, call, "helper", label, tuple(values), forward.label)
 
     def _insert_target(self, node: cst.BaseExpression) -> ClassSummary | None:
         """The model of `insert(Model)` (any dialect) or `Model.__table__.insert()`, through
@@ -392,7 +456,11 @@ class Semantics:
             node = stack.pop()
             if isinstance(node, cst.Attribute):
                 if node.attr.value in self.fields and self._is_record(node.value):
-                    return CopySource(node, node.attr.value, via)
+                    source = self._source_class(node.value)
+                    if source is None or self.index.class_kind(source) is Kind.MODEL:
+                        model = source.name if source is not None else None
+                        return CopySource(node, node.attr.value, via, model)
+                    # else: a DTO's own data (a dataclass, a Pydantic model): not a record
             elif isinstance(node, cst.Subscript):
                 key = _subscript_key(node)
                 if key in self.fields:
@@ -423,6 +491,15 @@ class Semantics:
                     return found
         return None
 
+    def _source_class(self, node: cst.BaseExpression) -> ClassSummary | None:
+        """The project class of the object a field is read from, when the code says it (a
+        parameter's annotation, a local assigned from a constructor or a query)."""
+        if not isinstance(node, cst.Name):
+            return None
+        if self._clones is None:
+            self._clones = CloneSemantics(self)
+        return self._clones.record_class(node)
+
     def _is_record(self, node: cst.BaseExpression) -> bool:
         """Whether `x` in `x.created_at` can be a record rather than a class or an upsert's
         `excluded` row (`stmt.excluded.created_at` names the row being inserted)."""
@@ -443,12 +520,306 @@ class Semantics:
         for value, target in self._reaching(name):
             if isinstance(value, cst.Call):
                 site = self.creation_site(value)
-                creates_one = site is not None and (
-                    site.kind == "constructor" or site.label.endswith(".create")
-                )
-                if creates_one:
+                # `Model.objects.create(...)` has stored the record already: assigning to it
+                # afterwards updates a stored row, as an `update()` would
+                if site is not None and site.kind == "constructor":
                     return site.model, target
         return None
+
+
+@dataclass(frozen=True)
+class Clone:
+    """A mapping (or a copy) that carries all of another record's columns."""
+
+    what: str  # how the message shows it: "vars(src)", "project.to_dict()"
+    source: cst.BaseExpression | None  # the record copied, when known
+    removed: frozenset[str] = frozenset()  # timestamp keys popped or excluded on the way
+    name: cst.Name | None = None  # the local holding the mapping, when there is one
+
+
+class CloneSemantics:
+    """TSL004's questions, asked of a file's `Semantics`: does this mapping carry another
+    record's columns? What model is this record? Kept apart from `Semantics` so that the
+    first rules' code paths stay as they are."""
+
+    def __init__(self, semantics: Semantics) -> None:
+        self.s = semantics
+
+    # -- which class a record is ---------------------------------------------------------
+
+    def class_of(self, node: cst.BaseExpression) -> ClassSummary | None:
+        """The project class `node` (a class expression or an annotation) names."""
+        node = _unwrap_annotation(node)
+        if node is None:
+            return None
+        symbols = self.s._symbols(node)
+        if not symbols or len(symbols) != 1 or not isinstance(symbols[0], ClassSym):
+            return None
+        return symbols[0].cls
+
+    def record_class(self, node: cst.BaseExpression, depth: int = 0) -> ClassSummary | None:
+        """The project class of the object `node` evaluates to, when the code says it: a
+        parameter's annotation, `self` in a method, a local assigned from a constructor, a
+        manager or query (`Model.objects.get(...)`, `session.get(Model, ...)`,
+        `Model.query.get(...)`, `session.query(Model)....first()`), or `copy.copy(x)`."""
+        if depth > 8:
+            return None
+        if isinstance(node, cst.Name):
+            scope = self.s.scopes.get(node)
+            if scope is None:
+                return None
+            for assignment in scope[node.value]:
+                if isinstance(assignment, Assignment) and isinstance(assignment.node, cst.Param):
+                    param = assignment.node
+                    if param.annotation is not None:
+                        return self.class_of(param.annotation.annotation)
+                    return self._self_class(param)
+            for value in self.s.reaching_values(node):
+                found = self.record_class(value, depth + 1)
+                if found is not None:
+                    return found
+            return None
+        if isinstance(node, cst.Call):
+            func = node.func
+            cls = self.class_of(func)
+            if cls is not None:
+                return cls
+            if self.s.external_name(func) in ("copy.copy", "copy.deepcopy") and node.args:
+                return self.record_class(node.args[0].value, depth + 1)
+            if isinstance(func, cst.Attribute):
+                method = func.attr.value
+                if method in ("get", "get_or_404", "first_or_404", "one_or_404") and node.args:
+                    first = node.args[0].value
+                    model = self.s.model_of(first)
+                    if model is not None:
+                        return model
+                if method == "query" and node.args:
+                    model = self.s.model_of(node.args[0].value)
+                    if model is not None:
+                        return model
+                return self._queried(func.value, depth)
+        return None
+
+    def _queried(self, node: cst.BaseExpression, depth: int) -> ClassSummary | None:
+        """`Model.objects.filter(...)`, `Model.query.filter_by(...)`, `session.query(Model)
+        .filter(...)`: the model a chain of query calls returns records of."""
+        for _ in range(MAX_TRACE):
+            if isinstance(node, cst.Attribute):
+                if node.attr.value in DJANGO_MANAGERS or node.attr.value == "query":
+                    return self.s.model_of(node.value)
+                node = node.value
+            elif isinstance(node, cst.Call):
+                func = node.func
+                if isinstance(func, cst.Attribute) and func.attr.value == "query" and node.args:
+                    return self.s.model_of(node.args[0].value)
+                node = func
+            else:
+                return None
+        return None
+
+    def _self_class(self, param: cst.Param) -> ClassSummary | None:
+        """The class of `self` (the first parameter of a method of a module-level class)."""
+        function = self.s.parents.get(self.s.parents.get(param))
+        function = (
+            self.s.parents.get(function) if not isinstance(function, cst.FunctionDef) else function
+        )
+        if not isinstance(function, cst.FunctionDef):
+            return None
+        params = function.params.params
+        if not params or params[0] is not param:
+            return None
+        if any(_decorator_name(d) in ("staticmethod", "classmethod") for d in function.decorators):
+            return None
+        owner = self.s.parents.get(self.s.parents.get(function))
+        if not isinstance(owner, cst.ClassDef) or self.s.parents.get(owner) is not self.s.module:
+            return None
+        return self.s.summary.classes.get(owner.name.value)
+
+    def record_model(self, node: cst.BaseExpression) -> ClassSummary | None:
+        """The ORM model of the record `node` evaluates to, when the code says it."""
+        cls = self.record_class(node)
+        if cls is not None and self.s.index.class_kind(cls) is Kind.MODEL:
+            return cls
+        return None
+
+    # -- mappings that carry a record's columns -------------------------------------------
+
+    def clone(self, node: cst.BaseExpression, columns_method, depth: int = 0) -> Clone | None:
+        """Whether the mapping `node` carries all the columns of another record: `vars(x)`,
+        `x.__dict__`, `model_to_dict(x)`, `x.to_dict()` (when `columns_method(x, "to_dict")`
+        says the method returns the columns), a comprehension over a model's columns,
+        through `dict(...)`, `{**...}`, `.copy()` and local names."""
+        if depth > MAX_TRACE:
+            return None
+        s = self.s
+        if isinstance(node, cst.Name):
+            values = s.reaching_values(node)
+            if not values:
+                return None
+            found = self.clone(values[0], columns_method, depth + 1)
+            if found is None:
+                return None
+            removed = found.removed | self._popped(node)
+            return Clone(found.what, found.source, removed, found.name or node)
+        if isinstance(node, cst.Attribute) and node.attr.value == "__dict__":
+            return Clone(s.code(node), node.value)
+        if isinstance(node, cst.Dict) and len(node.elements) == 1:
+            element = node.elements[0]
+            if isinstance(element, cst.StarredDictElement):
+                return self.clone(element.value, columns_method, depth + 1)
+            return None
+        if isinstance(node, cst.DictComp):
+            return self._comprehension(node)
+        if not isinstance(node, cst.Call):
+            return None
+        func = node.func
+        args = [a for a in node.args if not a.keyword and not a.star]
+        if isinstance(func, cst.Name) and func.value in ("vars", "dict") and s._is_builtin(func):
+            if len(node.args) == 1 and len(args) == 1:
+                if func.value == "vars":
+                    return Clone(s.code(node), args[0].value)
+                return self.clone(args[0].value, columns_method, depth + 1)
+            return None
+        name = s.external_name(func)
+        if name is not None and name.endswith(".model_to_dict") and name.startswith("django."):
+            if args and not any(a.keyword for a in node.args):  # exclude= / fields=: chosen
+                return Clone(s.code(node), args[0].value)
+            return None
+        if name in ("copy.copy", "copy.deepcopy") and len(args) == 1:
+            return self.clone(args[0].value, columns_method, depth + 1)
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method == "copy" and not node.args:
+                return self.clone(func.value, columns_method, depth + 1)
+            if _dict_method(method) and not node.args and columns_method(func.value, method):
+                return Clone(s.code(node), func.value)
+        return None
+
+    def _comprehension(self, node: cst.DictComp) -> Clone | None:
+        """`{c.name: getattr(src, c.name) for c in Model.__table__.columns}` with no `if`
+        that may drop the timestamps."""
+        comp = node.for_in
+        if comp.inner_for_in is not None:
+            return None
+        conditions = [self.s.code(i.test) for i in comp.ifs]
+        if not keeps_timestamps(conditions, self.s.fields):
+            return None
+        iterable = comp.iter
+        if (
+            isinstance(iterable, cst.Call)
+            and isinstance(iterable.func, cst.Attribute)
+            and iterable.func.attr.value == "items"
+            and not iterable.args
+        ):  # `{k: v for k, v in vars(src).items() if not k.startswith("_")}`
+            inner = self.clone(iterable.func.value, lambda record, method: False)
+            if inner is None:
+                return None
+            return Clone(shorten_code(self.s.code(node)), inner.source)
+        if not columns_iterable(self.s.code(iterable)):
+            return None
+        source = None
+        value = node.value
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Name)
+            and value.func.value == "getattr"
+            and value.args
+        ):
+            source = value.args[0].value
+        return Clone(shorten_code(self.s.code(node)), source)
+
+    def _popped(self, name: cst.Name) -> frozenset[str]:
+        """Keys removed from the local mapping `name` in its function, anywhere:
+        `name.pop("created_at", ...)`, `del name["created_at"]`, or given a new value,
+        `name["created_at"] = ...` / `name.update(created_at=...)`."""
+        scope = self.s.scopes.get(name)
+        if scope is None:
+            return frozenset()
+        removed: set[str] = set()
+        for access in scope.accesses[name.value]:
+            node = access.node
+            parent = self.s.parents.get(node)
+            if isinstance(parent, cst.Attribute) and parent.value is node:
+                call = self.s.parents.get(parent)
+                if isinstance(call, cst.Call) and call.func is parent:
+                    method = parent.attr.value
+                    if method in ("pop", "__delitem__") and call.args:
+                        key = string_value(call.args[0].value)
+                        if key is not None:
+                            removed.add(key)
+                    elif method == "update":
+                        removed.update(a.keyword.value for a in call.args if a.keyword)
+                        for arg in call.args:
+                            if isinstance(arg.value, cst.Dict):
+                                removed.update(
+                                    k
+                                    for e in arg.value.elements
+                                    if isinstance(e, cst.DictElement)
+                                    and (k := string_value(e.key)) is not None
+                                )
+            elif isinstance(parent, cst.Subscript) and parent.value is node:
+                key = _subscript_key(parent)
+                holder = self.s.parents.get(parent)
+                if key is not None and isinstance(holder, (cst.Del, cst.AssignTarget)):
+                    removed.add(key)
+        return frozenset(removed)
+
+
+def _cst_parts(node: cst.BaseExpression) -> tuple[str, ...] | None:
+    """`a.b().c` -> ("a", "b", "()", "c"), as `index.expr_parts` writes it."""
+    parts: list[str] = []
+    while True:
+        if isinstance(node, cst.Name):
+            parts.append(node.value)
+            return tuple(reversed(parts))
+        if isinstance(node, cst.Attribute):
+            parts.append(node.attr.value)
+            node = node.value
+        elif isinstance(node, cst.Call):
+            parts.append(CALL)
+            node = node.func
+        else:
+            return None
+
+
+def _dict_method(name: str) -> bool:
+    """`to_dict`, `as_dict`, `to_public_dict`: a method that may return the record's
+    columns (the byte scan looks for `_dict(`)."""
+    return name.endswith("_dict")
+
+
+def shorten_code(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _decorator_name(decorator: cst.Decorator) -> str | None:
+    node = decorator.decorator
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _unwrap_annotation(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`Foo`, `mod.Foo`, `Optional[Foo]`, `Foo | None`: the class named."""
+    if isinstance(node, cst.Subscript):
+        head = node.value
+        if (
+            isinstance(head, (cst.Name, cst.Attribute))
+            and (head.value if isinstance(head, cst.Name) else head.attr.value) == "Optional"
+            and len(node.slice) == 1
+            and isinstance(node.slice[0].slice, cst.Index)
+        ):
+            return _unwrap_annotation(node.slice[0].slice.value)
+        return None
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+        left, right = node.left, node.right
+        if isinstance(right, cst.Name) and right.value == "None":
+            return _unwrap_annotation(left)
+        if isinstance(left, cst.Name) and left.value == "None":
+            return _unwrap_annotation(right)
+        return None
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        return node
+    return None
 
 
 def _element_for(
@@ -489,4 +860,37 @@ def _subscript_key(node: cst.Subscript) -> str | None:
     return None
 
 
-__all__ = ["CALL", "PROVIDERS", "CopySource", "CreationSite", "FieldValue", "Semantics"]
+# What an iterable of a model's columns looks like, as written: `Model.__table__.columns`,
+# `.__table__.c`, `.__mapper__.columns` / `.column_attrs` / `.attrs`, Django
+# `._meta.fields` / `.concrete_fields` / `.get_fields()`, `inspect(x).attrs`,
+# `inspect(x).mapper.column_attrs`, with `.keys()` / `.values()` or not.
+COLUMNS_RE = re.compile(
+    r"(?:__table__\.(?:columns|c)|__mapper__\.(?:columns|column_attrs|attrs)"
+    r"|_meta\.(?:fields|concrete_fields|local_fields|local_concrete_fields|get_fields\(\))"
+    r"|\binspect\(.*\)\.(?:attrs|column_attrs|mapper\.(?:column_attrs|columns|attrs)))"
+    r"(?:\.(?:keys|values)\(\))?$"
+)
+
+
+def columns_iterable(text: str) -> bool:
+    """Whether an iterable, as written, yields the columns of a model."""
+    return COLUMNS_RE.search(" ".join(text.split())) is not None
+
+
+def keeps_timestamps(conditions: Sequence[str], fields: frozenset[str]) -> bool:
+    """Whether the `if` clauses of a comprehension or loop over columns keep the timestamp
+    columns: only `startswith` tests that name no field (`not k.startswith("_")`) are known
+    to; any other condition may be the filter that drops them (`k not in ("id", ...)`)."""
+    return all(".startswith(" in c and not any(f in c for f in fields) for c in conditions)
+
+
+__all__ = [
+    "CALL",
+    "PROVIDERS",
+    "Clone",
+    "CloneSemantics",
+    "CopySource",
+    "CreationSite",
+    "FieldValue",
+    "Semantics",
+]

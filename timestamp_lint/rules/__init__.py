@@ -33,6 +33,7 @@ RULES: dict[str, RuleEntry] = {
         RuleEntry("TSL001", "tsl001", "CopiedTimestampInNewRecord", uses_copies=True),
         RuleEntry("TSL002", "tsl002", "CopiedTimestampAssigned", uses_copies=True),
         RuleEntry("TSL003", "tsl003", "TimestampColumnWithoutDefault", uses_copies=False),
+        RuleEntry("TSL004", "tsl004", "NewRecordCloned", uses_copies=True),
     )
 }
 

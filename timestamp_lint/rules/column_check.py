@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from timestamp_lint.ftypes import ColumnInfo
 from timestamp_lint.index import ClassSummary, Kind, ProjectIndex
 
@@ -20,8 +22,13 @@ def column_problems(
     """
     if not cls.columns or index.class_kind(cls) is Kind.SQLMODEL:
         return {}
+    configured = index.config.fields
+    if not any(name in configured for name in cls.columns):
+        return {}
     problems: dict[str, Problem] = {}
     for name in cls.columns:
+        if name not in configured:
+            continue  # found by its default (`columns.stamps_time`): it stamps itself
         info = index.column_info(cls, name)
         if info is None:
             continue
@@ -31,4 +38,29 @@ def column_problems(
         missing_hook = name in update_fields and info.update_hook is None
         if missing_default or missing_hook:
             problems[name] = (info, missing_default, missing_hook)
+    if problems and index.class_kind(cls) is not Kind.MODEL and _mapped_imperatively(index, cls):
+        return {}  # its columns are a Table's, mapped onto the class: the Table decides
     return problems
+
+
+def _mapped_imperatively(index: ProjectIndex, cls: ClassSummary) -> bool:
+    """`registry.map_imperatively(Cls, table)` or classic `mapper(Cls, table)` in the
+    class's own module: the class body's annotations only describe the Table's columns."""
+    from timestamp_lint.helpers import module_tree
+
+    tree = module_tree(index, cls.path)
+    if tree is None:
+        return False
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        first = node.args[0]
+        if (
+            name in ("map_imperatively", "mapper")
+            and isinstance(first, ast.Name)
+            and first.id == cls.name
+        ):
+            return True
+    return False

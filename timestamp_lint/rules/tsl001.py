@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from timestamp_lint.detect import is_field_of
 from timestamp_lint.rules.base import Rule, default_advice, field_words, shorten
 from timestamp_lint.semantics import CopySource, Semantics
 
@@ -16,7 +17,8 @@ def describe_copy(
         origin_node = origin_node.with_changes(lpar=(), rpar=())
     origin = shorten(semantics.code(origin_node))
     shown = semantics.code(value)
-    words = f"another record's {field_words(source.field)}"
+    record = f"another {source.model} record" if source.model else "another record"
+    words = f"{record}'s {field_words(source.field)}"
     if "\n" in shown:
         return origin, words
     if source.via:
@@ -88,8 +90,12 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
         site = self.semantics.creation_site(node)
         if site is None:
             return
+        if site.kind == "constructor" and self._only_signalled(node):
+            return
         for value in site.values:
-            if value.field not in self.fields or value.carrier in self._seen:
+            if value.carrier in self._seen or not is_field_of(
+                self.semantics.index, site.model, value.field
+            ):
                 continue
             source = self.semantics.copy_source(value.value)
             if source is None:
@@ -114,7 +120,10 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
                 )
             else:
                 advice = default_advice(self.semantics, site.model, value.field, "omit it")
-            message = f"{site.label}({argument}) copies {copied} into a new record; {advice}"
+            record = "a new record"
+            if site.helper is not None:
+                record = f"a new {site.model.name} record through {site.helper}"
+            message = f"{site.label}({argument}) copies {copied} into {record}; {advice}"
             carrier = value.carrier
             start = carrier.keyword if isinstance(carrier, cst.Arg) else carrier.key
             if isinstance(carrier, cst.Arg) and carrier.keyword is None:
@@ -126,6 +135,42 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
                 end_node=carrier,  # the whole value, closing parentheses included
                 model=site.model,
                 field=value.field,
-                fixable=not value.lookup,
+                fixable=not (value.lookup or value.named),
                 unsafe_reason=shared,
             )
+
+    def _only_signalled(self, call: cst.Call) -> bool:
+        """`before = Model(..., created_at=old.created_at)` that is never saved: the local
+        is only tested (`if before and ...`) and passed by keyword to a signal's `send()`
+        (`changed.send(sender, before=before)`), an in-memory snapshot of the old state,
+        not a new row."""
+        semantics = self.semantics
+        statement = semantics.parents.get(call)
+        if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
+            return False
+        target = statement.targets[0].target
+        scope = semantics.scopes.get(target)
+        if not isinstance(target, cst.Name) or scope is None:
+            return False
+        sent = False
+        for access in scope.accesses[target.value]:
+            node = access.node
+            parent = semantics.parents.get(node)
+            if isinstance(parent, cst.Arg) and parent.keyword is not None:
+                caller = semantics.parents.get(parent)
+                if not (
+                    isinstance(caller, cst.Call)
+                    and isinstance(caller.func, cst.Attribute)
+                    and caller.func.attr.value in ("send", "send_robust")
+                ):
+                    return False
+                sent = True
+            elif isinstance(parent, cst.Attribute) and parent.value is node:
+                holder = semantics.parents.get(parent)
+                if isinstance(holder, cst.AssignTarget) or (
+                    isinstance(holder, cst.Call) and holder.func is parent
+                ):
+                    return False  # `before.save()`, `before.x = ...`: used as a record
+            elif not isinstance(parent, (cst.If, cst.BooleanOperation, cst.UnaryOperation)):
+                return False
+        return sent

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from timestamp_lint.detect import is_field_of
 from timestamp_lint.rules.base import Rule, default_advice
 from timestamp_lint.rules.tsl001 import describe_copy
 from timestamp_lint.semantics import string_value
@@ -38,12 +39,14 @@ time, unsafe otherwise.
 """
 
     def _check(self, statement: cst.CSTNode, record: cst.BaseExpression, field: str, value) -> None:
-        if field not in self.fields or not isinstance(record, cst.Name):
+        if field not in self.semantics.fields or not isinstance(record, cst.Name):
             return
         created = self.semantics.created_model(record)
         if created is None:
             return
         model, target = created
+        if not is_field_of(self.semantics.index, model, field):
+            return
         source = self.semantics.copy_source(value)
         if source is None:
             return

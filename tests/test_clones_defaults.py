@@ -1,0 +1,145 @@
+"""Issue 11's smaller pieces: the wider default allowlist, and assignments after
+`objects.create(...)`, which update a stored record (not TSL002)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from timestamp_lint.api import Options, lint_paths
+
+NO_CACHE = Options(cache=False)
+
+MODELS = """
+from sqlalchemy import Column, DateTime, Integer, func
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class Flow(Base):
+    __tablename__ = "flows"
+    id = Column(Integer, primary_key=True)
+    created_at = Column(DateTime, server_default=func.now())
+"""
+
+COPY = """
+from app.models import Flow
+
+
+def clone(master):
+    return Flow(created_at=master.created_at)
+"""
+
+
+def _codes(root: Path) -> list[tuple[str, str]]:
+    result = lint_paths([root], options=NO_CACHE)
+    return sorted((f.path.relative_to(root).as_posix(), f.code) for f in result.findings)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tests/test_flows.py",
+        "app/tests/helpers.py",
+        "test_flows.py",
+        "app/flows_test.py",
+        "conftest.py",
+        "app/tests/conftest.py",
+        "seed.py",
+        "scripts/seed_data.py",
+        "app/seeds/flows.py",
+        "fixtures/flows.py",
+        "app/fixtures/load.py",
+    ],
+)
+def test_tests_seeds_and_fixture_scripts_are_allowed_by_default(project, name: str) -> None:
+    root = project({"app/__init__.py": "", "app/models.py": MODELS, name: COPY})
+    assert _codes(root) == []
+
+
+@pytest.mark.parametrize("name", ["app/services.py", "app/testing.py", "app/contest.py"])
+def test_other_files_are_still_checked(project, name: str) -> None:
+    root = project({"app/__init__.py": "", "app/models.py": MODELS, name: COPY})
+    assert _codes(root) == [(name, "TSL001")]
+
+
+def test_allow_replaces_the_default_list(project) -> None:
+    root = project(
+        {"app/__init__.py": "", "app/models.py": MODELS, "tests/test_flows.py": COPY},
+        config='allow = ["scripts/**"]\n',
+    )
+    assert _codes(root) == [("tests/test_flows.py", "TSL001")]
+
+
+DJANGO_MODELS = """
+from django.db import models
+
+
+class Issue(models.Model):
+    title = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+"""
+
+
+def test_assignment_after_objects_create_is_an_update(project) -> None:
+    root = project(
+        {
+            "app/__init__.py": "",
+            "app/models.py": DJANGO_MODELS,
+            "app/services.py": """
+                from app.models import Issue
+
+
+                def stored(issue):
+                    copy = Issue.objects.create(title=issue.title)
+                    copy.created_at = issue.created_at
+                    copy.save(update_fields=["created_at"])
+
+
+                def built(issue):
+                    copy = Issue(title=issue.title)
+                    copy.created_at = issue.created_at
+                    copy.save()
+            """,
+        }
+    )
+    result = lint_paths([root], options=NO_CACHE)
+    assert [(f.line, f.code) for f in result.findings] == [(12, "TSL002")]
+
+
+IMPERATIVE = """
+import datetime
+
+from sqlalchemy import Column, MetaData, Table, types
+from sqlalchemy.orm import Mapped, registry
+
+metadata = MetaData()
+mapper_registry = registry(metadata=metadata)
+
+api_token_table = Table(
+    "api_token",
+    metadata,
+    Column("id", types.UnicodeText, primary_key=True),
+    Column("created_at", types.DateTime, default=datetime.datetime.utcnow),
+)
+
+
+class ApiToken:
+    created_at: Mapped[datetime.datetime]
+
+
+class Unmapped:
+    created_at: Mapped[datetime.datetime]
+
+
+mapper_registry.map_imperatively(ApiToken, api_token_table)
+"""
+
+
+def test_imperatively_mapped_class_annotations_are_not_tsl003(project) -> None:
+    # the Table holds the columns (and their defaults); the annotations only describe them
+    root = project({"app/__init__.py": "", "app/models.py": IMPERATIVE})
+    result = lint_paths([root], options=NO_CACHE)
+    assert [(f.line, f.code) for f in result.findings] == [(22, "TSL003")]  # Unmapped only

@@ -1,0 +1,141 @@
+"""Timestamp fields found by their declarations, whatever their names (issue 11)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from timestamp_lint.api import Options, lint_paths
+from timestamp_lint.config import load_config
+from timestamp_lint.detect import field_names
+from timestamp_lint.ftypes import UserError
+from timestamp_lint.index import ProjectIndex
+from timestamp_lint.prescreen import Prescreen
+
+NO_CACHE = Options(cache=False)
+
+MODELS = """
+from datetime import datetime
+
+from django.db import models as dj
+from sqlalchemy import Boolean, Column, DateTime, Integer, func
+from sqlalchemy.orm import Mapped, declarative_base, mapped_column
+from sqlmodel import Field, SQLModel
+
+Base = declarative_base()
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id = Column(Integer, primary_key=True)
+    created = Column(DateTime, default=datetime.utcnow)
+    modified_at = Column(
+        DateTime,
+        onupdate=func.now(),
+    )
+    changed_on: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
+    due = Column(DateTime)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    id = Column(Integer, primary_key=True)
+    created = Column(Boolean, default=False)
+
+
+class Member(dj.Model):
+    date_joined = dj.DateTimeField(auto_now_add=True)
+
+
+class Hero(SQLModel, table=True):
+    id: int = Field(primary_key=True)
+    created_on: datetime = Field(default_factory=datetime.utcnow)
+"""
+
+COPIES = """
+from app.models import Hero, Member, Project, Tag
+
+
+def copies(p, t, m, h):
+    Project(created=p.created)
+    Project(modified_at=p.modified_at)
+    Project(changed_on=p.changed_on)
+    Project(due=p.due)
+    Tag(created=t.created)
+    Member.objects.create(date_joined=m.date_joined)
+    Hero(created_on=h.created_on)
+"""
+
+
+def _found(root: Path) -> list[tuple[int, str, str | None]]:
+    result = lint_paths([root], options=NO_CACHE)
+    return [(f.line, f.code, f.field) for f in result.findings]
+
+
+def test_columns_that_stamp_the_time_are_timestamp_fields(project) -> None:
+    root = project({"app/__init__.py": "", "app/models.py": MODELS, "app/copies.py": COPIES})
+    assert _found(root) == [
+        (5, "TSL001", "created"),
+        (6, "TSL001", "modified_at"),
+        (7, "TSL001", "changed_on"),
+        (10, "TSL001", "date_joined"),
+        (11, "TSL001", "created_on"),
+    ]
+    index = ProjectIndex(load_config(root))
+    assert field_names(index) == {
+        "created_at",
+        "updated_at",
+        "created",
+        "modified_at",
+        "changed_on",
+        "date_joined",
+        "created_on",
+    }
+
+
+def test_messages_name_the_real_field(project) -> None:
+    root = project({"app/__init__.py": "", "app/models.py": MODELS, "app/copies.py": COPIES})
+    messages = [f.message for f in lint_paths([root], options=NO_CACHE).findings]
+    assert messages[0] == (
+        "Project(created=p.created) copies another record's 'created' timestamp into a new "
+        "record; omit it so the column default (default=datetime.utcnow) stamps the current time"
+    )
+    assert "(see TSL003)" in messages[1]  # modified_at has an update hook, no insert default
+
+
+def test_detection_can_be_turned_off(project) -> None:
+    root = project(
+        {"app/__init__.py": "", "app/models.py": MODELS, "app/copies.py": COPIES},
+        config="detect-fields = false\n",
+    )
+    assert _found(root) == []
+    assert field_names(ProjectIndex(load_config(root))) == {"created_at", "updated_at"}
+
+
+def test_detect_fields_must_be_a_boolean(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.timestamp-lint]\ndetect-fields = "no"\n')
+    with pytest.raises(UserError, match="key 'detect-fields' must be true or false"):
+        load_config(tmp_path)
+
+
+def test_detected_columns_are_not_judged_by_tsl003(project) -> None:
+    # `modified_at` has an update hook and no insert default: not a configured field, so
+    # TSL003 (about the configured fields) says nothing
+    root = project({"app/__init__.py": "", "app/models.py": MODELS})
+    assert _found(root) == []
+
+
+def test_the_byte_scan_looks_for_the_declared_names(project) -> None:
+    root = project({"app/__init__.py": "", "app/models.py": MODELS})
+    config = load_config(root)
+    prescreen = Prescreen(ProjectIndex(config), config)
+    assert prescreen.scan(b"Project(created=p.created)\n").copy
+    off = Prescreen(ProjectIndex(config.__class__(root=root, detect_fields=False)), config)
+    assert not off.scan(b"Project(created=p.created)\n").copy
+
+
+def test_single_file_run_knows_the_declared_names(project) -> None:
+    root = project({"app/__init__.py": "", "app/models.py": MODELS, "app/copies.py": COPIES})
+    single = lint_paths([root / "app" / "copies.py"], options=NO_CACHE)
+    assert [f.line for f in single.findings] == [5, 6, 7, 10, 11]

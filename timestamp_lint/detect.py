@@ -1,0 +1,108 @@
+"""Timestamp fields learned from the project's own model declarations.
+
+Besides the configured `fields`, a column whose declaration stamps the current time is a
+timestamp field whatever its name: `created = Column(DateTime, default=datetime.utcnow)`,
+`modified_at = mapped_column(onupdate=func.now())`, Django `date_joined =
+DateTimeField(auto_now_add=True)`, SQLModel `Field(default_factory=datetime.utcnow)`.
+
+The byte scan, the first pass and the rules all ask `field_names(index)`, computed once per
+run, so the cheap stages look for exactly the names the rules judge. Which model has which
+of these columns is the index's business (`ProjectIndex.model_info`); a copy of such a name
+is reported only into a model that has the column (`detected_column`).
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+
+from timestamp_lint.columns import is_timestamp
+from timestamp_lint.ftypes import ColumnInfo
+from timestamp_lint.index import ClassSummary, ProjectIndex
+from timestamp_lint.source import SourceError, read_source
+
+# A column that stamps the time has a default or update hook whose value names the clock,
+# on one line (`server_default=func.now()`, `"onupdate": text("now()")`), or Django's
+# `auto_now`; the name it is bound to starts the statement, on that line or a few above.
+_HOOKS = (b"default", b"onupdate", b"auto_now")
+# what follows `default` / `onupdate` when its value, on the same line, names the clock
+_CLOCK_AFTER = re.compile(
+    rb"(?:_factory)?[\"']?[ \t]*[:=][^,)\n]*?"
+    rb"(?:now|today|current_timestamp|localtime|sysdate|getdate|getutcdate|utc_timestamp"
+    rb"|statement_timestamp|transaction_timestamp|clock_timestamp)",
+    re.IGNORECASE,
+)
+# `name = ...` or `name: T = ...`, spaced as class bodies are (a keyword argument on a line
+# of its own, `server_default=...,`, is not a declaration)
+_DECLARATION = re.compile(rb"[ \t]+([A-Za-z_][A-Za-z0-9_]*)(?:[ \t]*:[^=\n]*=|[ \t]+=)(?!=)")
+_LINES_UP = 8  # how far above the default a declaration's first line may be
+
+_known: weakref.WeakKeyDictionary[ProjectIndex, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def field_names(index: ProjectIndex) -> frozenset[str]:
+    """The configured fields and every name a class of the project declares as a column that
+    stamps the current time (none when `detect-fields = false`)."""
+    known = _known.get(index)
+    if known is None:
+        known = _known[index] = frozenset(index.config.fields) | _declared(index)
+    return known
+
+
+def _declared(index: ProjectIndex) -> frozenset[str]:
+    """Names that a class body may declare as columns stamping the current time, read from
+    the bytes of every project file (no parse): for each default or update hook that names
+    the clock, the name that starts its statement. A name found wrongly costs only a few
+    files parsed in vain: a copy is reported only into a model whose own column, as the
+    index reads it, stamps the time."""
+    if not index.config.detect_fields:
+        return frozenset()
+    configured = frozenset(index.config.fields)
+    names: set[str] = set()
+    for path in index.project_files():
+        try:
+            data = read_source(path)
+        except SourceError:
+            continue
+        if b"class" not in data:
+            continue
+        for hook in _HOOKS:
+            start = data.find(hook)
+            while start >= 0:
+                end = start + len(hook)
+                if hook == b"auto_now" or _CLOCK_AFTER.match(data, end):
+                    name = _declared_name(data, start)
+                    if name is not None and name not in configured:
+                        names.add(name)
+                start = data.find(hook, end)
+    return frozenset(names)
+
+
+def _declared_name(data: bytes, offset: int) -> str | None:
+    """The name the statement holding `offset` assigns, when an indented line at or up to
+    `_LINES_UP` lines above starts with `name =` or `name: T =`."""
+    end = offset
+    for _ in range(_LINES_UP + 1):
+        start = data.rfind(b"\n", 0, end) + 1
+        match = _DECLARATION.match(data, start)
+        if match is not None and match.end() <= offset + 1:
+            return match.group(1).decode("ascii")
+        if start == 0:
+            return None
+        end = start - 1
+    return None
+
+
+def detected_column(index: ProjectIndex, model: ClassSummary, field: str) -> ColumnInfo | None:
+    """The column `field` of `model` when it is a timestamp field by its declaration (not
+    by configuration): it stamps the current time on insert or update."""
+    if field in index.config.fields or not index.config.detect_fields:
+        return None
+    column = index.model_info(model).columns.get(field)
+    return column if is_timestamp(column) else None
+
+
+def is_field_of(index: ProjectIndex, model: ClassSummary, field: str) -> bool:
+    """Whether a copy of `field` into a new `model` record is a copied timestamp: a
+    configured field, or a column of the model found by its declaration."""
+    return field in index.config.fields or detected_column(index, model, field) is not None

@@ -1,0 +1,334 @@
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import Scope
+
+from timestamp_lint import helpers
+from timestamp_lint.detect import is_field_of
+from timestamp_lint.index import ClassSummary, Kind
+from timestamp_lint.rules.base import Rule, shorten
+from timestamp_lint.semantics import Clone, CloneSemantics, columns_iterable
+
+MAKE_TRANSIENT = frozenset(
+    {"sqlalchemy.orm.make_transient", "sqlalchemy.orm.session.make_transient"}
+)
+COPY = frozenset({"copy.copy", "copy.deepcopy"})
+ADDS = frozenset({"add", "add_all", "merge", "bulk_save_objects"})
+
+
+def _listed(fields: list[str]) -> str:
+    quoted = [f"'{f}'" for f in fields]
+    if len(quoted) == 1:
+        return f"its {quoted[0]} timestamp"
+    return f"its {', '.join(quoted[:-1])} and {quoted[-1]} timestamps"
+
+
+class NewRecordCloned(Rule):
+    code = "TSL004"
+    name = "new-record-cloned-with-timestamps"
+    summary = "A new record is cloned from another with the source's timestamps"
+    doc = """\
+## What it does
+Checks for new ORM records built from *all* of another record's columns, timestamps
+included:
+
+- `Model(**data)` or `Model.objects.create(**data)` where the mapping is `vars(src)`,
+  `src.__dict__`, Django's `model_to_dict(src)`, a model method such as `src.to_dict()`
+  whose body returns the columns, or a comprehension over `Model.__table__.columns`,
+  `__mapper__.columns`, `_meta.fields` or `inspect(src).attrs`;
+- `for c in Model.__table__.columns: setattr(new, c.name, getattr(old, c.name))` on a
+  record created in the same function;
+- SQLAlchemy's `make_transient(obj)`, and `copy.copy(obj)` / `copy.deepcopy(obj)` added
+  to a session or saved, which insert the old record's values as a new row;
+- Django's `obj.pk = None` (or `obj.id = None`) followed by `obj.save()`.
+
+Only the model's timestamp columns that the new row would really keep count: a mapping
+whose timestamp keys are popped (`data.pop("created_at")`), deleted, given new values,
+excluded (`model_to_dict(src, exclude=[...])`) or filtered out by the comprehension's `if`
+is not reported, and neither are Django `auto_now` / `auto_now_add` fields, which Django
+stamps on every insert whatever the instance holds.
+
+## Why is this bad?
+The clone claims to have been created (and last updated) when its source was. It is the
+bug of TSL001 in its most common real form: nothing in the code names the timestamp, so
+it is easy to miss in review.
+
+## Example
+```python
+def duplicate(project: Project) -> Project:
+    data = project.to_dict()
+    data.pop("id")
+    return Project(**data)
+```
+
+## Use instead
+```python
+def duplicate(project: Project) -> Project:
+    data = project.to_dict()
+    for key in ("id", "created_at", "updated_at"):
+        data.pop(key, None)
+    return Project(**data)
+```
+
+## Fix safety
+There is no automatic fix: which keys to drop depends on the mapping, and the message says
+what to remove.
+"""
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self.clones = CloneSemantics(self.semantics)
+        self.index = self.semantics.index
+
+    # -- the model's columns a clone keeps --------------------------------------------------
+
+    def _kept(self, model: ClassSummary, drop: frozenset[str] = frozenset()) -> list[str]:
+        """The model's timestamp columns a new row built from a copy would keep."""
+        columns = self.index.model_info(model).columns
+        kept = []
+        for name, info in columns.items():
+            if name in drop or not is_field_of(self.index, model, name):
+                continue
+            if info.kind == "django" and info.insert_default in (
+                "auto_now=True",
+                "auto_now_add=True",
+            ):
+                continue  # Django stamps these on every insert
+            kept.append(name)
+        return sorted(kept)
+
+    def _columns_method(self, model: ClassSummary):
+        def returns_columns(record: cst.BaseExpression, method: str) -> bool:
+            cls = self.clones.record_class(record) or model
+            return helpers.returns_columns(self.index, cls, method, self.semantics.fields)
+
+        return returns_columns
+
+    # -- Model(**mapping) ---------------------------------------------------------------
+
+    def visit_Call(self, node: cst.Call) -> None:
+        site = self.semantics.creation_site(node)
+        if site is not None:
+            if site.kind == "constructor" or site.label.endswith(".create"):
+                self._mapping_clone(node, site.model, site.label)
+            return
+        name = self.semantics.external_name(node.func)
+        if name in MAKE_TRANSIENT and node.args:
+            self._transient(node, node.args[0].value)
+        elif name in COPY and len(node.args) == 1:
+            self._copied(node, node.args[0].value, name)
+
+    def _mapping_clone(self, call: cst.Call, model: ClassSummary, label: str) -> None:
+        given = {a.keyword.value for a in call.args if a.keyword is not None}
+        for arg in call.args:
+            if arg.star != "**":
+                continue
+            clone = self.clones.clone(arg.value, self._columns_method(model))
+            if clone is None:
+                continue
+            source = clone.source
+            if source is not None:
+                source_model = self.clones.record_class(source)
+                if (
+                    source_model is not None
+                    and self.index.class_kind(source_model) is not Kind.MODEL
+                ):
+                    continue  # the data of a DTO, not of another record
+            kept = self._kept(model, clone.removed | given)
+            if not kept:
+                continue
+            shown = shorten(self.semantics.code(arg.value), 40)
+            origin = "" if shown == clone.what else f" ({shorten(clone.what, 50)})"
+            record = "another record"
+            if source is not None and (of := self.clones.record_model(source)) is not None:
+                record = f"another {of.name} record"
+            if clone.name is not None:
+                pops = ", ".join(f"{clone.name.value}.pop({k!r}, None)" for k in kept)
+                advice = f"drop {'it' if len(kept) == 1 else 'them'} first ({pops})"
+            else:
+                advice = "build the mapping without them"
+            self.report(
+                arg,
+                f"{label}(**{shown}) clones {record}{origin} with {_listed(kept)}; "
+                f"{advice} so the column defaults stamp the current time",
+                model=model,
+                field=kept[0],
+            )
+
+    # -- make_transient(obj), copy.copy(obj) ----------------------------------------------
+
+    def _uses(self, name: cst.Name) -> tuple[set[str], set[str], bool, bool]:
+        """What the function does with local `name`: attributes it assigns, methods it calls
+        on it, whether it is passed to `session.add(...)` & co, whether it sets
+        `name._state.adding = True`."""
+        assigned: set[str] = set()
+        methods: set[str] = set()
+        added = adding = False
+        scope = self.semantics.scopes.get(name)
+        if not isinstance(scope, Scope):
+            return assigned, methods, added, adding
+        parents = self.semantics.parents
+        for access in scope.accesses[name.value]:
+            node = access.node
+            parent = parents.get(node)
+            if isinstance(parent, cst.Attribute) and parent.value is node:
+                holder = parents.get(parent)
+                while isinstance(holder, (cst.Element, cst.Tuple, cst.List)):
+                    holder = parents.get(holder)  # `del x.a, x.b`, `x.a, x.b = ...`
+                if isinstance(holder, (cst.AssignTarget, cst.Del)):
+                    assigned.add(parent.attr.value)
+                elif isinstance(holder, cst.Call) and holder.func is parent:
+                    methods.add(parent.attr.value)
+                elif (
+                    isinstance(holder, cst.Attribute)
+                    and parent.attr.value == "_state"
+                    and holder.attr.value == "adding"
+                    and isinstance(parents.get(holder), cst.AssignTarget)
+                ):
+                    adding = True
+            elif isinstance(parent, cst.Arg):
+                call = parents.get(parent)
+                if (
+                    isinstance(call, cst.Call)
+                    and isinstance(call.func, cst.Attribute)
+                    and call.func.attr.value in ADDS
+                ):
+                    added = True
+        return assigned, methods, added, adding
+
+    def _transient(self, call: cst.Call, record: cst.BaseExpression) -> None:
+        if not isinstance(record, cst.Name):
+            return
+        model = self.clones.record_model(record)
+        if model is None:
+            return
+        assigned, _, _, _ = self._uses(record)
+        kept = self._kept(model, frozenset(assigned))
+        if not kept:
+            return
+        removals = ", ".join(f"del {record.value}.{k}" for k in kept)
+        self.report(
+            call,
+            f"make_transient({record.value}) makes the {model.name} record a new one that "
+            f"keeps {_listed(kept)}; remove them from it ({removals}) so the column defaults "
+            "stamp the current time",
+            model=model,
+            field=kept[0],
+        )
+
+    def _copied(self, call: cst.Call, source: cst.BaseExpression, name: str) -> None:
+        assign = self.semantics.parents.get(self.semantics.parents.get(call))
+        target = None
+        if isinstance(assign, cst.AssignTarget):
+            target = assign.target
+        elif isinstance(self.semantics.parents.get(call), cst.Assign):
+            statement = self.semantics.parents.get(call)
+            if len(statement.targets) == 1:
+                target = statement.targets[0].target
+        if not isinstance(target, cst.Name):
+            return
+        model = self.clones.record_model(source)
+        if model is None:
+            return
+        assigned, methods, added, _ = self._uses(target)
+        if not (added or "save" in methods):
+            return
+        kept = self._kept(model, frozenset(assigned))
+        if not kept:
+            return
+        written = f"{self.semantics.code(call.func)}({shorten(self.semantics.code(source), 30)})"
+        self.report(
+            call,
+            f"{target.value} = {written} stores a copy of a {model.name} record as a new one "
+            f"with {_listed(kept)}; set them on the copy, or build a new record without them, "
+            "so the column defaults stamp the current time",
+            model=model,
+            field=kept[0],
+        )
+
+    # -- obj.pk = None; obj.save() (Django) -----------------------------------------------
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1 or not (
+            isinstance(node.value, cst.Name) and node.value.value == "None"
+        ):
+            return
+        target = node.targets[0].target
+        if not (
+            isinstance(target, cst.Attribute)
+            and target.attr.value in ("pk", "id")
+            and isinstance(target.value, cst.Name)
+        ):
+            return
+        record = target.value
+        model = self.clones.record_model(record)
+        if model is None:
+            return
+        columns = self.index.model_info(model).columns
+        if not any(info.kind == "django" for info in columns.values()):
+            return
+        assigned, methods, _, _ = self._uses(record)
+        if "save" not in methods:
+            return
+        kept = self._kept(model, frozenset(assigned))
+        if not kept:
+            return
+        self.report(
+            node,
+            f"{record.value}.{target.attr.value} = None and save() insert a copy of the "
+            f"{model.name} record as a new row with {_listed(kept)} (only auto_now and "
+            f"auto_now_add fields are stamped on insert); set them on {record.value} before "
+            "save() so the new row gets the current time",
+            model=model,
+            field=kept[0],
+        )
+
+    # -- for c in Model.__table__.columns: setattr(new, c.name, getattr(old, c.name)) ----
+
+    def visit_For(self, node: cst.For) -> None:
+        if not columns_iterable(self.semantics.code(node.iter)):
+            return
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        if any(isinstance(s, (cst.If, cst.Continue)) for s in _walk(node.body)):
+            return
+        for line in body:
+            if not isinstance(line, cst.SimpleStatementLine):
+                continue
+            for small in line.body:
+                call = small.value if isinstance(small, cst.Expr) else None
+                if not (
+                    isinstance(call, cst.Call)
+                    and isinstance(call.func, cst.Name)
+                    and call.func.value == "setattr"
+                    and len(call.args) == 3
+                    and isinstance(call.args[0].value, cst.Name)
+                ):
+                    continue
+                created = self.semantics.created_model(call.args[0].value)
+                if created is None:
+                    continue
+                model, _ = created
+                assigned, _, _, _ = self._uses(call.args[0].value)
+                kept = self._kept(model, frozenset(assigned))
+                if not kept:
+                    continue
+                columns = shorten(self.semantics.code(node.iter), 40)
+                self.report(
+                    small,
+                    f"{shorten(self.semantics.code(call), 50)} over every column of {columns} "
+                    f"copies {_listed(kept)} into the new {model.name} record; skip them in the "
+                    "loop so the column defaults stamp the current time",
+                    model=model,
+                    field=kept[0],
+                )
+
+
+def _walk(node: cst.CSTNode):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
+
+
+__all__ = ["Clone", "NewRecordCloned"]
