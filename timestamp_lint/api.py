@@ -110,6 +110,16 @@ def iter_results(paths: Sequence[Path], config: Config) -> Iterable[FileResult]:
         yield engine.lint_file(path)
 
 
+def _to_fix(finding: Finding, options: Options, since: ChangedLines | None) -> bool:
+    """Whether this run fixes `finding`: its fix is allowed, and with `--since` it is one
+    of the findings `--since` reports."""
+    if finding.fix is None:
+        return False
+    if finding.fix.applicability is not Applicability.SAFE and not options.unsafe:
+        return False
+    return since is None or bool(filter_findings([finding], since))
+
+
 def _diff(path: Path, before: str, after: str) -> str:
     name = display_path(path)
     lines = difflib.unified_diff(
@@ -127,9 +137,11 @@ def process(
     options: Options,
     data: bytes | None = None,
     fingerprint: Fingerprint | None = None,
+    since: ChangedLines | None = None,
 ) -> FileOutcome:
     """Lint one file and, when asked, fix it. Files are written atomically; a file that
-    changed on disk since it was read, or that is a symlink, is left alone (`error`)."""
+    changed on disk since it was read, or that is a symlink, is left alone (`error`).
+    With `since`, only the findings on changed lines (those `--since` reports) are fixed."""
     result = engine.lint_file(path, data, fingerprint)
     findings = tuple(result.findings)
     plain = FileOutcome(path, findings, analyzed=result.analyzed)
@@ -137,19 +149,16 @@ def process(
         plain = replace(plain, deps=result.deps, listeners=result.listeners)
     if not options.fix:
         return plain
-    allowed = {Applicability.SAFE}
-    if options.unsafe:
-        allowed.add(Applicability.UNSAFE)
-    if not any(f.fix is not None and f.fix.applicability in allowed for f in findings):
+    if not any(_to_fix(f, options, since) for f in findings):
         return replace(plain, output=options.stdin)
     from timestamp_lint import fix as fixer  # LibCST: loaded by the analysis already
 
-    chosen = [(f, v) for f, v in result.removals if f.fix.applicability in allowed]
+    chosen = [(f, v) for f, v in result.removals if _to_fix(f, options, since)]
     located = engine.removal_nodes(result, [v for _, v in chosen])
     if located is None:  # analyse the whole file again, as the fix will render it whole
         result = engine.lint_file(path, result.data, fingerprint, whole=True)
         findings = tuple(result.findings)
-        chosen = [(f, v) for f, v in result.removals if f.fix.applicability in allowed]
+        chosen = [(f, v) for f, v in result.removals if _to_fix(f, options, since)]
         located = engine.removal_nodes(result, [v for _, v in chosen])
     if not chosen or located is None or result.text is None or result.data is None:
         return replace(plain, findings=findings, output=options.stdin)
@@ -178,12 +187,13 @@ def process(
 
 PARALLEL_MIN_FILES = 48  # fewer files to analyse than this: a worker's start-up costs more
 _worker_engine: Engine | None = None
+_worker_since: ChangedLines | None = None  # inherited, like the engine: never pickled
 
 
 def _work(task: tuple[Path, bytes | None, Fingerprint | None, Options]) -> FileOutcome:
     path, data, fingerprint, options = task
     assert _worker_engine is not None
-    return process(_worker_engine, path, options, data, fingerprint)
+    return process(_worker_engine, path, options, data, fingerprint, _worker_since)
 
 
 def _fork_pool(jobs: int) -> ProcessPoolExecutor:
@@ -205,9 +215,10 @@ class _Analyser:
     that moment, before the rest of the files are read, so they do not inherit those bytes.
     A worker that dies costs only the file it was on (a TSL999)."""
 
-    def __init__(self, engine: Engine, options: Options) -> None:
+    def __init__(self, engine: Engine, options: Options, since: ChangedLines | None = None) -> None:
         self.engine = engine
         self.options = options
+        self.since = since
         jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
         self.jobs = jobs if hasattr(os, "fork") else 1
         self.tasks: list[tuple[Path, bytes | None, Fingerprint | None]] = []
@@ -217,8 +228,9 @@ class _Analyser:
     def add(self, path: Path, data: bytes | None, fingerprint: Fingerprint | None) -> None:
         self.tasks.append((path, data, fingerprint))
         if self.pool is None and self.jobs > 1 and len(self.tasks) == PARALLEL_MIN_FILES:
-            global _worker_engine
+            global _worker_engine, _worker_since
             _worker_engine = self.engine  # inherited by the forked workers: no index rebuild
+            _worker_since = self.since
 
             self.pool = _fork_pool(self.jobs)
             self.futures = [self.pool.submit(_work, (*task, self.options)) for task in self.tasks]
@@ -228,7 +240,9 @@ class _Analyser:
     def outcomes(self) -> list[FileOutcome]:
         """One outcome per added file, in the order they were added."""
         if self.pool is None:
-            return [process(self.engine, p, self.options, d, f) for p, d, f in self.tasks]
+            return [
+                process(self.engine, p, self.options, d, f, self.since) for p, d, f in self.tasks
+            ]
         from concurrent.futures.process import BrokenProcessPool
 
         global _worker_engine
@@ -250,8 +264,8 @@ class _Analyser:
     def _alone(self, task: tuple[Path, bytes | None, Fingerprint | None]) -> FileOutcome:
         from concurrent.futures.process import BrokenProcessPool
 
-        global _worker_engine
-        _worker_engine = self.engine
+        global _worker_engine, _worker_since
+        _worker_engine, _worker_since = self.engine, self.since
         try:
             with _fork_pool(1) as pool:
                 return pool.submit(_work, (*task, self.options)).result()
@@ -290,7 +304,7 @@ def run(
         directory = options.cache_dir or config.root / CACHE_DIR_NAME
         cache = Cache(directory, config, project_files, with_edits=options.edits)
     outcomes: dict[Path, FileOutcome] = {}
-    analyser = _Analyser(engine, options)
+    analyser = _Analyser(engine, options, since)
     for path in files:
         if options.stdin is not None:
             analyser.add(path, options.stdin, None)
@@ -299,7 +313,7 @@ def run(
         try:
             if cache is not None:
                 stat = os.stat(path)
-                if _usable(hit := cache.lookup(path, stat), options):
+                if _usable(hit := cache.lookup(path, stat), options, since):
                     outcomes[path] = FileOutcome(path, tuple(hit))
                     continue
             data = read_source(path)
@@ -310,7 +324,7 @@ def run(
         if cache is not None:  # the content hash only serves the cache
             fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
             cache.observe(path, stat, data)
-            if _usable(hit := cache.lookup(path, stat, fingerprint[2]), options):
+            if _usable(hit := cache.lookup(path, stat, fingerprint[2]), options, since):
                 outcomes[path] = FileOutcome(path, tuple(hit))
                 continue
         if not engine.needs_analysis(data, path):
@@ -347,14 +361,11 @@ def run(
     )
 
 
-def _usable(hit: list[Finding] | None, options: Options) -> bool:
+def _usable(hit: list[Finding] | None, options: Options, since: ChangedLines | None) -> bool:
     """A cached result serves unless this run must fix one of its findings."""
     if hit is None:
         return False
-    if not options.fix:
-        return True
-    allowed = {Applicability.SAFE, Applicability.UNSAFE} if options.unsafe else {Applicability.SAFE}
-    return not any(f.fix is not None and f.fix.applicability in allowed for f in hit)
+    return not options.fix or not any(_to_fix(f, options, since) for f in hit)
 
 
 def _prepare(paths: Sequence[Path | str], config: Config | None, config_file: Path | None):
