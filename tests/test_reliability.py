@@ -8,15 +8,19 @@ user, Linux's /proc) are skipped with the reason."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from timestamp_lint import fix as fixer
-from timestamp_lint.api import fix_paths
+from timestamp_lint.api import Options, fix_paths, lint_paths
 
 from .conftest import FIXTURES, cli
 
@@ -170,3 +174,161 @@ def test_since_with_fix_fixes_only_what_since_reports(tmp_path: Path) -> None:
     done = cli(repo, "--since", "HEAD", "--fix", "--no-cache", KWARGS)
     assert "Traceback" not in done.stderr
     assert target.read_text() == before + "\n\ndef added(m):\n    return Flow()\n"
+
+
+# --------------------------------------------------------------------------- temporary files
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended (and is not reused within the test)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout)
+
+
+@pytest.fixture
+def live_pid():
+    """The id of a process that stays alive during the test (another run, say)."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield process.pid
+    process.kill()
+    process.wait()
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_temporary_files_of_live_runs_are_kept_stale_ones_removed(
+    fixes: Path, live_pid: int
+) -> None:
+    folder = fixes / "app" / "cases"
+    live = folder / f".kwargs.py.{live_pid}.abcd1234.tsl-tmp"  # another --fix, mid-write
+    dead = folder / f".kwargs.py.{_dead_pid()}.efgh5678.tsl-tmp"  # a killed one's
+    elsewhere = fixes / "app" / f".models.py.{_dead_pid()}.ijkl9012.tsl-tmp"
+    fresh_legacy = folder / ".dicts.py.mnop3456.tsl-tmp"  # an older version's, unknown pid
+    old_legacy = folder / ".dicts.py.qrst7890.tsl-tmp"
+    for path in (live, dead, elsewhere, fresh_legacy, old_legacy):
+        path.write_bytes(b"partial")
+    _age(old_legacy, 2 * 3600)
+    result = fix_paths([fixes / KWARGS])
+    assert result.errors == () and result.fixed > 0
+    assert live.exists() and fresh_legacy.exists()
+    assert not dead.exists() and not old_legacy.exists()
+    # a plain check removes stale files anywhere in the project, not only beside a fix
+    assert not elsewhere.exists()
+
+
+def test_a_plain_check_removes_what_a_killed_fix_left(fixes: Path) -> None:
+    stale = fixes / "app" / f".models.py.{_dead_pid()}.abcd1234.tsl-tmp"
+    stale.write_bytes(b"partial")
+    lint_paths([fixes / KWARGS], options=Options(cache=False))
+    assert not stale.exists()
+
+
+# --------------------------------------------------------------------------- the cache folder
+
+
+def _cache(root: Path) -> Path:
+    return root / ".timestamp_lint_cache"
+
+
+def test_cache_temporaries_of_killed_runs_go_live_ones_stay(fixes: Path, live_pid: int) -> None:
+    lint_paths(["."])
+    cache = _cache(fixes)
+    live = cache / f".results.{live_pid}.abcd1234.tmp"
+    dead = cache / f".results.{_dead_pid()}.efgh5678.tmp"
+    legacy = cache / ".results-ijkl9012.tmp"  # killed before this version named them
+    for path in (live, dead, legacy):
+        path.write_bytes(b'{"format": 2, "entr')
+    _age(legacy, 2 * 3600)
+    lint_paths(["."])  # a warm run: nothing to write, the folder is still tidied
+    assert live.exists()
+    assert not dead.exists() and not legacy.exists()
+
+
+def test_an_empty_gitignore_in_the_cache_is_written_again(fixes: Path) -> None:
+    lint_paths(["."])
+    ignore = _cache(fixes) / ".gitignore"
+    text = ignore.read_text()
+    ignore.write_text("")  # what a full disk left
+    lint_paths(["."])
+    assert ignore.read_text() == text
+
+
+def test_results_files_of_other_configurations_are_pruned(fixes: Path) -> None:
+    lint_paths(["."])
+    cache = _cache(fixes)
+    (current,) = cache.glob("results-*.json")
+    others = []
+    for n in range(12):  # one per --select combination tried
+        other = cache / f"results-{n:024x}.json"
+        other.write_text("{}")
+        _age(other, 60 * (n + 1))
+        others.append(other)
+    ancient = cache / f"results-{99:024x}.json"
+    ancient.write_text("{}")
+    _age(ancient, 90 * 24 * 3600)
+    lint_paths(["."])
+    left = sorted(p.name for p in cache.glob("results-*.json"))
+    assert current.name in left
+    assert len(left) == 8
+    assert sorted(p.name for p in others[:7]) == sorted(n for n in left if n != current.name)
+
+
+def test_an_oversized_cache_file_is_discarded_unread(fixes: Path) -> None:
+    lint_paths(["."])
+    (results,) = _cache(fixes).glob("results-*.json")
+    data = json.loads(results.read_text())
+    entry = data["entries"]["app/models.py"]
+    planted = {**entry["f"][0], "m": "planted by a foreign cache"} if entry["f"] else None
+    assert planted is not None
+    entry["f"].append(planted)
+    text = json.dumps(data)
+    results.write_text(text)
+    assert any("planted" in f.message for f in lint_paths(["."]).findings), "precondition"
+    results.write_text(text + " " * (20 << 20))  # over any limit for ten files
+    assert not any("planted" in f.message for f in lint_paths(["."]).findings)
+    assert results.stat().st_size < 1 << 20  # and it was written again, small
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path):
+    """A tiny tmpfs filled to the last byte (root only: mounting needs the privilege)."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("mounting a size-limited tmpfs needs root and mount(8)")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    filler = mount_point / "filler"
+    try:
+        with open(filler, "wb", buffering=0) as handle, contextlib.suppress(OSError):
+            while True:
+                handle.write(b"\0" * 4096)
+        yield mount_point, filler
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+def test_a_full_disk_never_leaves_an_empty_gitignore(fixes: Path, full_disk) -> None:
+    disk, filler = full_disk
+    cache = disk / "cache"
+    options = Options(cache_dir=cache)
+    lint_paths(["."], options=options)  # no space: nothing is cached, nothing breaks
+    ignore = cache / ".gitignore"
+    assert not ignore.exists() or ignore.read_text().endswith("*\n")
+    assert [p.name for p in cache.iterdir() if p.name.endswith(".tmp")] == []
+    filler.unlink()
+    lint_paths(["."], options=options)
+    assert ignore.read_text().endswith("*\n")
+    assert list(cache.glob("results-*.json"))

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from timestamp_lint import tempfiles
 from timestamp_lint.cache import CACHE_DIR_NAME, Cache, Fingerprint, content_hash
 from timestamp_lint.config import load_config
-from timestamp_lint.discover import discover, walk_python_files
+from timestamp_lint.discover import WalkNotes, discover, walk_python_files
 from timestamp_lint.engine import Engine, FileResult
 from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding
 from timestamp_lint.globs import PathMatcher
@@ -290,7 +291,10 @@ def run(
     others are read once and pre-filtered here; only files that can hold a finding are
     analysed (in worker processes when there are many).
     """
-    project_files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
+    notes = WalkNotes()
+    exclude = PathMatcher(config.exclude)
+    project_files = list(walk_python_files(config.root, config.root, exclude, notes))
+    tempfiles.remove_stale(notes.temporaries)  # what killed `--fix` runs left
     index = ProjectIndex(config, project_files)
     engine = Engine(config, index, prefilter=options.prefilter, edits=options.edits)
     if options.stdin is not None:

@@ -5,12 +5,23 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from timestamp_lint.ftypes import Config, UserError
 from timestamp_lint.globs import PathMatcher
 
 PYTHON_SUFFIXES = (".py",)
+TEMPORARY_SUFFIX = ".tsl-tmp"  # what `--fix` writes beside a file (see `tempfiles`)
+
+
+@dataclass
+class WalkNotes:
+    """What a walk saw besides Python files: temporary files of `--fix` runs (a later run
+    removes the stale ones), and folders it could not list, with the reason."""
+
+    temporaries: list[Path] = field(default_factory=list)
+    unlistable: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def relative_to_root(path: Path, root: Path) -> str:
@@ -26,12 +37,15 @@ def relative_to_root(path: Path, root: Path) -> str:
     return path.as_posix()
 
 
-def walk_python_files(directory: Path, root: Path, exclude: PathMatcher) -> Iterator[Path]:
+def walk_python_files(
+    directory: Path, root: Path, exclude: PathMatcher, notes: WalkNotes | None = None
+) -> Iterator[Path]:
     """Regular `.py` files under `directory`, skipping excluded paths.
 
     Symlinked folders are not entered (so a symlink loop cannot trap the walk); symlinked
     files are yielded when they point at regular files. FIFOs, sockets and devices are skipped
-    without being opened.
+    without being opened. `notes`, when given, collects temporary files and the folders that
+    could not be listed.
     """
     start = relative_to_root(directory, root)
     stack = [(str(directory), "" if start == "." else start + "/")]
@@ -51,7 +65,11 @@ def walk_python_files(directory: Path, root: Path, exclude: PathMatcher) -> Iter
                     if not exclude.match(relative):
                         stack.append((entry.path, relative + "/"))
                     continue
-                if not entry.name.endswith(PYTHON_SUFFIXES) or not entry.is_file():
+                if not entry.name.endswith(PYTHON_SUFFIXES):
+                    if notes is not None and entry.name.endswith(TEMPORARY_SUFFIX):
+                        notes.temporaries.append(Path(entry.path))
+                    continue
+                if not entry.is_file():
                     continue
             except OSError:
                 continue
