@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +23,8 @@ import pytest
 from timestamp_lint import fix as fixer
 from timestamp_lint.api import Options, fix_paths, lint_paths
 
-from .conftest import FIXTURES, cli
+from .conftest import FIXTURES, cli, write_project
+from .test_faults import NOBODY, _pythonpath, _unprivileged_python
 
 KWARGS = "app/cases/kwargs.py"
 
@@ -332,3 +334,118 @@ def test_a_full_disk_never_leaves_an_empty_gitignore(fixes: Path, full_disk) -> 
     lint_paths(["."], options=options)
     assert ignore.read_text().endswith("*\n")
     assert list(cache.glob("results-*.json"))
+
+
+# --------------------------------------------------------------------------- unreadable paths
+
+MODELS = """from sqlalchemy import Column, DateTime, Integer, func
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class Flow(Base):
+    __tablename__ = "flows"
+    id = Column(Integer, primary_key=True)
+    created_at = Column(DateTime, server_default=func.now())
+    updated_at = Column(DateTime, server_default=func.now(), onupdate=func.now())
+"""
+COPY = "from app.models import Flow\n\n\ndef f(m):\n    return Flow(created_at=m.created_at)\n"
+
+
+def _as_unprivileged(base: Path, files: dict[str, str], config: str = ""):
+    """A project that an unprivileged user runs timestamp-lint in (permissions do not stop
+    root): returns (root, run), `run(*args)` giving the completed process."""
+    runner, user = [sys.executable, "-m", "timestamp_lint"], {}
+    if os.geteuid() == 0:
+        found = _unprivileged_python()
+        if found is None:
+            pytest.skip("running as root and no Python can run timestamp_lint as `nobody`")
+        runner, user = found, {"user": NOBODY, "group": NOBODY, "extra_groups": []}
+    base.chmod(0o755)
+    root = write_project(base / "proj", {"pyproject.toml": f"[tool.timestamp-lint]\n{config}"})
+    write_project(root, files)
+    if user:
+        for path in [base, *base.rglob("*")]:
+            os.chown(path, NOBODY, NOBODY)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*runner, "--no-cache", *args],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": _pythonpath()},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            **user,
+        )
+
+    return root, run
+
+
+@pytest.fixture
+def reachable():
+    """A folder every user can reach (pytest's own are private to their owner)."""
+    base = Path(tempfile.mkdtemp(prefix="tsl-unprivileged-"))
+    yield base
+    for path in [base, *base.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    shutil.rmtree(base)
+
+
+@pytest.fixture
+def blind_folder(reachable: Path):
+    files = {
+        "app/__init__.py": "",
+        "app/models.py": MODELS,
+        "app/hidden/__init__.py": "",
+        "app/hidden/copy.py": COPY,
+    }
+    root, run = _as_unprivileged(reachable, files)
+    (root / "app" / "hidden").chmod(0)
+    return root, run
+
+
+def test_a_folder_that_cannot_be_listed_is_reported(blind_folder) -> None:
+    _, run = blind_folder
+    done = run()
+    assert "Traceback" not in done.stderr and done.stdout, done.stderr
+    assert done.stdout.splitlines()[0] == "app/hidden:1:1: TSL999 Cannot list folder: " + (
+        os.strerror(13)
+    )
+    assert done.returncode == 1
+    as_json = json.loads(run("--output-format", "json").stdout)
+    assert [f["path"] for f in as_json] == ["app/hidden"]
+
+
+def test_a_folder_that_cannot_be_listed_is_fine_when_excluded(blind_folder) -> None:
+    root, run = blind_folder
+    done = run("--config", str(root / "excluded.toml"))
+    assert done.returncode == 2  # precondition: no such file
+    (root / "excluded.toml").write_text('extend-exclude = ["app/hidden"]\n')
+    done = run("--config", "excluded.toml")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        "All checks passed (2 files checked).\n",
+        "",
+    )
+
+
+def test_a_file_inside_a_folder_that_cannot_be_searched_is_one_line(blind_folder) -> None:
+    _, run = blind_folder
+    done = run("app/hidden/copy.py")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "timestamp-lint: error: app/hidden/copy.py: " + os.strerror(13)
+    ]
+
+
+def test_a_file_that_cannot_be_read_is_reported(reachable: Path) -> None:
+    root, run = _as_unprivileged(reachable, {"app/models.py": MODELS, "app/copy.py": COPY})
+    (root / "app" / "copy.py").chmod(0)
+    done = run()
+    assert done.stdout.splitlines()[0] == "app/copy.py:1:1: TSL999 Cannot read file: " + (
+        os.strerror(13)
+    )
+    assert done.returncode == 1

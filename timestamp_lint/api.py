@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from timestamp_lint import tempfiles
 from timestamp_lint.cache import CACHE_DIR_NAME, Cache, Fingerprint, content_hash
 from timestamp_lint.config import load_config
-from timestamp_lint.discover import WalkNotes, discover, walk_python_files
+from timestamp_lint.discover import WalkNotes, discover, unlistable_under, walk_python_files
 from timestamp_lint.engine import Engine, FileResult
 from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding
 from timestamp_lint.globs import PathMatcher
@@ -300,7 +300,7 @@ def run(
     if options.stdin is not None:
         files = [Path(os.path.abspath(paths[0]))]
     else:
-        files = discover(paths, config, project_files)
+        files = discover(paths, config, project_files, notes)
     if since is not None:
         files = [path for path in files if since.touches(path)]
     cache = None
@@ -355,6 +355,8 @@ def run(
     findings = sorted(f for outcome in ordered for f in outcome.findings)
     if since is not None:
         findings = filter_findings(findings, since)
+    if options.stdin is None and engine.report_errors:  # nothing is skipped silently
+        findings = sorted([*findings, *_unlistable(notes, paths)])
     return LintResult(
         findings=findings,
         files_checked=len(files),
@@ -363,6 +365,15 @@ def run(
         errors=tuple(o.error for o in ordered if o.error),
         outputs={o.path: o.output for o in ordered if o.output is not None},
     )
+
+
+def _unlistable(notes: WalkNotes, paths: Sequence[Path]) -> list[Finding]:
+    """A TSL999 for each folder under `paths` that could not be listed (whatever changed
+    since a revision: what it holds is unknown)."""
+    return [
+        Finding(folder, 1, 1, PARSE_ERROR, f"Cannot list folder: {reason}", 1, 1)
+        for folder, reason in unlistable_under(notes, paths)
+    ]
 
 
 def _usable(hit: list[Finding] | None, options: Options, since: ChangedLines | None) -> bool:

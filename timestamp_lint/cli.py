@@ -45,6 +45,20 @@ def fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
+def os_error(exc: OSError) -> str:
+    """One line for an operating-system error: the path (relative to the current folder
+    when under it) and the cause."""
+    cause = exc.strerror or str(exc)
+    if not exc.filename:
+        return cause
+    name = os.fsdecode(exc.filename)
+    with contextlib.suppress(ValueError):
+        relative = os.path.relpath(name)
+        if not relative.startswith(os.pardir):
+            name = relative
+    return f"{name}: {cause}"
+
+
 def use_color() -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -165,6 +179,8 @@ def check(
         result = run(targets, config, options, changed)
     except UserError as exc:
         fail(str(exc))
+    except OSError as exc:  # a path that cannot be reached (a folder above it not listable)
+        fail(os_error(exc))
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # a bug of ours: one line, never a traceback

@@ -54,7 +54,9 @@ def walk_python_files(
         try:
             with os.scandir(current) as entries:
                 children = sorted(entries, key=lambda e: e.name, reverse=True)
-        except OSError:
+        except OSError as exc:
+            if notes is not None and not isinstance(exc, FileNotFoundError):
+                notes.unlistable.append((Path(current), exc.strerror or str(exc)))
             continue
         for entry in children:
             if exclude.match_name(entry.name):
@@ -78,11 +80,15 @@ def walk_python_files(
 
 
 def discover(
-    paths: Iterable[Path], config: Config, project_files: list[Path] | None = None
+    paths: Iterable[Path],
+    config: Config,
+    project_files: list[Path] | None = None,
+    notes: WalkNotes | None = None,
 ) -> list[Path]:
     """The files to lint, sorted and without duplicates. A missing path is a `UserError`.
 
-    `project_files`, the walk of the project root, spares walking folders inside it again."""
+    `project_files`, the walk of the project root, spares walking folders inside it again
+    (`notes`, that walk's notes, then gets those of the other walks)."""
     exclude = PathMatcher(config.exclude)
     found: dict[Path, None] = {}
     for given in paths:
@@ -104,9 +110,20 @@ def discover(
                     for file in inside:
                         found.setdefault(file)
                 continue
-            for file in walk_python_files(path, config.root, exclude):
+            for file in walk_python_files(path, config.root, exclude, notes):
                 found.setdefault(file)
         elif stat.S_ISREG(mode) and not exclude.match(relative_to_root(path, config.root)):
             found.setdefault(path)
         # anything else (FIFO, socket, device) is skipped without being opened
     return sorted(found)
+
+
+def unlistable_under(notes: WalkNotes, paths: Iterable[Path]) -> list[tuple[Path, str]]:
+    """The folders a walk could not list that lie in (or are) one of the given folders:
+    their files would be missing from the run without a word."""
+    folders = [Path(os.path.abspath(p)) for p in paths]
+    seen: dict[Path, str] = {}
+    for folder, reason in notes.unlistable:
+        if any(folder == given or folder.is_relative_to(given) for given in folders):
+            seen.setdefault(folder, reason)
+    return sorted(seen.items())
