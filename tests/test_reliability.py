@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,7 @@ from timestamp_lint import fix as fixer
 from timestamp_lint.api import Options, fix_paths, lint_paths
 
 from .conftest import FIXTURES, cli, write_project
-from .test_faults import NOBODY, _pythonpath, _unprivileged_python
+from .test_faults import NOBODY, _pythonpath, _unprivileged_python, make_tree
 
 KWARGS = "app/cases/kwargs.py"
 
@@ -449,3 +450,147 @@ def test_a_file_that_cannot_be_read_is_reported(reachable: Path) -> None:
         os.strerror(13)
     )
     assert done.returncode == 1
+
+
+# --------------------------------------------------------------------------- clean exits
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(n) for n in path.read_text().split()]
+    except OSError:
+        return []
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _running(pid: int) -> bool:
+    """Whether a process exists and is not a zombie (ended, waiting to be reaped)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in status
+
+
+def _start_with_workers(root: Path) -> subprocess.Popen:
+    """The command line over `root`, once it has forked its worker processes."""
+    if not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists():
+        pytest.skip("needs Linux's /proc/PID/task/PID/children to see the workers start")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "timestamp_lint", "--jobs", "2", "--no-cache"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not _children(process.pid):
+        if process.poll() is not None or time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            pytest.fail("precondition: the run should have started worker processes")
+        time.sleep(0.005)
+    time.sleep(0.2)  # the workers are busy
+    return process
+
+
+@pytest.mark.parametrize("target", ["parent", "group"])
+def test_ctrl_c_with_workers_running_exits_130_and_leaves_no_process(
+    tmp_path: Path, target: str
+) -> None:
+    process = _start_with_workers(make_tree(tmp_path / "tree"))
+    try:
+        if target == "parent":  # `kill -INT`
+            os.kill(process.pid, signal.SIGINT)
+        else:  # Ctrl-C in a terminal signals the whole foreground group
+            os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        deadline = time.monotonic() + 10
+        while _group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        survivors = _group_alive(process.pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+    assert (process.returncode, stderr) == (130, "timestamp-lint: interrupted\n")
+    assert not survivors, "a worker outlived the interrupted run"
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    process = _start_with_workers(make_tree(tmp_path / "tree"))
+    workers = _children(process.pid)
+    try:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(map(_running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        survivors = [pid for pid in workers if _running(pid)]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+    assert workers and survivors == []
+
+
+OUTPUTS = {
+    "text": [],
+    "sarif": ["--output-format", "sarif"],
+    "json": ["--output-format", "json"],
+    "diff": ["--diff"],
+    "statistics": ["--statistics"],
+    "exit-zero": ["--exit-zero"],
+    "rule": ["rule", "TSL001"],
+}
+
+
+def _broken_stdout(root: Path, args: list[str], stdout) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, "-m", "timestamp_lint", *args],
+        cwd=root,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        timeout=120,
+    )
+    return done
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("output", list(OUTPUTS))
+def test_stdout_on_a_full_disk_is_one_line_and_exit_2(fixes: Path, output: str) -> None:
+    args = OUTPUTS[output] if output == "rule" else ["--no-cache", *OUTPUTS[output]]
+    with open("/dev/full", "w") as full:
+        done = _broken_stdout(fixes, args, full)
+    assert (done.returncode, done.stderr) == (
+        2,
+        "timestamp-lint: error: cannot write the output: No space left on device\n",
+    )
+
+
+@pytest.mark.parametrize("output", ["text", "sarif", "diff", "exit-zero"])
+def test_stdout_to_a_closed_pipe_is_one_line_and_exit_2(fixes: Path, output: str) -> None:
+    read, write = os.pipe()
+    os.close(read)  # `| head -c0`: the reader is gone before anything is written
+    try:
+        done = _broken_stdout(fixes, ["--no-cache", *OUTPUTS[output]], write)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (
+        2,
+        "timestamp-lint: error: cannot write the output: Broken pipe\n",
+    )

@@ -8,6 +8,7 @@ and the options alone, which is what lets the results be cached and spread over 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 from collections.abc import Iterable, Sequence
@@ -202,7 +203,28 @@ def _fork_pool(jobs: int) -> ProcessPoolExecutor:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+    context = multiprocessing.get_context("fork")
+    return ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
+    )
+
+
+def _worker_start(parent: int) -> None:
+    """A worker stops with its parent: Ctrl-C is the parent's to handle (it terminates the
+    pool), and on Linux the kernel ends the worker if the parent dies any other way."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError, ImportError):
+        pass  # not Linux: Ctrl-C and errors still stop the pool
+    if os.getppid() != parent:  # the parent died before that took effect
+        os._exit(1)
 
 
 def _crashed(path: Path) -> FileOutcome:
@@ -254,23 +276,48 @@ class _Analyser:
                     results.append(future.result())
                 except BrokenProcessPool:
                     results.append(None)
-        finally:
-            self.pool.shutdown()
-            _worker_engine = None
+        except BaseException:  # Ctrl-C, or worse: the workers stop now, not after the queue
+            self.abort()
+            raise
+        self.pool.shutdown()
+        _worker_engine = None
         for index, result in enumerate(results):
             if result is None:  # one at a time, each in a fresh worker
                 results[index] = self._alone(self.tasks[index])
         return results  # type: ignore[return-value]
+
+    def abort(self) -> None:
+        """Stop the workers at once (the run is interrupted): none outlives the run."""
+        global _worker_engine
+        _worker_engine = None
+        pool, self.pool = self.pool, None
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.terminate()
+        with contextlib.suppress(Exception):
+            pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.join(1)
 
     def _alone(self, task: tuple[Path, bytes | None, Fingerprint | None]) -> FileOutcome:
         from concurrent.futures.process import BrokenProcessPool
 
         global _worker_engine, _worker_since
         _worker_engine, _worker_since = self.engine, self.since
+        pool = _fork_pool(1)
         try:
-            with _fork_pool(1) as pool:
-                return pool.submit(_work, (*task, self.options)).result()
-        except BrokenProcessPool:
+            outcome = pool.submit(_work, (*task, self.options)).result()
+            pool.shutdown()
+            return outcome
+        except BaseException as exc:
+            self.pool = pool
+            self.abort()
+            if not isinstance(exc, BrokenProcessPool):
+                raise
             return _crashed(task[0])
         finally:
             _worker_engine = None
@@ -309,34 +356,38 @@ def run(
         cache = Cache(directory, config, project_files, with_edits=options.edits)
     outcomes: dict[Path, FileOutcome] = {}
     analyser = _Analyser(engine, options, since)
-    for path in files:
-        if options.stdin is not None:
-            analyser.add(path, options.stdin, None)
-            continue
-        data = None
-        try:
-            if cache is not None:
-                stat = os.stat(path)
-                if _usable(hit := cache.lookup(path, stat), options, since):
+    try:  # an interrupted run stops its workers
+        for path in files:
+            if options.stdin is not None:
+                analyser.add(path, options.stdin, None)
+                continue
+            data = None
+            try:
+                if cache is not None:
+                    stat = os.stat(path)
+                    if _usable(hit := cache.lookup(path, stat), options, since):
+                        outcomes[path] = FileOutcome(path, tuple(hit))
+                        continue
+                data = read_source(path)
+            except (OSError, SourceError):
+                analyser.add(path, data, None)  # the engine reports what is wrong with it
+                continue
+            fingerprint = None
+            if cache is not None:  # the content hash only serves the cache
+                fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
+                cache.observe(path, stat, data)
+                if _usable(hit := cache.lookup(path, stat, fingerprint[2]), options, since):
                     outcomes[path] = FileOutcome(path, tuple(hit))
                     continue
-            data = read_source(path)
-        except (OSError, SourceError):
-            analyser.add(path, data, None)  # the engine reports what is wrong with it
-            continue
-        fingerprint = None
-        if cache is not None:  # the content hash only serves the cache
-            fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
-            cache.observe(path, stat, data)
-            if _usable(hit := cache.lookup(path, stat, fingerprint[2]), options, since):
-                outcomes[path] = FileOutcome(path, tuple(hit))
-                continue
-        if not engine.needs_analysis(data, path):
-            outcomes[path] = FileOutcome(path)
-            if cache is not None and fingerprint is not None:
-                cache.store(path, fingerprint, (), {}, analyzed=False)
-        else:
-            analyser.add(path, data, fingerprint)
+            if not engine.needs_analysis(data, path):
+                outcomes[path] = FileOutcome(path)
+                if cache is not None and fingerprint is not None:
+                    cache.store(path, fingerprint, (), {}, analyzed=False)
+            else:
+                analyser.add(path, data, fingerprint)
+    except BaseException:
+        analyser.abort()
+        raise
     for (path, _, fingerprint), outcome in zip(analyser.tasks, analyser.outcomes(), strict=True):
         outcomes[path] = outcome
         # only a result that describes the file as it is on disk is worth keeping
