@@ -594,3 +594,95 @@ def test_stdout_to_a_closed_pipe_is_one_line_and_exit_2(fixes: Path, output: str
         2,
         "timestamp-lint: error: cannot write the output: Broken pipe\n",
     )
+
+
+# --------------------------------------------------------------------------- large modules
+
+
+def _large_module(functions: int, copies: int) -> str:
+    """A module of `functions` small functions that cannot matter, and `copies` that copy
+    a timestamp, spread among them, and a model class with a column that cannot stamp
+    itself (a finding in module-level code)."""
+    parts = [
+        "from sqlalchemy import Column, DateTime, Integer\n\n"
+        "from app.models import Flow\n\n\n"
+        "class Stamp(Flow):\n"
+        "    stamped_at = Column(DateTime)\n"
+        "    created_at = Column(DateTime)  # no default: TSL003\n\n\n"
+    ]
+    every = max(functions // max(copies, 1), 1)
+    made = 0
+    for i in range(functions):
+        if made < copies and i % every == 0:
+            parts.append(
+                f"def copy_{i}(m):\n    return Flow(name=m.name, created_at=m.created_at)\n\n\n"
+            )
+            made += 1
+        parts.append(f"def plain_{i}(a, b):\n    x = a + b\n    return x * {i}\n\n\n")
+    return "".join(parts)
+
+
+def _formats_agree(root: Path, target: Path) -> list:
+    """The findings of a plain run, and checks that a SARIF run (fixes with edits), --diff
+    and --fix report the same findings and fix every fixable one."""
+    plain = lint_paths([target], options=Options(cache=False)).findings
+    with_edits = lint_paths([target], options=Options(cache=False, edits=True)).findings
+    key = [(f.code, f.line, f.column, f.fix is not None) for f in plain]
+    assert [(f.code, f.line, f.column, f.fix is not None) for f in with_edits] == key
+    assert all(f.fix.edits for f in with_edits if f.fix is not None)
+    fixable = sum(1 for f in plain if f.fix is not None)
+    assert fixable and fix_paths([target], diff=True, options=Options(cache=False)).fixed == fixable
+    before = target.read_text()
+    fixed = fix_paths([target], options=Options(cache=False))
+    assert fixed.fixed == fixable and fixed.errors == ()
+    after = target.read_text()
+    # the SARIF edits, applied one by one from the end, give the same file
+    text = before
+    for finding in sorted(with_edits, key=lambda f: (f.line, f.column), reverse=True):
+        if finding.fix is not None:
+            text = fixer.apply_edits(text, finding.fix.edits)
+    assert text == after
+    assert "created_at=m.created_at" not in after
+    return plain
+
+
+@pytest.fixture
+def small_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A low limit on lines analysed together, so that a test module is 'large'."""
+    from timestamp_lint import engine
+
+    monkeypatch.setattr(engine, "MAX_ANALYSED_LINES", 300)
+
+
+def test_a_large_module_gets_one_result_whatever_the_output(fixes: Path, small_limit) -> None:
+    target = fixes / "app" / "large.py"
+    target.write_text(_large_module(functions=400, copies=1))  # 1,600 lines, 1 copy
+    findings = _formats_agree(fixes, target)
+    assert [f.code for f in findings] == ["TSL003", "TSL001"]
+
+
+def test_a_large_module_where_everything_matters_is_analysed_in_parts(
+    fixes: Path, small_limit
+) -> None:
+    target = fixes / "app" / "dense.py"
+    target.write_text(_large_module(functions=100, copies=100))  # 200 copies' worth of code
+    findings = _formats_agree(fixes, target)
+    assert [f.code for f in findings].count("TSL001") == 100
+    assert [f.code for f in findings].count("TSL003") == 1  # module-level code: once
+    assert "TSL999" not in {f.code for f in findings}
+
+
+def test_module_level_code_too_large_for_parts_is_one_tsl999_everywhere(
+    fixes: Path, small_limit
+) -> None:
+    target = fixes / "app" / "flat.py"
+    lines = [f"VALUE_{i} = compute({i})\n" for i in range(400)]
+    target.write_text(
+        "from app.models import Flow\n\n"
+        + "".join(lines)
+        + "child = Flow(created_at=m.created_at)\n"
+    )
+    for options in (Options(cache=False), Options(cache=False, edits=True)):
+        codes = [f.code for f in lint_paths([target], options=options).findings]
+        assert codes == ["TSL999"]
+    assert fix_paths([target], options=Options(cache=False)).fixed == 0

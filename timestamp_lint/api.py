@@ -156,19 +156,24 @@ def process(
     from timestamp_lint import fix as fixer  # LibCST: loaded by the analysis already
 
     chosen = [(f, v) for f, v in result.removals if _to_fix(f, options, since)]
-    located = engine.removal_nodes(result, [v for _, v in chosen])
-    if located is None:  # analyse the whole file again, as the fix will render it whole
+    # on the parts that were analysed: a large file is not parsed whole for its fixes
+    text = engine.fixed_text(result, [v for _, v in chosen])
+    located = None if text is not None else engine.removal_nodes(result, [v for _, v in chosen])
+    if text is None and located is None:  # analyse it whole again, as the fix renders it
         result = engine.lint_file(path, result.data, fingerprint, whole=True)
         findings = tuple(result.findings)
         chosen = [(f, v) for f, v in result.removals if _to_fix(f, options, since)]
         located = engine.removal_nodes(result, [v for _, v in chosen])
-    if not chosen or located is None or result.text is None or result.data is None:
+    if not chosen or result.text is None or result.data is None:
         return replace(plain, findings=findings, output=options.stdin)
-    module, nodes = located
-    try:
-        text = fixer.apply(module, set(nodes), result.text)
-    except fixer.FixError as exc:
-        return FileOutcome(path, findings, error=f"{display_path(path)}: {exc}")
+    if text is None:
+        if located is None:
+            return replace(plain, findings=findings, output=options.stdin)
+        module, nodes = located
+        try:
+            text = fixer.apply(module, set(nodes), result.text)
+        except fixer.FixError as exc:
+            return FileOutcome(path, findings, error=f"{display_path(path)}: {exc}")
     done = {id(f) for f, _ in chosen}
     left = tuple(f for f in findings if id(f) not in done)
     if options.diff:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from timestamp_lint.ftypes import Edit
 from timestamp_lint.source import detect_encoding
 
 Whitespace = cst.BaseParenthesizableWhitespace
+NEWLINE_RE = re.compile(r"\r\n|\r|\n")
 E = TypeVar("E", cst.Arg, cst.DictElement)
 
 
@@ -239,6 +241,96 @@ def apply(module: cst.Module, nodes: set[cst.CSTNode], original: str) -> str:
     tail = original[len(rendered) :]
     fixed = module.visit(RemoveNodes(nodes)).code if nodes else rendered
     return fixed + tail
+
+
+def statement_edits(
+    module: cst.Module, nodes: Sequence[cst.CSTNode], original: str, together: bool
+) -> list[tuple[list[int], tuple[Edit, int, int] | None]]:
+    """Edits that remove `nodes` from `original` (the module's source), each computed on the
+    top-level statement that holds its nodes: with `together`, one per statement (all its
+    nodes at once), else one per node. Each comes with the indices of its nodes, and the
+    first and last line of the statement; None where it cannot be computed this way. The
+    cost grows with the file once, not once per node."""
+    rendered = module.code
+    parts = [module.code_for_node(statement) for statement in module.body]
+    header = "".join(module.code_for_node(line) for line in module.header)
+    footer = "".join(module.code_for_node(line) for line in module.footer)
+    if not original.startswith(rendered) or header + "".join(parts) + footer != rendered:
+        return [([i], None) for i in range(len(nodes))]
+    owner: dict[int, int] = {}
+    wanted = {id(node) for node in nodes}
+    for number, statement in enumerate(module.body):
+        stack: list[cst.CSTNode] = [statement]
+        while stack:
+            node = stack.pop()
+            if id(node) in wanted:
+                owner[id(node)] = number
+            stack.extend(node.children)
+    groups: dict[object, list[int]] = {}
+    for index, node in enumerate(nodes):
+        number = owner.get(id(node))
+        key = (number, index) if number is None or not together else number
+        groups.setdefault(key, []).append(index)
+    starts = []
+    offset = len(header)
+    for part in parts:
+        starts.append(offset)
+        offset += len(part)
+    edits: list[tuple[list[int], tuple[Edit, int, int] | None]] = []
+    for indices in groups.values():
+        number = owner.get(id(nodes[indices[0]]))
+        if number is None:
+            edits.append((indices, None))
+            continue
+        statement = module.body[number]
+        group = {nodes[i] for i in indices}
+        if isinstance(statement, cst.SimpleStatementLine) and all(
+            small in group for small in statement.body
+        ):  # a module-level statement that goes entirely: its block decides
+            edits.append((indices, None))
+            continue
+        before = parts[number]
+        after = module.code_for_node(statement.visit(RemoveNodes(group)))
+        start = 0
+        limit = min(len(before), len(after))
+        while start < limit and before[start] == after[start]:
+            start += 1
+        end_b, end_a = len(before), len(after)
+        while end_b > start and end_a > start and before[end_b - 1] == after[end_a - 1]:
+            end_b -= 1
+            end_a -= 1
+        base = starts[number]
+        line, column = _position(original, base + start)
+        end_line, end_column = _position(original, base + end_b)
+        first = _position(original, base)[0]
+        last = _position(original, base + max(len(before) - 1, 0))[0]
+        edit = Edit(line, column, end_line, end_column, after[start:end_a])
+        edits.append((indices, (edit, first, last)))
+    return edits
+
+
+def apply_edits(original: str, edits: Sequence[Edit]) -> str:
+    """`original` with non-overlapping `edits` applied (lines end at \n, \r\n or \r)."""
+    starts = [0, *(match.end() for match in NEWLINE_RE.finditer(original))]
+    pieces = []
+    position = 0
+    for edit in sorted(edits, key=lambda e: (e.line, e.column)):
+        begin = starts[edit.line - 1] + edit.column - 1
+        end = starts[edit.end_line - 1] + edit.end_column - 1
+        if begin < position:
+            raise FixError("not fixed: overlapping edits")
+        pieces.append(original[position:begin])
+        pieces.append(edit.replacement)
+        position = end
+    pieces.append(original[position:])
+    return "".join(pieces)
+
+
+def _whole_edit(module: cst.Module, node: cst.CSTNode, original: str) -> Edit | None:
+    try:
+        return edit_between(original, apply(module, {node}, original))
+    except FixError:
+        return None
 
 
 def edit_between(original: str, fixed: str) -> Edit:
