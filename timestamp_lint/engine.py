@@ -441,12 +441,16 @@ PART_LINES = 4_000  # lines of functions per part, besides the module-level code
 
 def collapse_stubs(source: str, line_map: list[int]) -> tuple[str, list[int]]:
     """The focused source without the `pass` lines that stand for left-out functions
-    where they are not needed: at module level, and after an identical `pass` line."""
+    where they are not needed (at module level, and after an identical `pass` line), and
+    without the blank lines that follow a blank line: LibCST's cost grows with both, and
+    neither changes what the rules see."""
     lines = source.split("\n")
     kept: list[str] = []
     numbers: list[int] = []
     for line, number in zip(lines, line_map, strict=True):
         if line == "pass" or (line.lstrip() == "pass" and kept and kept[-1] == line):
+            continue
+        if kept and not line.strip() and not kept[-1].strip():
             continue
         kept.append(line)
         numbers.append(number)
