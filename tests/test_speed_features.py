@@ -108,10 +108,10 @@ def test_unchanged_files_are_not_read_on_a_warm_run(tmp_path: Path, monkeypatch)
     reads: list[Path] = []
     real = api.read_source
 
-    def counting(path: Path) -> bytes:
+    def counting(path: Path, **kwargs) -> bytes:
         if path.suffix == ".py":  # the cache file itself is read, of course
             reads.append(path)
-        return real(path)
+        return real(path, **kwargs)
 
     monkeypatch.setattr(api, "read_source", counting)
     monkeypatch.setattr(cache_module, "read_source", counting)  # the listener check
@@ -226,12 +226,12 @@ def test_a_worker_that_dies_costs_only_its_file(tmp_path: Path, monkeypatch) -> 
     real = api.process
     main = os.getpid()
 
-    def crashing(engine, path, options, data=None, fingerprint=None):
+    def crashing(engine, path, options, *rest):
         if path.name == "service_007.py":
             if os.getpid() == main:
                 raise AssertionError("expected the analysis to run in worker processes")
             os._exit(1)  # what a segfault in the native parser looks like from outside
-        return real(engine, path, options, data, fingerprint)
+        return real(engine, path, options, *rest)
 
     monkeypatch.setattr(api, "process", crashing)
     findings = lint_paths([root], options=Options(cache=False, jobs=2)).findings

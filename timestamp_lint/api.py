@@ -8,6 +8,7 @@ and the options alone, which is what lets the results be cached and spread over 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import os
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from timestamp_lint import tempfiles
 from timestamp_lint.cache import CACHE_DIR_NAME, Cache, Fingerprint, content_hash
 from timestamp_lint.config import (
     Overrides,
@@ -26,7 +28,13 @@ from timestamp_lint.config import (
     load_config,
     subproject_excludes,
 )
-from timestamp_lint.discover import discover, relative_to_root, walk_python_files
+from timestamp_lint.discover import (
+    WalkNotes,
+    discover,
+    relative_to_root,
+    unlistable_under,
+    walk_python_files,
+)
 from timestamp_lint.engine import Engine, FileResult
 from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding
 from timestamp_lint.globs import PathMatcher, without_gitignored
@@ -126,6 +134,16 @@ def iter_results(paths: Sequence[Path], config: Config) -> Iterable[FileResult]:
         yield engine.lint_file(path)
 
 
+def _to_fix(finding: Finding, options: Options, since: ChangedLines | None) -> bool:
+    """Whether this run fixes `finding`: its fix is allowed, and with `--since` it is one
+    of the findings `--since` reports."""
+    if finding.fix is None:
+        return False
+    if finding.fix.applicability is not Applicability.SAFE and not options.unsafe:
+        return False
+    return since is None or bool(filter_findings([finding], since))
+
+
 def _diff(path: Path, before: str, after: str) -> str:
     name = display_path(path)
     lines = difflib.unified_diff(
@@ -143,9 +161,11 @@ def process(
     options: Options,
     data: bytes | None = None,
     fingerprint: Fingerprint | None = None,
+    since: ChangedLines | None = None,
 ) -> FileOutcome:
     """Lint one file and, when asked, fix it. Files are written atomically; a file that
-    changed on disk since it was read, or that is a symlink, is left alone (`error`)."""
+    changed on disk since it was read, or that is a symlink, is left alone (`error`).
+    With `since`, only the findings on changed lines (those `--since` reports) are fixed."""
     result = engine.lint_file(path, data, fingerprint)
     findings = tuple(result.findings)
     plain = FileOutcome(path, findings, analyzed=result.analyzed)
@@ -153,27 +173,29 @@ def process(
         plain = replace(plain, deps=result.deps, listeners=result.listeners)
     if not options.fix:
         return plain
-    allowed = {Applicability.SAFE}
-    if options.unsafe:
-        allowed.add(Applicability.UNSAFE)
-    if not any(f.fix is not None and f.fix.applicability in allowed for f in findings):
+    if not any(_to_fix(f, options, since) for f in findings):
         return replace(plain, output=options.stdin)
     from timestamp_lint import fix as fixer  # LibCST: loaded by the analysis already
 
-    chosen = [(f, v) for f, v in result.removals if f.fix.applicability in allowed]
-    located = engine.removal_nodes(result, [v for _, v in chosen])
-    if located is None:  # analyse the whole file again, as the fix will render it whole
+    chosen = [(f, v) for f, v in result.removals if _to_fix(f, options, since)]
+    # on the parts that were analysed: a large file is not parsed whole for its fixes
+    text = engine.fixed_text(result, [v for _, v in chosen])
+    located = None if text is not None else engine.removal_nodes(result, [v for _, v in chosen])
+    if text is None and located is None:  # analyse it whole again, as the fix renders it
         result = engine.lint_file(path, result.data, fingerprint, whole=True)
         findings = tuple(result.findings)
-        chosen = [(f, v) for f, v in result.removals if f.fix.applicability in allowed]
+        chosen = [(f, v) for f, v in result.removals if _to_fix(f, options, since)]
         located = engine.removal_nodes(result, [v for _, v in chosen])
-    if not chosen or located is None or result.text is None or result.data is None:
+    if not chosen or result.text is None or result.data is None:
         return replace(plain, findings=findings, output=options.stdin)
-    module, nodes = located
-    try:
-        text = fixer.apply(module, set(nodes), result.text)
-    except fixer.FixError as exc:
-        return FileOutcome(path, findings, error=f"{display_path(path)}: {exc}")
+    if text is None:
+        if located is None:
+            return replace(plain, findings=findings, output=options.stdin)
+        module, nodes = located
+        try:
+            text = fixer.apply(module, set(nodes), result.text)
+        except fixer.FixError as exc:
+            return FileOutcome(path, findings, error=f"{display_path(path)}: {exc}")
     done = {id(f) for f, _ in chosen}
     left = tuple(f for f in findings if id(f) not in done)
     if options.diff:
@@ -194,12 +216,13 @@ def process(
 
 PARALLEL_MIN_FILES = 48  # fewer files to analyse than this: a worker's start-up costs more
 _worker_engine: Engine | None = None
+_worker_since: ChangedLines | None = None  # inherited, like the engine: never pickled
 
 
 def _work(task: tuple[Path, bytes | None, Fingerprint | None, Options]) -> FileOutcome:
     path, data, fingerprint, options = task
     assert _worker_engine is not None
-    return process(_worker_engine, path, options, data, fingerprint)
+    return process(_worker_engine, path, options, data, fingerprint, _worker_since)
 
 
 def _fork_pool(jobs: int) -> ProcessPoolExecutor:
@@ -207,7 +230,28 @@ def _fork_pool(jobs: int) -> ProcessPoolExecutor:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+    context = multiprocessing.get_context("fork")
+    return ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
+    )
+
+
+def _worker_start(parent: int) -> None:
+    """A worker stops with its parent: Ctrl-C is the parent's to handle (it terminates the
+    pool), and on Linux the kernel ends the worker if the parent dies any other way."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError, ImportError):
+        pass  # not Linux: Ctrl-C and errors still stop the pool
+    if os.getppid() != parent:  # the parent died before that took effect
+        os._exit(1)
 
 
 def _crashed(path: Path) -> FileOutcome:
@@ -221,9 +265,10 @@ class _Analyser:
     that moment, before the rest of the files are read, so they do not inherit those bytes.
     A worker that dies costs only the file it was on (a TSL999)."""
 
-    def __init__(self, engine: Engine, options: Options) -> None:
+    def __init__(self, engine: Engine, options: Options, since: ChangedLines | None = None) -> None:
         self.engine = engine
         self.options = options
+        self.since = since
         jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
         self.jobs = jobs if hasattr(os, "fork") else 1
         self.tasks: list[tuple[Path, bytes | None, Fingerprint | None]] = []
@@ -233,8 +278,9 @@ class _Analyser:
     def add(self, path: Path, data: bytes | None, fingerprint: Fingerprint | None) -> None:
         self.tasks.append((path, data, fingerprint))
         if self.pool is None and self.jobs > 1 and len(self.tasks) == PARALLEL_MIN_FILES:
-            global _worker_engine
+            global _worker_engine, _worker_since
             _worker_engine = self.engine  # inherited by the forked workers: no index rebuild
+            _worker_since = self.since
 
             self.pool = _fork_pool(self.jobs)
             self.futures = [self.pool.submit(_work, (*task, self.options)) for task in self.tasks]
@@ -244,7 +290,9 @@ class _Analyser:
     def outcomes(self) -> list[FileOutcome]:
         """One outcome per added file, in the order they were added."""
         if self.pool is None:
-            return [process(self.engine, p, self.options, d, f) for p, d, f in self.tasks]
+            return [
+                process(self.engine, p, self.options, d, f, self.since) for p, d, f in self.tasks
+            ]
         from concurrent.futures.process import BrokenProcessPool
 
         global _worker_engine
@@ -255,23 +303,48 @@ class _Analyser:
                     results.append(future.result())
                 except BrokenProcessPool:
                     results.append(None)
-        finally:
-            self.pool.shutdown()
-            _worker_engine = None
+        except BaseException:  # Ctrl-C, or worse: the workers stop now, not after the queue
+            self.abort()
+            raise
+        self.pool.shutdown()
+        _worker_engine = None
         for index, result in enumerate(results):
             if result is None:  # one at a time, each in a fresh worker
                 results[index] = self._alone(self.tasks[index])
         return results  # type: ignore[return-value]
 
+    def abort(self) -> None:
+        """Stop the workers at once (the run is interrupted): none outlives the run."""
+        global _worker_engine
+        _worker_engine = None
+        pool, self.pool = self.pool, None
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.terminate()
+        with contextlib.suppress(Exception):
+            pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.join(1)
+
     def _alone(self, task: tuple[Path, bytes | None, Fingerprint | None]) -> FileOutcome:
         from concurrent.futures.process import BrokenProcessPool
 
-        global _worker_engine
-        _worker_engine = self.engine
+        global _worker_engine, _worker_since
+        _worker_engine, _worker_since = self.engine, self.since
+        pool = _fork_pool(1)
         try:
-            with _fork_pool(1) as pool:
-                return pool.submit(_work, (*task, self.options)).result()
-        except BrokenProcessPool:
+            outcome = pool.submit(_work, (*task, self.options)).result()
+            pool.shutdown()
+            return outcome
+        except BaseException as exc:
+            self.pool = pool
+            self.abort()
+            if not isinstance(exc, BrokenProcessPool):
+                raise
             return _crashed(task[0])
         finally:
             _worker_engine = None
@@ -292,13 +365,15 @@ def run(
     others are read once and pre-filtered here; only files that can hold a finding are
     analysed (in worker processes when there are many).
     """
-    project_files = project_files_of(config)
+    notes = WalkNotes()
+    project_files = project_files_of(config, notes)
+    tempfiles.remove_stale(notes.temporaries)  # what killed `--fix` runs left
     index = ProjectIndex(config, project_files)
     engine = Engine(config, index, prefilter=options.prefilter, edits=options.edits)
     if options.stdin is not None:
         files = [Path(os.path.abspath(paths[0]))]
     else:
-        files = discover(paths, config, project_files)
+        files = discover(paths, config, project_files, notes)
     if since is not None:
         files = [path for path in files if since.touches(path)]
     cache = None
@@ -306,35 +381,39 @@ def run(
         directory = options.cache_dir or config.root / CACHE_DIR_NAME
         cache = Cache(directory, config, project_files, with_edits=options.edits)
     outcomes: dict[Path, FileOutcome] = {}
-    analyser = _Analyser(engine, options)
-    for path in files:
-        if options.stdin is not None:
-            analyser.add(path, options.stdin, None)
-            continue
-        data = None
-        try:
-            if cache is not None:
-                stat = os.stat(path)
-                if _usable(hit := cache.lookup(path, stat), options):
+    analyser = _Analyser(engine, options, since)
+    try:  # an interrupted run stops its workers
+        for path in files:
+            if options.stdin is not None:
+                analyser.add(path, options.stdin, None)
+                continue
+            data = None
+            try:
+                if cache is not None:
+                    stat = os.stat(path)
+                    if _usable(hit := cache.lookup(path, stat), options, since):
+                        outcomes[path] = FileOutcome(path, tuple(hit))
+                        continue
+                data = read_source(path)
+            except (OSError, SourceError):
+                analyser.add(path, data, None)  # the engine reports what is wrong with it
+                continue
+            fingerprint = None
+            if cache is not None:  # the content hash only serves the cache
+                fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
+                cache.observe(path, stat, data)
+                if _usable(hit := cache.lookup(path, stat, fingerprint[2]), options, since):
                     outcomes[path] = FileOutcome(path, tuple(hit))
                     continue
-            data = read_source(path)
-        except (OSError, SourceError):
-            analyser.add(path, data, None)  # the engine reports what is wrong with it
-            continue
-        fingerprint = None
-        if cache is not None:  # the content hash only serves the cache
-            fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
-            cache.observe(path, stat, data)
-            if _usable(hit := cache.lookup(path, stat, fingerprint[2]), options):
-                outcomes[path] = FileOutcome(path, tuple(hit))
-                continue
-        if not engine.needs_analysis(data, path):
-            outcomes[path] = FileOutcome(path)
-            if cache is not None and fingerprint is not None:
-                cache.store(path, fingerprint, (), {}, analyzed=False)
-        else:
-            analyser.add(path, data, fingerprint)
+            if not engine.needs_analysis(data, path):
+                outcomes[path] = FileOutcome(path)
+                if cache is not None and fingerprint is not None:
+                    cache.store(path, fingerprint, (), {}, analyzed=False)
+            else:
+                analyser.add(path, data, fingerprint)
+    except BaseException:
+        analyser.abort()
+        raise
     for (path, _, fingerprint), outcome in zip(analyser.tasks, analyser.outcomes(), strict=True):
         outcomes[path] = outcome
         # only a result that describes the file as it is on disk is worth keeping
@@ -353,6 +432,8 @@ def run(
     findings = sorted(f for outcome in ordered for f in outcome.findings)
     if since is not None:
         findings = filter_findings(findings, since)
+    if options.stdin is None and engine.report_errors:  # nothing is skipped silently
+        findings = sorted([*findings, *_unlistable(notes, paths)])
     return LintResult(
         findings=findings,
         files_checked=len(files),
@@ -363,14 +444,20 @@ def run(
     )
 
 
-def _usable(hit: list[Finding] | None, options: Options) -> bool:
+def _unlistable(notes: WalkNotes, paths: Sequence[Path]) -> list[Finding]:
+    """A TSL999 for each folder under `paths` that could not be listed (whatever changed
+    since a revision: what it holds is unknown)."""
+    return [
+        Finding(folder, 1, 1, PARSE_ERROR, f"Cannot list folder: {reason}", 1, 1)
+        for folder, reason in unlistable_under(notes, paths)
+    ]
+
+
+def _usable(hit: list[Finding] | None, options: Options, since: ChangedLines | None) -> bool:
     """A cached result serves unless this run must fix one of its findings."""
     if hit is None:
         return False
-    if not options.fix:
-        return True
-    allowed = {Applicability.SAFE, Applicability.UNSAFE} if options.unsafe else {Applicability.SAFE}
-    return not any(f.fix is not None and f.fix.applicability in allowed for f in hit)
+    return not options.fix or not any(_to_fix(f, options, since) for f in hit)
 
 
 def _projects(
@@ -505,10 +592,12 @@ def run_projects(
     )
 
 
-def project_files_of(config: Config) -> list[Path]:
+def project_files_of(config: Config, notes: WalkNotes | None = None) -> list[Path]:
     """The Python files of a project's walk: `exclude` applied, and (with
-    `respect-gitignore`) the files git ignores left out."""
-    files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
+    `respect-gitignore`) the files git ignores left out. `notes` collects temporary files
+    and folders that could not be listed."""
+    exclude = PathMatcher(config.exclude)
+    files = list(walk_python_files(config.root, config.root, exclude, notes))
     if config.respect_gitignore:
         files = without_gitignored(files, config.root)
     return files

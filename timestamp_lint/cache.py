@@ -23,13 +23,13 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, astuple
 from pathlib import Path
 from typing import Any
 
-from timestamp_lint import __version__
+from timestamp_lint import __version__, tempfiles
 from timestamp_lint.columns import may_define_listeners
 from timestamp_lint.discover import relative_to_root
 from timestamp_lint.ftypes import Applicability, Config, Edit, Finding, Fix
@@ -38,6 +38,17 @@ from timestamp_lint.source import SourceError, read_source
 CACHE_DIR_NAME = ".timestamp_lint_cache"
 FORMAT = 2
 Fingerprint = tuple[int, int, str]  # mtime in ns, size, content hash
+# A results file larger than this is discarded unread (memory stays bounded whatever the
+# folder holds): a generous allowance per project file, as entries grow with the project.
+MAX_BYTES = 16 << 20
+MAX_BYTES_PER_FILE = 4 << 10
+# Results files of other configurations (one per `--select` combination, tool version...):
+# the most recently used are kept, the others go, and none unused for this long survives.
+KEEP_RESULT_FILES = 8
+RESULT_FILE_AGE = 30 * 24 * 3600  # seconds
+TOUCH_AFTER = 24 * 3600  # seconds: a results file in use is marked as used this often
+TEMPORARY_SUFFIX = ".tmp"
+IGNORE_TEXT = "# created by timestamp-lint\n*\n"
 
 
 def content_hash(data: bytes) -> str:
@@ -150,8 +161,10 @@ class Cache:
         self._load()
 
     def _load(self) -> None:
+        limit = MAX_BYTES + MAX_BYTES_PER_FILE * len(self.project_files)
         try:
-            data = json.loads(read_source(self.file))  # never blocks on a FIFO
+            # never blocks on a FIFO; a file over the limit is not read at all
+            data = json.loads(read_source(self.file, limit=limit))
             if not isinstance(data, dict) or data.get("format") != FORMAT:
                 return
             entries = data["entries"]
@@ -159,7 +172,8 @@ class Cache:
                 return
             same_project = data.get("project") == self.project
         except (SourceError, OSError, ValueError, KeyError, TypeError, RecursionError):
-            return  # missing, corrupt or foreign: start over
+            return  # missing, corrupt, oversized or foreign: start over
+        self._mark_used()
         for name, entry in entries.items():
             if _valid_entry(entry) and (same_project or (not entry["deps"] and not entry["a"])):
                 self.entries[name] = entry
@@ -281,6 +295,7 @@ class Cache:
     def save(self) -> None:
         """Write atomically; a cache that cannot be written is silently skipped."""
         if not self.dirty:
+            self.tidy()
             return
         # what is known of files no longer in the project is forgotten
         self.listen = {n: row for n, row in self.listen.items() if n in self.names}
@@ -295,19 +310,61 @@ class Cache:
         ).encode()
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            ignore = self.directory / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# created by timestamp-lint\n*\n")
-            fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".results-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(temporary, self.file)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
+            self.tidy()  # the .gitignore first: the results never show as untracked
+            self._write(self.file, data)
         except OSError:
             pass
+
+    def tidy(self) -> None:
+        """Keep the cache folder in order, whether or not this run wrote to it: a
+        `.gitignore` that is missing or empty (a full disk) is written again; temporary
+        files of killed runs, and results files of configurations no longer used, go."""
+        try:
+            entries = list(os.scandir(self.directory))
+        except OSError:
+            return
+        with contextlib.suppress(OSError):
+            ignore = self.directory / ".gitignore"
+            if not any(e.name == ".gitignore" for e in entries) or ignore.stat().st_size == 0:
+                self._write(ignore, IGNORE_TEXT.encode())
+        temporaries = [
+            Path(e.path)
+            for e in entries
+            if e.name.startswith((".results", ".gitignore.")) and e.name.endswith(".tmp")
+        ]
+        tempfiles.remove_stale(temporaries, TEMPORARY_SUFFIX)
+        others = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith("results-") and name.endswith(".json") and name != self.file.name:
+                with contextlib.suppress(OSError):
+                    others.append((entry.stat().st_mtime, entry.path))
+        others.sort(reverse=True)
+        now = time.time()
+        for rank, (mtime, path) in enumerate(others):
+            if rank >= KEEP_RESULT_FILES - 1 or now - mtime > RESULT_FILE_AGE:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+
+    def _mark_used(self) -> None:
+        """A results file read but not rewritten (a warm run) still counts as in use."""
+        with contextlib.suppress(OSError):
+            if time.time() - os.stat(self.file).st_mtime > TOUCH_AFTER:
+                os.utime(self.file)
+
+    def _write(self, target: Path, data: bytes) -> None:
+        """Write atomically: a temporary file named after this process, then a rename. A
+        full disk leaves the old file (or none), never a truncated one."""
+        prefix = ".results." if target == self.file else f"{target.name}."
+        fd, temporary = tempfiles.create(self.directory, prefix, TEMPORARY_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
 
 
 def _valid_entry(entry: Any) -> bool:

@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import importlib
 import json
 import os
+import signal
 import sys
 from collections import Counter
 from dataclasses import asdict, replace
@@ -35,6 +37,7 @@ from timestamp_lint.report.text import summary
 from timestamp_lint.since import ChangedLines, changed_lines
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 TEXT_FORMATS = ("text", "concise", "full")
 NO_FILES = "No Python files found under the given path(s)"  # Ruff's words
 
@@ -61,6 +64,48 @@ class UsageLine(click.ClickException):
 def fail(message: str) -> None:
     click.echo(f"timestamp-lint: error: {message}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def interrupted() -> None:
+    """Ctrl-C: one line and exit 130 (worker processes have been stopped by then)."""
+    with contextlib.suppress(OSError, ValueError):
+        click.echo("timestamp-lint: interrupted", err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+class Interrupted(BaseException):
+    """SIGINT, when the process is the command's own: not a KeyboardInterrupt, so that
+    neither click nor a library turns it into anything else on its way to `main`."""
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted
+
+
+def _output_failed(exc: OSError) -> int:
+    """stdout cannot take the output (a closed pipe, a full disk): one line, exit 2, even
+    with --exit-zero: the output the caller asked for is incomplete."""
+    with contextlib.suppress(OSError, ValueError):
+        print(
+            f"timestamp-lint: error: cannot write the output: {exc.strerror or exc}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return EXIT_ERROR
+
+
+def os_error(exc: OSError) -> str:
+    """One line for an operating-system error: the path (relative to the current folder
+    when under it) and the cause."""
+    cause = exc.strerror or str(exc)
+    if not exc.filename:
+        return cause
+    name = os.fsdecode(exc.filename)
+    with contextlib.suppress(ValueError):
+        relative = os.path.relpath(name)
+        if not relative.startswith(os.pardir):
+            name = relative
+    return f"{name}: {cause}"
 
 
 def use_color() -> bool:
@@ -313,8 +358,10 @@ def check(
         result = run_projects(projects, options, changed if since is not None else None)
     except UserError as exc:
         fail(str(exc))
+    except OSError as exc:  # a path that cannot be reached (a folder above it not listable)
+        fail(os_error(exc))
     except KeyboardInterrupt:
-        sys.exit(130)
+        interrupted()
     except Exception as exc:  # a bug of ours: one line, never a traceback
         fail(f"internal error: {type(exc).__name__}: {exc} (please report this)")
     for error in result.errors:
@@ -403,17 +450,40 @@ def main(argv: list[str] | None = None) -> None:
     # reference cycles: the default thresholds would run the cyclic collector over them
     # thousands of times (a fifth of the run). Collections stay on, just rarer.
     gc.set_threshold(GC_THRESHOLD, 50, 100)
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    stdout = sys.stdout
     try:
-        command.main(args, prog_name=name)
-        status = 0
-    except SystemExit as exit:
-        status = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
-        if isinstance(exit.code, str):
-            print(exit.code, file=sys.stderr)
-    # The run is over and its output written: leave without tearing down every object the
-    # run created, one by one (a tenth of a second on a large project; mypy does the same).
-    with contextlib.suppress(OSError, ValueError):
-        sys.stdout.flush()
+        try:
+            returned = command.main(args, prog_name=name, standalone_mode=False)
+            status = returned if isinstance(returned, int) else 0
+        except SystemExit as exit:
+            status = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
+            if isinstance(exit.code, str):
+                print(exit.code, file=sys.stderr)
+        except click.ClickException as exc:  # usage errors, as click prints them
+            exc.show()
+            status = exc.exit_code
+        except (click.Abort, Interrupted):  # Ctrl-C (or end of input while click reads)
+            status = EXIT_INTERRUPTED
+            with contextlib.suppress(OSError, ValueError):
+                print("timestamp-lint: interrupted", file=sys.stderr)
+        except OSError as exc:  # writing the output failed
+            status = _output_failed(exc)
+        if sys.stdout is not stdout:  # click met a closed pipe (EPIPE), and exited 1
+            status = _output_failed(OSError(errno.EPIPE, os.strerror(errno.EPIPE)))
+            stdout = None
+        # The run is over and its output written: leave without tearing down every object
+        # the run created, one by one (a tenth of a second on a large project; mypy does the
+        # same). What stdout still buffers must reach it, or the run failed.
+        try:
+            if stdout is not None:
+                stdout.flush()
+        except OSError as exc:
+            status = _output_failed(exc)
+        except ValueError:
+            pass
+    except Interrupted:  # Ctrl-C while reporting an outcome
+        status = EXIT_INTERRUPTED
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
     os._exit(status)

@@ -5,12 +5,23 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from timestamp_lint.ftypes import Config, UserError
 from timestamp_lint.globs import PathMatcher
 
 PYTHON_SUFFIXES = (".py",)
+TEMPORARY_SUFFIX = ".tsl-tmp"  # what `--fix` writes beside a file (see `tempfiles`)
+
+
+@dataclass
+class WalkNotes:
+    """What a walk saw besides Python files: temporary files of `--fix` runs (a later run
+    removes the stale ones), and folders it could not list, with the reason."""
+
+    temporaries: list[Path] = field(default_factory=list)
+    unlistable: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def relative_to_root(path: Path, root: Path) -> str:
@@ -26,12 +37,15 @@ def relative_to_root(path: Path, root: Path) -> str:
     return path.as_posix()
 
 
-def walk_python_files(directory: Path, root: Path, exclude: PathMatcher) -> Iterator[Path]:
+def walk_python_files(
+    directory: Path, root: Path, exclude: PathMatcher, notes: WalkNotes | None = None
+) -> Iterator[Path]:
     """Regular `.py` files under `directory`, skipping excluded paths.
 
     Symlinked folders are not entered (so a symlink loop cannot trap the walk); symlinked
     files are yielded when they point at regular files. FIFOs, sockets and devices are skipped
-    without being opened.
+    without being opened. `notes`, when given, collects temporary files and the folders that
+    could not be listed.
     """
     start = relative_to_root(directory, root)
     stack = [(str(directory), "" if start == "." else start + "/")]
@@ -40,7 +54,9 @@ def walk_python_files(directory: Path, root: Path, exclude: PathMatcher) -> Iter
         try:
             with os.scandir(current) as entries:
                 children = sorted(entries, key=lambda e: e.name, reverse=True)
-        except OSError:
+        except OSError as exc:
+            if notes is not None and not isinstance(exc, FileNotFoundError):
+                notes.unlistable.append((Path(current), exc.strerror or str(exc)))
             continue
         for entry in children:
             if exclude.match_name(entry.name):
@@ -51,7 +67,11 @@ def walk_python_files(directory: Path, root: Path, exclude: PathMatcher) -> Iter
                     if not exclude.match(relative):
                         stack.append((entry.path, relative + "/"))
                     continue
-                if not entry.name.endswith(PYTHON_SUFFIXES) or not entry.is_file():
+                if not entry.name.endswith(PYTHON_SUFFIXES):
+                    if notes is not None and entry.name.endswith(TEMPORARY_SUFFIX):
+                        notes.temporaries.append(Path(entry.path))
+                    continue
+                if not entry.is_file():
                     continue
             except OSError:
                 continue
@@ -60,11 +80,15 @@ def walk_python_files(directory: Path, root: Path, exclude: PathMatcher) -> Iter
 
 
 def discover(
-    paths: Iterable[Path], config: Config, project_files: list[Path] | None = None
+    paths: Iterable[Path],
+    config: Config,
+    project_files: list[Path] | None = None,
+    notes: WalkNotes | None = None,
 ) -> list[Path]:
     """The files to lint, sorted and without duplicates. A missing path is a `UserError`.
 
-    `project_files`, the walk of the project root, spares walking folders inside it again."""
+    `project_files`, the walk of the project root, spares walking folders inside it again
+    (`notes`, that walk's notes, then gets those of the other walks)."""
     exclude = PathMatcher(config.exclude)
     found: dict[Path, None] = {}
     for given in paths:
@@ -86,7 +110,7 @@ def discover(
                     for file in inside:
                         found.setdefault(file)
                 continue
-            for file in walk_python_files(path, config.root, exclude):
+            for file in walk_python_files(path, config.root, exclude, notes):
                 found.setdefault(file)
         elif stat.S_ISREG(mode) and not (
             config.force_exclude and exclude.match(relative_to_root(path, config.root))
@@ -94,3 +118,14 @@ def discover(
             found.setdefault(path)
         # anything else (FIFO, socket, device) is skipped without being opened
     return sorted(found)
+
+
+def unlistable_under(notes: WalkNotes, paths: Iterable[Path]) -> list[tuple[Path, str]]:
+    """The folders a walk could not list that lie in (or are) one of the given folders:
+    their files would be missing from the run without a word."""
+    folders = [Path(os.path.abspath(p)) for p in paths]
+    seen: dict[Path, str] = {}
+    for folder, reason in notes.unlistable:
+        if any(folder == given or folder.is_relative_to(given) for given in folders):
+            seen.setdefault(folder, reason)
+    return sorted(seen.items())

@@ -22,14 +22,14 @@ import ast
 import io
 import re
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from timestamp_lint.cache import Fingerprint
 from timestamp_lint.config import ignored_codes
 from timestamp_lint.discover import relative_to_root
-from timestamp_lint.ftypes import PARSE_ERROR, Config, Finding
+from timestamp_lint.ftypes import PARSE_ERROR, Config, Edit, Finding
 from timestamp_lint.globs import PathMatcher
 from timestamp_lint.index import ProjectIndex
 from timestamp_lint.prescreen import Prescreen
@@ -74,6 +74,10 @@ class FileResult:
     data: bytes | None = None
     module: cst.Module | None = None
     focused: bool = False  # `module` holds only the parts of the file that matter
+    # what was analysed: (module, its source, its line map or None), and for each violation
+    # (by id) the index of its part; fixes are computed on these, not on the whole file
+    parts: list[tuple[cst.Module, str, list[int] | None]] = field(default_factory=list)
+    part_of: dict[int, int] = field(default_factory=dict)
 
 
 def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
@@ -241,7 +245,14 @@ class Engine:
         codes = {rule.code for rule in rules}
         if self.prefilter and not self.prescreen.worth_analysing(data, tree, summary, codes):
             return result
-        depth = max_depth(tree)
+        if not rules:
+            return result
+        whole = whole or not self.prefilter
+        source, line_map = (text, None) if whole else self.prescreen.focus(data, text, tree)
+        if line_map is not None:
+            source, line_map = collapse_stubs(source, line_map)
+        focused_tree = tree if line_map is None else _parse_or_none(source, path)
+        depth = max_depth(focused_tree or tree)  # of what LibCST will see
         if depth > MAX_NESTING:
             self._error(
                 result,
@@ -249,73 +260,168 @@ class Engine:
                 f"(the limit is {MAX_NESTING})",
             )
             return result
-        if not rules:
-            return result
-        whole = whole or self.edits or not self.prefilter
-        source, line_map = (text, None) if whole else self.prescreen.focus(data, text, tree)
+        parts = [(source, line_map)]
         size = code_lines(source)
         if size > MAX_ANALYSED_LINES:
-            self._error(
-                result,
-                f"Cannot analyse file: {size} lines of code to analyse together "
-                f"(the limit is {MAX_ANALYSED_LINES}); split the module",
-            )
-            return result
+            parts = split_module(source, line_map, focused_tree) or []
+            if not parts:
+                self._error(
+                    result,
+                    f"Cannot analyse file: {size} lines of code to analyse together "
+                    f"(the limit is {MAX_ANALYSED_LINES}, and module-level code alone "
+                    "exceeds it); split the module",
+                )
+                return result
         from timestamp_lint import analysis  # LibCST loads only when a file gets this far
 
-        try:
-            module, violations = analysis.run_rules(
-                source,
-                path,
-                self.config,
-                summary,
-                self.index,
-                [r.load() for r in rules],
-                line_map,
-            )
-        except analysis.AnalysisError as exc:
-            self._error(result, exc.message, exc.line, exc.column)
-            return result
-        result.focused = line_map is not None
-        result.module = module
-        if violations:
-            noqa = noqa_lines(text)
-            violations = [v for v in violations if not is_suppressed(v, noqa)]
-        result.violations = violations
-        for violation in violations:
-            fix = (
-                analysis.fix_for(violation, module, text, self.index, self.edits)
-                if violation.fixable
-                else None
-            )
-            finding = Finding(
-                path=path,
-                line=violation.start[0],
-                column=violation.start[1],
-                code=violation.code,
-                message=violation.message,
-                end_line=violation.end[0],
-                end_column=violation.end[1],
-                model=violation.model.qualname if violation.model is not None else None,
-                field=violation.field,
-                fix=fix,
-            )
-            result.findings.append(finding)
-            if fix is not None and violation.node is not None:
-                result.removals.append((finding, violation))
+        noqa = noqa_lines(text)
+        seen: set[tuple] = set()
+        loaded = [r.load() for r in rules]
+        for part, part_map in parts:
+            try:
+                module, violations = analysis.run_rules(
+                    part, path, self.config, summary, self.index, loaded, part_map
+                )
+            except analysis.AnalysisError as exc:
+                result.findings, result.violations, result.removals = [], [], []
+                self._error(result, exc.message, exc.line, exc.column)
+                return result
+            result.focused = part_map is not None
+            result.module = module if len(parts) == 1 else None
+            result.parts.append((module, part, part_map))
+            for violation in violations:
+                key = (violation.code, violation.start, violation.end, violation.message)
+                if key in seen or is_suppressed(violation, noqa):
+                    continue  # module-level code is analysed with every part
+                seen.add(key)
+                result.part_of[id(violation)] = len(result.parts) - 1
+                self._record(result, violation, module, text)
+        if self.edits and result.removals:
+            self._add_edits(result)
         return result
+
+    def _record(self, result: FileResult, violation: Violation, module, text: str) -> None:
+        from timestamp_lint import analysis
+
+        result.violations.append(violation)
+        fix = (
+            analysis.fix_for(violation, module, text, self.index, False)
+            if violation.fixable
+            else None
+        )
+        finding = Finding(
+            path=result.path,
+            line=violation.start[0],
+            column=violation.start[1],
+            code=violation.code,
+            message=violation.message,
+            end_line=violation.end[0],
+            end_column=violation.end[1],
+            model=violation.model.qualname if violation.model is not None else None,
+            field=violation.field,
+            fix=fix,
+        )
+        result.findings.append(finding)
+        if fix is not None and violation.node is not None:
+            result.removals.append((finding, violation))
+
+    def _add_edits(self, result: FileResult) -> None:
+        """Give each fix its text edit (SARIF): the edit of removing that one node."""
+        violations = [v for _, v in result.removals]
+        edits: list = self.part_edits(result, violations, together=False) or []
+        if not edits or None in edits:  # the whole file, parsed again
+            from timestamp_lint import fix as fixer
+
+            located = self.removal_nodes(result, violations)
+            if located is None or result.text is None:
+                return
+            module, nodes = located
+            whole = [
+                ([i], (fixer.edit_between(result.text, fixer.apply(module, {n}, result.text)),))
+                for i, n in enumerate(nodes)
+            ]
+            edits = [entry[1][0] for entry in whole]
+        replaced = {}
+        for (finding, _), edit in zip(result.removals, edits, strict=True):
+            if edit is not None and finding.fix is not None:
+                replaced[id(finding)] = replace(finding, fix=replace(finding.fix, edits=(edit,)))
+        result.findings = [replaced.get(id(f), f) for f in result.findings]
+        result.removals = [(replaced.get(id(f), f), v) for f, v in result.removals]
+
+    def part_edits(
+        self, result: FileResult, violations: list[Violation], together: bool
+    ) -> list | None:
+        """Edits in the whole file that remove the violations' nodes, computed on the parts
+        that were analysed (a large file is never parsed whole for its fixes): with
+        `together` a list of edits to apply at once, else one edit (or None) per violation.
+        None when the parts cannot give them (the caller then parses the whole file)."""
+        from timestamp_lint import fix as fixer
+
+        text = result.text
+        if text is None or not result.parts or text.count("\r") != text.count("\r\n"):
+            return None
+        whole_lines = text.split("\n")
+        by_part: dict[int, list[int]] = {}
+        for index, violation in enumerate(violations):
+            part = result.part_of.get(id(violation))
+            if part is None or violation.node is None:
+                return None
+            by_part.setdefault(part, []).append(index)
+        found: list[Edit | None] = [None] * len(violations)
+        combined: list[Edit] = []
+        for part, indices in by_part.items():
+            module, source, line_map = result.parts[part]
+            nodes = [violations[i].node for i in indices]
+            source_lines = source.split("\n")
+            for members, entry in fixer.statement_edits(module, nodes, source, together):
+                if entry is None:
+                    if together:
+                        return None
+                    continue
+                edit, first, last = entry
+                shift = 0
+                if line_map is not None:
+                    start = line_map[first - 1]
+                    for k in range(first, last + 1):
+                        number = line_map[k - 1]
+                        if number != start + k - first or source_lines[k - 1] != (
+                            whole_lines[number - 1] if number <= len(whole_lines) else None
+                        ):
+                            edit = None  # the statement is not the file's, verbatim
+                            break
+                    shift = start - first
+                if edit is None:
+                    if together:
+                        return None
+                    continue
+                moved = replace(edit, line=edit.line + shift, end_line=edit.end_line + shift)
+                combined.append(moved)
+                for member in members:
+                    found[indices[member]] = moved
+        return combined if together else found
+
+    def fixed_text(self, result: FileResult, violations: list[Violation]) -> str | None:
+        """The whole file with the violations' nodes removed, computed on the analysed
+        parts; None when that takes the whole file."""
+        from timestamp_lint import fix as fixer
+
+        edits = self.part_edits(result, violations, together=True)
+        if edits is None or result.text is None:
+            return None
+        try:
+            return fixer.apply_edits(result.text, edits)
+        except fixer.FixError:
+            return None
 
     def removal_nodes(
         self, result: FileResult, violations: list[Violation]
     ) -> tuple[cst.Module, list[cst.CSTNode]] | None:
         """For a fix, which renders the whole file: the whole module and the node of each
         violation in it. None when that takes analysing the file again, whole."""
-        if not result.focused:
-            return (result.module, [v.node for v in violations]) if result.module else None
+        if not result.focused and result.module is not None:
+            return result.module, [v.node for v in violations]
         text = result.text or ""
-        if code_lines(text) > MAX_ANALYSED_LINES:
-            return None
-        from timestamp_lint import analysis
+        from timestamp_lint import analysis  # a parse of the whole file, not an analysis
 
         return analysis.locate(text, violations)
 
@@ -326,3 +432,89 @@ class Engine:
         if self.allow and self.allow.match(relative_to_root(path, self.config.root)):
             return [rule for rule in rules if not rule.uses_copies]
         return rules
+
+
+# --------------------------------------------------------------------------- large modules
+#
+# LibCST's cost grows with the code it analyses (about a second per 1,000 lines), so a large
+# module is analysed in parts: the module-level code (imports, classes, assignments) with a
+# share of its top-level functions each. A top-level function binds no value the rules
+# follow, and each rule traces names within one function, so every part sees what the whole
+# module would show for its functions; findings in module-level code, seen by every part,
+# are kept once. Time and memory grow with the code that can matter, not with its square.
+
+PART_LINES = 4_000  # lines of functions per part, besides the module-level code
+
+
+def collapse_stubs(source: str, line_map: list[int]) -> tuple[str, list[int]]:
+    """The focused source without the `pass` lines that stand for left-out functions
+    where they are not needed (at module level, and after an identical `pass` line), and
+    without the blank lines that follow a blank line: LibCST's cost grows with both, and
+    neither changes what the rules see."""
+    lines = source.split("\n")
+    kept: list[str] = []
+    numbers: list[int] = []
+    for line, number in zip(lines, line_map, strict=True):
+        if line == "pass" or (line.lstrip() == "pass" and kept and kept[-1] == line):
+            continue
+        if kept and not line.strip() and not kept[-1].strip():
+            continue
+        kept.append(line)
+        numbers.append(number)
+    if len(kept) == len(lines):
+        return source, line_map
+    return "\n".join(kept), numbers
+
+
+def _parse_or_none(source: str, path: Path) -> ast.Module | None:
+    try:
+        return parse_python(source, path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def split_module(
+    source: str, line_map: list[int] | None, tree: ast.Module | None
+) -> list[tuple[str, list[int]]] | None:
+    """`source` in parts of at most `MAX_ANALYSED_LINES` lines of code, each the module-level
+    code and some of the top-level functions, with their line maps; None when the
+    module-level code or one function alone is too large."""
+    if tree is None:
+        return None
+    lines = source.split("\n")
+    numbers = line_map if line_map is not None else list(range(1, len(lines) + 1))
+    prologue: list[int] = []  # line indices (0-based) of module-level code
+    functions: list[list[int]] = []
+    for statement in tree.body:
+        decorators = getattr(statement, "decorator_list", [])
+        first = min([statement.lineno, *(d.lineno for d in decorators)])
+        span = list(range(first - 1, statement.end_lineno or statement.lineno))
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+            functions.append(span)
+        else:
+            prologue.extend(span)
+    prologue_size = sum(1 for i in prologue if lines[i].strip())
+    if prologue_size > MAX_ANALYSED_LINES // 2 or not functions:
+        return None
+    budget = min(PART_LINES, MAX_ANALYSED_LINES - prologue_size)
+    groups: list[list[int]] = [[]]
+    size = 0
+    for span in functions:
+        lines_of_code = sum(1 for i in span if lines[i].strip())
+        if prologue_size + lines_of_code > MAX_ANALYSED_LINES:
+            return None
+        if groups[-1] and size + lines_of_code > budget:
+            groups.append([])
+            size = 0
+        groups[-1].extend(span)
+        size += lines_of_code
+    parts = []
+    for group in groups:
+        chosen = sorted({*prologue, *group})
+        parts.append(
+            (
+                "\n".join(lines[i] for i in chosen) + "\n",
+                [numbers[i] for i in chosen] + [numbers[chosen[-1]] + 1],
+            )
+        )
+    return parts

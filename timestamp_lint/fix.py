@@ -13,18 +13,20 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import stat
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import libcst as cst
 
+from timestamp_lint import tempfiles
 from timestamp_lint.ftypes import Edit
-from timestamp_lint.source import SourceError, detect_encoding, read_source
+from timestamp_lint.source import detect_encoding
 
 Whitespace = cst.BaseParenthesizableWhitespace
+NEWLINE_RE = re.compile(r"\r\n|\r|\n")
 E = TypeVar("E", cst.Arg, cst.DictElement)
 
 
@@ -241,6 +243,96 @@ def apply(module: cst.Module, nodes: set[cst.CSTNode], original: str) -> str:
     return fixed + tail
 
 
+def statement_edits(
+    module: cst.Module, nodes: Sequence[cst.CSTNode], original: str, together: bool
+) -> list[tuple[list[int], tuple[Edit, int, int] | None]]:
+    """Edits that remove `nodes` from `original` (the module's source), each computed on the
+    top-level statement that holds its nodes: with `together`, one per statement (all its
+    nodes at once), else one per node. Each comes with the indices of its nodes, and the
+    first and last line of the statement; None where it cannot be computed this way. The
+    cost grows with the file once, not once per node."""
+    rendered = module.code
+    parts = [module.code_for_node(statement) for statement in module.body]
+    header = "".join(module.code_for_node(line) for line in module.header)
+    footer = "".join(module.code_for_node(line) for line in module.footer)
+    if not original.startswith(rendered) or header + "".join(parts) + footer != rendered:
+        return [([i], None) for i in range(len(nodes))]
+    owner: dict[int, int] = {}
+    wanted = {id(node) for node in nodes}
+    for number, statement in enumerate(module.body):
+        stack: list[cst.CSTNode] = [statement]
+        while stack:
+            node = stack.pop()
+            if id(node) in wanted:
+                owner[id(node)] = number
+            stack.extend(node.children)
+    groups: dict[object, list[int]] = {}
+    for index, node in enumerate(nodes):
+        number = owner.get(id(node))
+        key = (number, index) if number is None or not together else number
+        groups.setdefault(key, []).append(index)
+    starts = []
+    offset = len(header)
+    for part in parts:
+        starts.append(offset)
+        offset += len(part)
+    edits: list[tuple[list[int], tuple[Edit, int, int] | None]] = []
+    for indices in groups.values():
+        number = owner.get(id(nodes[indices[0]]))
+        if number is None:
+            edits.append((indices, None))
+            continue
+        statement = module.body[number]
+        group = {nodes[i] for i in indices}
+        if isinstance(statement, cst.SimpleStatementLine) and all(
+            small in group for small in statement.body
+        ):  # a module-level statement that goes entirely: its block decides
+            edits.append((indices, None))
+            continue
+        before = parts[number]
+        after = module.code_for_node(statement.visit(RemoveNodes(group)))
+        start = 0
+        limit = min(len(before), len(after))
+        while start < limit and before[start] == after[start]:
+            start += 1
+        end_b, end_a = len(before), len(after)
+        while end_b > start and end_a > start and before[end_b - 1] == after[end_a - 1]:
+            end_b -= 1
+            end_a -= 1
+        base = starts[number]
+        line, column = _position(original, base + start)
+        end_line, end_column = _position(original, base + end_b)
+        first = _position(original, base)[0]
+        last = _position(original, base + max(len(before) - 1, 0))[0]
+        edit = Edit(line, column, end_line, end_column, after[start:end_a])
+        edits.append((indices, (edit, first, last)))
+    return edits
+
+
+def apply_edits(original: str, edits: Sequence[Edit]) -> str:
+    """`original` with non-overlapping `edits` applied (lines end at \n, \r\n or \r)."""
+    starts = [0, *(match.end() for match in NEWLINE_RE.finditer(original))]
+    pieces = []
+    position = 0
+    for edit in sorted(edits, key=lambda e: (e.line, e.column)):
+        begin = starts[edit.line - 1] + edit.column - 1
+        end = starts[edit.end_line - 1] + edit.end_column - 1
+        if begin < position:
+            raise FixError("not fixed: overlapping edits")
+        pieces.append(original[position:begin])
+        pieces.append(edit.replacement)
+        position = end
+    pieces.append(original[position:])
+    return "".join(pieces)
+
+
+def _whole_edit(module: cst.Module, node: cst.CSTNode, original: str) -> Edit | None:
+    try:
+        return edit_between(original, apply(module, {node}, original))
+    except FixError:
+        return None
+
+
 def edit_between(original: str, fixed: str) -> Edit:
     """One edit that turns `original` into `fixed` (common prefix and suffix kept)."""
     start = 0
@@ -265,16 +357,28 @@ def _position(text: str, offset: int) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------- writing
+#
+# How a fixed file is written. A replacement (a temporary file in the same folder, renamed
+# over the original) is atomic: a reader, a crash or a full disk sees the old file or the new
+# one, never a mix. Writing in place under a lock would keep hard links, but a kill or a full
+# disk in the middle of it leaves a truncated file, and an editor does not take our lock. So
+# the fix is a replacement that gets the original's mode, owner and group (`fchown`; when
+# that is not permitted the file is not fixed, rather than given to another user), and a file
+# with more than one hard link is not fixed at all: replacing it would split it from its
+# other names, and writing in place could damage it. Just before the rename the file's
+# identity (device, inode, mtime, size) and content are checked again, under an advisory
+# lock that concurrent timestamp-lint runs honour, so an edit saved while the fix was being
+# written is never lost.
 
-TEMPORARY_SUFFIX = ".tsl-tmp"
+TEMPORARY_SUFFIX = tempfiles.FIX_SUFFIX
 
 
 def remove_stale_temporaries(path: Path) -> None:
-    """Delete what a killed earlier run left beside `path` (`.NAME.XXXX.tsl-tmp`)."""
+    """Delete what a killed earlier run left beside `path` (`.NAME.PID.XXXX.tsl-tmp`);
+    files of runs that are still alive are left alone."""
     with contextlib.suppress(OSError):
-        for stale in path.parent.glob(f".{glob.escape(path.name)}.*{TEMPORARY_SUFFIX}"):
-            with contextlib.suppress(OSError):
-                stale.unlink()
+        pattern = f".{glob.escape(path.name)}.*{TEMPORARY_SUFFIX}"
+        tempfiles.remove_stale(path.parent.glob(pattern))
 
 
 def encode(text: str, original: bytes) -> bytes:
@@ -284,41 +388,109 @@ def encode(text: str, original: bytes) -> bytes:
     return b"\xef\xbb\xbf" + data if encoding.bom else data
 
 
+def _identity(status: os.stat_result) -> tuple[int, int, int, int]:
+    return (status.st_dev, status.st_ino, status.st_mtime_ns, status.st_size)
+
+
+def _open_unchanged(path: Path, original: bytes) -> tuple[int, os.stat_result]:
+    """An open descriptor of `path` and its status, if it still holds `original`."""
+    try:
+        status = os.lstat(path)
+    except OSError as exc:
+        raise FixError(f"not fixed: {exc.strerror or exc}") from None
+    if stat.S_ISLNK(status.st_mode):
+        raise FixError("not fixed: the path is a symlink")
+    if not stat.S_ISREG(status.st_mode):
+        raise FixError("not fixed: not a regular file any more")
+    if not status.st_mode & 0o222:
+        raise FixError("not fixed: the file is read-only")
+    if status.st_nlink > 1:
+        raise FixError(
+            f"not fixed: the file has {status.st_nlink} hard links, which replacing it would break"
+        )
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise FixError(f"not fixed: {exc.strerror or exc}") from None
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode) or _read_all(fd) != original:
+            raise FixError("not fixed: the file changed on disk while it was being linted")
+    except OSError as exc:
+        os.close(fd)
+        raise FixError(f"not fixed: {exc.strerror or exc}") from None
+    except FixError:
+        os.close(fd)
+        raise
+    return fd, status
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    offset = 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def _lock(fd: int) -> None:
+    """An advisory lock on the original: two timestamp-lint runs fixing the same file check
+    and replace it one after the other (the second then finds it changed)."""
+    try:
+        import fcntl
+    except ImportError:  # not on this platform: the identity checks still apply
+        return
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+
 def write_atomic(path: Path, data: bytes, original: bytes) -> None:
     """Replace `path` with `data` unless it changed since it was read as `original`.
 
     The new content goes to a temporary file in the same folder, is flushed to disk, gets the
-    original file's mode, and is renamed over the original: readers see the old file or the
-    new one, never a mix. Symlinks are never written through.
+    original file's mode, owner and group, and is renamed over the original: readers see the
+    old file or the new one, never a mix. Symlinks, hard-linked files and files that changed
+    (checked again just before the rename) are never written.
     """
-    if path.is_symlink():
-        raise FixError("not fixed: the path is a symlink")
+    fd, status = _open_unchanged(path, original)
     try:
-        if not os.stat(path).st_mode & 0o222:
-            raise FixError("not fixed: the file is read-only")
+        _replace(path, data, original, fd, status)
+    finally:
+        os.close(fd)
+
+
+def _replace(path: Path, data: bytes, original: bytes, fd: int, status: os.stat_result) -> None:
+    try:
+        handle_fd, temporary = tempfiles.create(path.parent, f".{path.name}.", TEMPORARY_SUFFIX)
     except OSError as exc:
         raise FixError(f"not fixed: {exc.strerror or exc}") from None
     try:
-        current = read_source(path)
-    except SourceError as exc:
-        raise FixError(f"not fixed: {exc}") from None
-    if current != original:
-        raise FixError("not fixed: the file changed on disk while it was being linted")
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-        fd, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tsl-tmp", dir=path.parent
-        )
-    except OSError as exc:
-        raise FixError(f"not fixed: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
+        with os.fdopen(handle_fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            if (status.st_uid, status.st_gid) != (os.geteuid(), os.getegid()):
+                try:
+                    os.fchown(handle.fileno(), status.st_uid, status.st_gid)
+                except PermissionError:
+                    raise FixError(
+                        "not fixed: a replacement could not keep the file's owner and group"
+                    ) from None
             os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
+        os.chmod(temporary, stat.S_IMODE(status.st_mode))
+        _lock(fd)
+        # the last look before the rename: the same file, with the same content
+        try:
+            now = os.lstat(path)
+        except OSError:
+            now = None
+        if now is None or _identity(now) != _identity(status) or _read_all(fd) != original:
+            raise FixError("not fixed: the file changed on disk while the fix was being written")
         os.replace(temporary, path)
-    except OSError as exc:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        raise FixError(f"not fixed: {exc.strerror or exc}") from None
+        if isinstance(exc, OSError):
+            raise FixError(f"not fixed: {exc.strerror or exc}") from None
+        raise

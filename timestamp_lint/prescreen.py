@@ -598,8 +598,10 @@ def _module_values(tree: ast.Module, lines: list[int]) -> Iterator[ast.expr]:
             header = [stmt.lineno, *(n.end_lineno or 0 for n in _header_nodes(stmt))]
             if stmt.body[0].lineno > max(header):
                 bodies.append((stmt.body[0].lineno, stmt.end_lineno or stmt.lineno))
+    starts = [first for first, _ in bodies]  # in order, and bodies do not overlap
     for line in lines:
-        if not any(first <= line <= last for first, last in bodies):
+        index = bisect.bisect_right(starts, line) - 1
+        if index < 0 or line > bodies[index][1]:
             return
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign) and stmt.value:

@@ -26,8 +26,9 @@ class NotRegularFile(SourceError):
     """The path is no longer a regular file (it became a FIFO, device or folder)."""
 
 
-def read_source(path: Path) -> bytes:
-    """Read a whole regular file without ever blocking on a FIFO or device."""
+def read_source(path: Path, limit: int | None = None) -> bytes:
+    """Read a whole regular file without ever blocking on a FIFO or device. With `limit`, a
+    file larger than that many bytes is refused (`SourceError`) without being read."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
@@ -40,11 +41,17 @@ def read_source(path: Path) -> bytes:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
             raise NotRegularFile("not a regular file")
+        if limit is not None and status.st_size > limit:
+            raise SourceError(f"file larger than {limit} bytes")
         # one read when the file is as large as fstat said (one byte more proves the end)
         chunks = [os.read(fd, status.st_size + 1)]
         if len(chunks[0]) > status.st_size:
+            size = len(chunks[0])
             while chunk := os.read(fd, 1 << 20):
                 chunks.append(chunk)
+                size += len(chunk)
+                if limit is not None and size > limit:  # it grew while being read
+                    raise SourceError(f"file larger than {limit} bytes")
         return b"".join(chunks)
     except OSError as exc:
         raise SourceError(f"cannot read file: {exc.strerror or exc}") from None
