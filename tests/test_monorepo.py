@@ -26,6 +26,8 @@ class Flow(Base):
     created_at = Column(DateTime, server_default=func.now())
     born_at = Column(DateTime, server_default=func.now())
 """
+# Both columns stamp the current time, so field detection (on by default) would make both
+# timestamp fields everywhere: the configurations below turn it off to test `fields` alone.
 # one TSL001 per configured field, and an unused import for Ruff's F401
 SERVICE = """
 import os
@@ -52,8 +54,13 @@ def _monorepo(tmp_path: Path) -> Path:
     write_project(
         root,
         {
-            **_service(Path("svc1"), "[tool.timestamp-lint]\nfields = ['born_at']\n"),
-            **_service(Path("svc2"), "[tool.timestamp-lint]\nfields = ['created_at']\n"),
+            **_service(
+                Path("svc1"), "[tool.timestamp-lint]\ndetect-fields = false\nfields = ['born_at']\n"
+            ),
+            **_service(
+                Path("svc2"),
+                "[tool.timestamp-lint]\ndetect-fields = false\nfields = ['created_at']\n",
+            ),
         },
     )
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
@@ -102,7 +109,12 @@ def test_a_sub_project_stays_out_of_the_enclosing_projects_index(tmp_path: Path)
     # The root project and svc1 both have a package `app`: if the root project's walk saw
     # svc1's files, `app.models` would have two candidate files and resolve to neither.
     root = _monorepo(tmp_path)
-    write_project(root, _service(Path("."), "[tool.timestamp-lint]\nfields = ['created_at']\n"))
+    write_project(
+        root,
+        _service(
+            Path("."), "[tool.timestamp-lint]\ndetect-fields = false\nfields = ['created_at']\n"
+        ),
+    )
     root_finding = ("app/svc.py", 6, 41, "created_at")
     assert _findings(root, "app/svc.py") == [root_finding]
     assert _findings(root) == [root_finding, SVC1, SVC2]
@@ -125,12 +137,16 @@ def test_a_bare_file_is_its_own_project(tmp_path: Path) -> None:
 
 
 def test_config_file_precedence_in_one_folder(tmp_path: Path) -> None:
-    files = _service(Path("."), "[tool.timestamp-lint]\nfields = ['created_at']\n")
+    files = _service(
+        Path("."), "[tool.timestamp-lint]\ndetect-fields = false\nfields = ['created_at']\n"
+    )
     root = write_project(tmp_path / "p", files)
     assert _findings(root) == [("app/svc.py", 6, 41, "created_at")]
-    (root / "timestamp-lint.toml").write_text("fields = ['born_at']\n")
+    (root / "timestamp-lint.toml").write_text("detect-fields = false\nfields = ['born_at']\n")
     assert _findings(root) == [("app/svc.py", 6, 17, "born_at")]
-    (root / ".timestamp-lint.toml").write_text("fields = ['born_at', 'created_at']\n")
+    (root / ".timestamp-lint.toml").write_text(
+        "detect-fields = false\nfields = ['born_at', 'created_at']\n"
+    )
     assert len(_findings(root)) == 2
     # an empty table in pyproject.toml does not beat timestamp-lint.toml beside it
     (root / ".timestamp-lint.toml").unlink()
@@ -140,8 +156,10 @@ def test_config_file_precedence_in_one_folder(tmp_path: Path) -> None:
 
 def test_config_option_takes_either_form(tmp_path: Path) -> None:
     root = _monorepo(tmp_path)
-    (root / "other.toml").write_text("[tool.timestamp-lint]\nfields = ['created_at']\n")
-    (root / "plain.toml").write_text("fields = ['created_at']\n")
+    (root / "other.toml").write_text(
+        "[tool.timestamp-lint]\ndetect-fields = false\nfields = ['created_at']\n"
+    )
+    (root / "plain.toml").write_text("detect-fields = false\nfields = ['created_at']\n")
     expected = [("svc1/app/svc.py", 6, 41, "created_at"), SVC2]
     assert _findings(root, "--config", "other.toml") == expected
     assert _findings(root, "--config", "plain.toml") == expected
@@ -209,10 +227,13 @@ def test_config_file_precedence_as_in_ruff(tmp_path: Path) -> None:
     for count in range(1, 4):
         for name in list(ruff_order)[1:count]:
             (root / name).write_text(ruff_order[name], encoding="utf-8")
-        pyproject = ruff_order["pyproject.toml"] + "[tool.timestamp-lint]\nfields = ['x0']\n"
+        pyproject = (
+            ruff_order["pyproject.toml"]
+            + "[tool.timestamp-lint]\ndetect-fields = false\nfields = ['x0']\n"
+        )
         (root / "pyproject.toml").write_text(pyproject)
         for i in range(1, count):
-            (root / our_order[i]).write_text(f"fields = ['x{i}']\n")
+            (root / our_order[i]).write_text(f"detect-fields = false\nfields = ['x{i}']\n")
         ruff_winner = list(ruff_order)[count - 1]
         result = run_cli("--show-settings", cwd=root).stdout
         assert f"Settings path: {root / our_order[count - 1]}" in result
