@@ -302,5 +302,5 @@ def test_show_settings_prints_the_resolved_selection_and_lints_nothing(tmp_path:
         f"Resolved settings for: {root}",
         f"Settings path: {root / 'pyproject.toml'}",
     ]
-    assert 'select = ["TSL002", "TSL003"]' in lines
+    assert 'select = ["TSL002", "TSL003", "TSL004"]' in lines
     assert "TSL001 " not in done.stdout and not (root / ".timestamp_lint_cache").exists()
