@@ -65,6 +65,9 @@ class ClassSummary:
         return f"{self.module}.{self.name}" if self.module else self.name
 
 
+Binding = tuple[str, object]  # ("import", dotted) | ("class", ClassSummary) | ("value", Expr)
+
+
 @dataclass
 class ModuleSummary:
     """What a module binds at its top level, read from its syntax tree."""
@@ -79,6 +82,9 @@ class ModuleSummary:
     order: dict[str, str] = field(default_factory=dict)  # name -> "import" | "class" | "value"
     stars: list[str] = field(default_factory=list)
     hooks: list[HookDecl] = field(default_factory=list)  # ORM event listeners
+    # every binding a top-level name may have when the module has run (several: branches)
+    bindings: dict[str, tuple[Binding, ...]] = field(default_factory=dict)
+    typing: dict[str, tuple[Binding, ...]] = field(default_factory=dict)  # `if TYPE_CHECKING:`
 
     def package(self) -> str:
         if self.is_package:
@@ -118,40 +124,58 @@ def resolve_relative(package: str, module: str | None, level: int) -> str | None
     return ".".join(base) if base else None
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    """`if TYPE_CHECKING:` / `if typing.TYPE_CHECKING:`"""
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
 def summarize(
     path: Path, name: str, root: Path, is_package: bool, tree: ast.Module, fields: frozenset[str]
 ) -> ModuleSummary:
+    """Read what the module's top level binds, following its branches as Python would run
+    them: a `try` body wins over its handlers (`except ImportError:` fallbacks), both
+    branches of an `if` may run (a name bound differently on each stays unresolved unless
+    both mean the same thing), `if TYPE_CHECKING:` bindings are kept apart as the types a
+    checker would see, and `with` blocks run their body."""
     summary = ModuleSummary(path=path, name=name, root=root, is_package=is_package)
     summary.hooks = extract_hooks(tree, fields)
     package = summary.package()
+    Env = dict[str, tuple[Binding, ...]]
 
-    def bind(local: str, kind: str) -> None:
-        summary.order[local] = kind
+    def bind(env: Env, local: str, binding: Binding) -> None:
+        env[local] = (binding,)
 
-    def visit(statements: list[ast.stmt]) -> None:
+    def merge(*envs: Env) -> Env:
+        merged: Env = {}
+        for env in envs:
+            for local, options in env.items():
+                known = merged.get(local, ())
+                merged[local] = known + tuple(o for o in options if o not in known)
+        return merged
+
+    def visit(statements: list[ast.stmt], env: Env) -> Env:
         for stmt in statements:
             if isinstance(stmt, ast.Import):
                 for alias in stmt.names:
                     if alias.asname:
-                        summary.imports[alias.asname] = alias.name
-                        bind(alias.asname, "import")
+                        bind(env, alias.asname, ("import", alias.name))
                     else:
                         top = alias.name.partition(".")[0]
-                        summary.imports[top] = top
-                        bind(top, "import")
+                        bind(env, top, ("import", top))
             elif isinstance(stmt, ast.ImportFrom):
                 source = resolve_relative(package, stmt.module, stmt.level)
                 if source is None:
                     continue
                 for alias in stmt.names:
                     if alias.name == "*":
-                        summary.stars.append(source)
+                        if source not in summary.stars:
+                            summary.stars.append(source)
                         continue
-                    local = alias.asname or alias.name
-                    summary.imports[local] = f"{source}.{alias.name}"
-                    bind(local, "import")
+                    bind(env, alias.asname or alias.name, ("import", f"{source}.{alias.name}"))
             elif isinstance(stmt, ast.ClassDef):
-                summary.classes[stmt.name] = ClassSummary(
+                cls = ClassSummary(
                     module=name,
                     name=stmt.name,
                     path=path,
@@ -166,29 +190,59 @@ def summarize(
                     columns=extract_columns(stmt, fields),
                     save_fields=_save_fields(stmt, fields),
                 )
-                bind(stmt.name, "class")
+                summary.classes[stmt.name] = cls
+                bind(env, stmt.name, ("class", cls))
             elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                 value = expr_parts(stmt.value) if stmt.value is not None else None
+                if value is not None and value[0] in targets_names(targets):
+                    value = None  # `x = x.y`: not followed
                 for target in targets:
                     if isinstance(target, ast.Name):
-                        summary.values[target.id] = value
-                        bind(target.id, "value")
+                        bind(env, target.id, ("value", value))
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                summary.values[stmt.name] = None
-                bind(stmt.name, "value")
+                bind(env, stmt.name, ("value", None))
             elif isinstance(stmt, ast.If):
-                visit(stmt.body)
-                visit(stmt.orelse)
+                if _is_type_checking(stmt.test):
+                    summary.typing.update(
+                        {k: v for k, v in visit(stmt.body, {}).items() if len(v) == 1}
+                    )
+                    env = visit(stmt.orelse, env)
+                else:
+                    env = merge(visit(stmt.body, dict(env)), visit(stmt.orelse, dict(env)))
             elif isinstance(stmt, ast.Try):
-                visit(stmt.body)
+                body = visit(stmt.body, dict(env))
+                fallbacks = []
                 for handler in stmt.handlers:
-                    visit(handler.body)
-                visit(stmt.orelse)
-                visit(stmt.finalbody)
+                    handled = visit(handler.body, dict(env))
+                    # what the try body binds wins; names only a handler binds may come from
+                    # either path
+                    fallbacks.append({k: v for k, v in handled.items() if k not in body})
+                env = merge(body, *fallbacks)
+                env = visit(stmt.orelse, env)
+                env = visit(stmt.finalbody, env)
+            elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+                env = visit(stmt.body, env)
+        return env
 
-    visit(tree.body)
+    for local, options in visit(tree.body, {}).items():
+        summary.bindings[local] = options
+        if len(options) > 1:
+            summary.order[local] = "branches"
+            continue
+        kind, payload = options[0]
+        summary.order[local] = kind
+        if kind == "import":
+            summary.imports[local] = payload
+        elif kind == "value":
+            summary.values[local] = payload
+    for local in summary.typing:
+        summary.order.setdefault(local, "typing")
     return summary
+
+
+def targets_names(targets: list[ast.expr]) -> set[str]:
+    return {t.id for t in targets if isinstance(t, ast.Name)}
 
 
 def _save_fields(node: ast.ClassDef, fields: frozenset[str]) -> frozenset[str]:
@@ -439,20 +493,20 @@ class ProjectIndex:
         return symbol
 
     def lookup(self, module: ModuleSummary, name: str, depth: int = 0) -> Symbol:
-        """What a top-level `name` of `module` refers to."""
+        """What a top-level `name` of `module` refers to. A name bound on several branches
+        resolves only when every branch gives the same symbol; when the runtime binding is
+        opaque (a lazy proxy), an `if TYPE_CHECKING:` import gives the type."""
         if depth > MAX_DEPTH:
             return None
-        kind = module.order.get(name)
-        if kind == "import":
-            return self.resolve_qualname(module.imports[name], module.root, depth + 1)
-        if kind == "class":
-            cls = module.classes[name]
-            return ClassSym(cls)
-        if kind == "value":
-            value = module.values.get(name)
-            if value is None or value[0] == name:
-                return None
-            return self.resolve_expr(module, value, depth + 1)
+        options = module.bindings.get(name)
+        if options is not None:
+            found = {self._binding(module, b, depth + 1) for b in options}
+            symbol = found.pop() if len(found) == 1 else None
+            if symbol is not None or name not in module.typing:
+                return symbol
+        typed = module.typing.get(name)
+        if typed is not None:
+            return self._binding(module, typed[0], depth + 1)
         for star in module.stars:
             path = self.find_module(star, module.root)
             if path is None or path == module.path:
@@ -461,6 +515,16 @@ class ProjectIndex:
             if target is not None and name in target.order:
                 return self.lookup(target, name, depth + 1)
         return None
+
+    def _binding(self, module: ModuleSummary, binding: Binding, depth: int) -> Symbol:
+        kind, payload = binding
+        if kind == "import":
+            return self.resolve_qualname(payload, module.root, depth + 1)
+        if kind == "class":
+            return ClassSym(payload)
+        if payload is None:
+            return None
+        return self.resolve_expr(module, payload, depth + 1)
 
     def _attribute(
         self, symbol: Symbol, part: str, dotted: str | None, prefer_root: Path | None, depth: int
