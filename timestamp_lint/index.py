@@ -43,6 +43,7 @@ T = TypeVar("T")
 CALL = "()"
 Expr = tuple[str, ...]  # a dotted expression, calls written as "()" parts
 MAX_DEPTH = 64
+ROOT_MARKERS = ("manage.py", "pyproject.toml", "setup.cfg")
 
 
 # --------------------------------------------------------------------------- summaries
@@ -261,11 +262,16 @@ class ModuleSym:
 
 
 @dataclass(frozen=True)
+class NamespaceSym:
+    name: str  # a namespace package of the project (a folder without `__init__.py`)
+
+
+@dataclass(frozen=True)
 class ClassSym:
     cls: ClassSummary
 
 
-Symbol = ModuleSym | ClassSym | str | None
+Symbol = ModuleSym | NamespaceSym | ClassSym | str | None
 
 
 class Kind(enum.Enum):
@@ -348,7 +354,9 @@ class ProjectIndex:
         self._src = sorted(config.src, key=lambda p: len(p.parts), reverse=True)
         self._package_dirs: dict[Path, tuple[tuple[str, ...], Path]] = {}
         self._ids: dict[Path, ModuleId] = {}
-        self._modules: dict[str, list[Path]] = {}
+        self._modules: dict[str, list[tuple[Path, Path]]] = {}  # name -> (file, its root)
+        self._prefixes: set[str] = set()  # packages of module names (namespace folders)
+        self._root_dirs: dict[Path, bool] = {}
         self._summaries: dict[Path, ModuleSummary | None] = {}
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
         if files is None:
@@ -392,24 +400,79 @@ class ProjectIndex:
         self._ids[path] = module
         return module
 
-    def _register(self, path: Path) -> ModuleId:
-        module = self.module_id(path)
-        paths = self._modules.setdefault(module.name, [])
-        if path not in paths:
-            paths.append(path)
-        return module
+    def _is_root(self, directory: Path) -> bool:
+        """A folder Python code is run from or installed out of: one holding `manage.py`,
+        `pyproject.toml` or `setup.cfg`, or the `src` folder beside them."""
+        known = self._root_dirs.get(directory)
+        if known is None:
+            known = any(os.path.isfile(os.path.join(directory, m)) for m in ROOT_MARKERS) or (
+                directory.name == "src" and self._is_root(directory.parent)
+            )
+            self._root_dirs[directory] = known
+        return known
 
-    def find_module(self, name: str, prefer_root: Path | None) -> Path | None:
-        """The file of module `name`; with several candidates, the one under `prefer_root`."""
-        candidates = self._modules.get(name)
-        if not candidates:
+    def module_ids(self, path: Path) -> list[ModuleId]:
+        """Every name `path` can be imported by: the one `module_id` gives, and its name
+        relative to each module root above it up to the project root (the project root
+        itself, folders with `manage.py`/`pyproject.toml`/`setup.cfg`, their `src`),
+        through namespace folders (PEP 420) on the way."""
+        primary = self.module_id(path)
+        found = [primary]
+        if any(path.is_relative_to(src) for src in self._src):
+            return found
+        root = self.config.root
+        directory = path.parent
+        parts = [] if primary.is_package else [path.stem]
+        while True:
+            if (
+                parts
+                and directory != primary.root
+                and (directory == root or self._is_root(directory))
+                and all(part.isidentifier() for part in parts)
+            ):
+                found.append(ModuleId(".".join(reversed(parts)), directory, primary.is_package))
+            if directory == root or directory.parent == directory:
+                break
+            if not directory.is_relative_to(root):
+                break
+            parts.append(directory.name)
+            directory = directory.parent
+        return found
+
+    def _register(self, path: Path) -> ModuleId:
+        ids = self.module_ids(path)
+        for module in ids:
+            entries = self._modules.setdefault(module.name, [])
+            if all(p != path or r != module.root for p, r in entries):
+                entries.append((path, module.root))
+            parts = module.name.split(".")
+            for size in range(1, len(parts)):
+                self._prefixes.add(".".join(parts[:size]))
+        return ids[0]
+
+    def find_module(self, name: str, near: Path | None) -> Path | None:
+        """The file of module `name`. As on `sys.path`, a package (`x/__init__.py`) wins
+        over a module `x.py` beside it. With several candidate files, the one whose module
+        root holds `near` (the importing file, or its root); still several: None."""
+        entries = self._modules.get(name)
+        if not entries:
             return None
-        if len(candidates) == 1:
-            return candidates[0]
-        same_root = [p for p in candidates if self._ids[p].root == prefer_root]
-        if len(same_root) == 1:
-            return same_root[0]
+        packages = {(r, p.parent.parent) for p, r in entries if p.name == "__init__.py"}
+        entries = [
+            (p, r) for p, r in entries if p.name == "__init__.py" or (r, p.parent) not in packages
+        ]
+        paths = {p for p, _ in entries}
+        if len(paths) == 1:
+            return next(iter(paths))
+        if near is not None:
+            paths = {p for p, r in entries if near.is_relative_to(r)}
+            if len(paths) == 1:
+                return next(iter(paths))
         return None  # ambiguous: precision first
+
+    def is_namespace(self, name: str) -> bool:
+        """`name` is a folder of the project that only holds modules (PEP 420)."""
+        return name in self._prefixes and name not in self._modules
 
     # -- summaries ---------------------------------------------------------------------
 
@@ -467,12 +530,16 @@ class ProjectIndex:
         """Resolve an absolute dotted name, as written in an import."""
         parts = dotted.split(".")
         for size in range(len(parts), 0, -1):  # the longest prefix that is a project module
-            path = self.find_module(".".join(parts[:size]), prefer_root)
+            prefix = ".".join(parts[:size])
+            path = self.find_module(prefix, prefer_root)
             if path is not None:
+                symbol: Symbol = ModuleSym(path)
+                break
+            if self.is_namespace(prefix):
+                symbol = NamespaceSym(prefix)
                 break
         else:
             return dotted
-        symbol: Symbol = ModuleSym(path)
         prefix = ".".join(parts[:size])
         for part in parts[size:]:
             prefix = f"{prefix}.{part}"
@@ -489,7 +556,7 @@ class ProjectIndex:
         for part in parts[1:]:
             if symbol is None:
                 return None
-            symbol = self._attribute(symbol, part, None, module.root, depth + 1)
+            symbol = self._attribute(symbol, part, None, module.path, depth + 1)
         return symbol
 
     def lookup(self, module: ModuleSummary, name: str, depth: int = 0) -> Symbol:
@@ -508,7 +575,7 @@ class ProjectIndex:
         if typed is not None:
             return self._binding(module, typed[0], depth + 1)
         for star in module.stars:
-            path = self.find_module(star, module.root)
+            path = self.find_module(star, module.path)
             if path is None or path == module.path:
                 continue
             target = self.summary(path)
@@ -519,7 +586,7 @@ class ProjectIndex:
     def _binding(self, module: ModuleSummary, binding: Binding, depth: int) -> Symbol:
         kind, payload = binding
         if kind == "import":
-            return self.resolve_qualname(payload, module.root, depth + 1)
+            return self.resolve_qualname(payload, module.path, depth + 1)
         if kind == "class":
             return ClassSym(payload)
         if payload is None:
@@ -533,6 +600,14 @@ class ProjectIndex:
             return None
         if isinstance(symbol, str):
             return symbol + part if part == CALL else f"{symbol}.{part}"
+        if isinstance(symbol, NamespaceSym):
+            if part == CALL:
+                return None
+            name = f"{symbol.name}.{part}"
+            submodule = self.find_module(name, prefer_root)
+            if submodule is not None:
+                return ModuleSym(submodule)
+            return NamespaceSym(name) if self.is_namespace(name) else None
         if isinstance(symbol, ModuleSym):
             if part == CALL:
                 return None
@@ -542,7 +617,7 @@ class ProjectIndex:
                 if found is not None or part in summary.order:
                     return found
             if summary is not None:
-                submodule = self.find_module(f"{summary.name}.{part}", summary.root)
+                submodule = self.find_module(f"{summary.name}.{part}", summary.path)
             else:
                 submodule = self.find_module(dotted, prefer_root) if dotted else None
             return ModuleSym(submodule) if submodule is not None else None

@@ -165,7 +165,7 @@ class Semantics:
                     if absolute is None:
                         return None
                     name = absolute
-                symbols.append(self.index.resolve_qualname(name, self.summary.root))
+                symbols.append(self.index.resolve_qualname(name, self.summary.path))
             else:
                 symbols.append(self.index.resolve_expr(self.summary, tuple(name.split("."))))
         return symbols
