@@ -37,6 +37,7 @@ _LIST_KEYS: dict[str, tuple[str, str, bool]] = {
     "src": ("src", "path", False),
     "select": ("select", "code", False),
     "ignore": ("ignore", "code", False),
+    "python": ("python", "path", False),
 }
 KNOWN_KEYS = tuple(_LIST_KEYS)
 
@@ -128,6 +129,8 @@ def settings_from_table(path: Path, table: dict[str, Any], base: Config) -> Conf
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise UserError(f"{path}: unknown key '{key}'{suggestion}")
         attribute, kind, extend = _LIST_KEYS[key]
+        if key == "python" and isinstance(value, str):  # one interpreter or venv folder
+            value = [value]
         items = _check_list(path, key, value, kind)
         if kind == "path":
             items = tuple((path.parent / item).resolve() for item in items)
@@ -143,7 +146,7 @@ def settings_from_table(path: Path, table: dict[str, Any], base: Config) -> Conf
     return config
 
 
-def load_config(start: Path, config_file: Path | None = None) -> Config:
+def _load_config(start: Path, config_file: Path | None = None) -> Config:
     """Build the effective configuration for a run whose paths live under `start`."""
     if config_file is not None:
         config_file = config_file.resolve()
@@ -161,3 +164,12 @@ def load_config(start: Path, config_file: Path | None = None) -> Config:
     if config_file is None:
         return base
     return settings_from_table(config_file, table or {}, base)
+
+
+def load_config(start: Path, config_file: Path | None = None) -> Config:
+    """Build the effective configuration for a run whose paths live under `start`, with
+    the site-packages folders of the project's environment (see `environment`)."""
+    from timestamp_lint.environment import site_packages
+
+    config = _load_config(start, config_file)
+    return replace(config, site_packages=site_packages(config.root, config.python))

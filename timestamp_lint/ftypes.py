@@ -119,6 +119,8 @@ class Config:
     src: tuple[Path, ...] = ()
     select: tuple[str, ...] = ("TSL",)
     ignore: tuple[str, ...] = ()
+    python: tuple[Path, ...] = ()  # the project's interpreter or virtual environment
+    site_packages: tuple[Path, ...] = ()  # where installed modules are read from (found)
 
 
 class UserError(Exception):

@@ -60,6 +60,7 @@ class ClassSummary:
     line: int
     columns: dict[str, ColumnDecl] = field(default_factory=dict)  # timestamp fields declared
     save_fields: frozenset[str] = frozenset()  # fields a save() override assigns (Django)
+    attributes: frozenset[str] = frozenset()  # names the class body binds
 
     @property
     def qualname(self) -> str:
@@ -190,6 +191,7 @@ def summarize(
                     line=stmt.lineno,
                     columns=extract_columns(stmt, fields),
                     save_fields=_save_fields(stmt, fields),
+                    attributes=_body_names(stmt),
                 )
                 summary.classes[stmt.name] = cls
                 bind(env, stmt.name, ("class", cls))
@@ -246,6 +248,17 @@ def targets_names(targets: list[ast.expr]) -> set[str]:
     return {t.id for t in targets if isinstance(t, ast.Name)}
 
 
+def _body_names(node: ast.ClassDef) -> frozenset[str]:
+    names = set()
+    for stmt in node.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(stmt.name)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            names |= targets_names(targets)
+    return frozenset(names)
+
+
 def _save_fields(node: ast.ClassDef, fields: frozenset[str]) -> frozenset[str]:
     for stmt in node.body:
         if isinstance(stmt, ast.FunctionDef) and stmt.name == "save":
@@ -271,7 +284,25 @@ class ClassSym:
     cls: ClassSummary
 
 
-Symbol = ModuleSym | NamespaceSym | ClassSym | str | None
+@dataclass(frozen=True)
+class InstanceSym:
+    cls: ClassSummary  # an instance of a class of the project or of an installed package
+
+
+Symbol = ModuleSym | NamespaceSym | ClassSym | InstanceSym | str | None
+
+
+def split_dotted(dotted: str) -> Expr:
+    """`"a.b().c"` -> ("a", "b", "()", "c"): the parts of an external symbol."""
+    parts: list[str] = []
+    for piece in dotted.split("."):
+        calls = 0
+        while piece.endswith(CALL):
+            piece = piece[: -len(CALL)]
+            calls += 1
+        parts.append(piece)
+        parts.extend([CALL] * calls)
+    return tuple(parts)
 
 
 class Kind(enum.Enum):
@@ -282,6 +313,8 @@ class Kind(enum.Enum):
 
 DJANGO_MODELS = frozenset({"django.db.models.Model", "django.db.models.base.Model"})
 SQLMODEL_BASES = frozenset({"sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
+# Packages whose names we understand without reading them: their sources are never followed.
+MODELLED_PACKAGES = ("sqlalchemy.", "sqlmodel.", "flask_sqlalchemy.", "django.db.")
 
 
 def external_kind(dotted: str, model_bases: frozenset[str]) -> Kind:
@@ -357,6 +390,9 @@ class ProjectIndex:
         self._modules: dict[str, list[tuple[Path, Path]]] = {}  # name -> (file, its root)
         self._prefixes: set[str] = set()  # packages of module names (namespace folders)
         self._root_dirs: dict[Path, bool] = {}
+        self._site = tuple(config.site_packages)
+        self._installed_modules: dict[str, Path | None] = {}
+        self._installed_files: set[Path] = set()
         self._summaries: dict[Path, ModuleSummary | None] = {}
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
         if files is None:
@@ -503,7 +539,7 @@ class ProjectIndex:
         """Record the syntax tree of a file the caller has already parsed."""
         if fingerprint is not None:
             self._fingerprints[path] = fingerprint
-        module = self._register(path)
+        module = self._ids[path] if path in self._installed_files else self._register(path)
         summary = summarize(path, module.name, module.root, module.is_package, tree, self._fields)
         self._summaries[path] = summary
         return summary
@@ -569,13 +605,14 @@ class ProjectIndex:
         if options is not None:
             found = {self._binding(module, b, depth + 1) for b in options}
             symbol = found.pop() if len(found) == 1 else None
-            if symbol is not None or name not in module.typing:
+            opaque = symbol is None or isinstance(symbol, InstanceSym)  # e.g. a lazy proxy
+            if not opaque or name not in module.typing:
                 return symbol
         typed = module.typing.get(name)
         if typed is not None:
             return self._binding(module, typed[0], depth + 1)
         for star in module.stars:
-            path = self.find_module(star, module.path)
+            path = self._find(star, module.path)
             if path is None or path == module.path:
                 continue
             target = self.summary(path)
@@ -617,11 +654,108 @@ class ProjectIndex:
                 if found is not None or part in summary.order:
                     return found
             if summary is not None:
-                submodule = self.find_module(f"{summary.name}.{part}", summary.path)
+                submodule = self._find(f"{summary.name}.{part}", summary.path)
             else:
                 submodule = self.find_module(dotted, prefer_root) if dotted else None
             return ModuleSym(submodule) if submodule is not None else None
-        return None  # attributes of classes and instances are not followed
+        if isinstance(symbol, ClassSym):
+            return InstanceSym(symbol.cls) if part == CALL else None
+        if isinstance(symbol, InstanceSym) and part != CALL:
+            return self._instance_attribute(symbol.cls, part)
+        return None  # attributes of classes are not followed
+
+    def _instance_attribute(self, cls: ClassSummary, part: str) -> Symbol:
+        """`part` of an instance of `cls`, when no class of the project or of an installed
+        package on the way defines it: the attribute of the external base it comes from,
+        e.g. `AppSQLAlchemy().Model` is `flask_sqlalchemy.SQLAlchemy().Model`."""
+        for current in (cls, *self.ancestors(cls)):
+            if part in current.attributes:
+                return None
+        for current in (cls, *self.ancestors(cls)):
+            module = self.summary(current.path)
+            if module is None:
+                return None
+            for base in current.bases:
+                symbol = self.resolve_expr(module, base) if base is not None else None
+                if isinstance(symbol, str) and not self._follows_installed(symbol):
+                    return f"{symbol}{CALL}.{part}"
+        return None
+
+    # -- installed packages ----------------------------------------------------------
+
+    def _find(self, name: str, near: Path | None) -> Path | None:
+        """A module file by name: the project's first (it comes first on `sys.path`), then,
+        from a module of an installed package, the installed packages'."""
+        found = self.find_module(name, near)
+        if found is None and near in self._installed_files:
+            found = self.find_installed(name)
+        return found
+
+    def find_installed(self, name: str) -> Path | None:
+        """The source file of module `name` in the environment's site-packages folders:
+        the first folder that has it; a package (`x/__init__.py`) over a module `x.py`."""
+        if name in self._installed_modules:
+            return self._installed_modules[name]
+        found = None
+        parts = name.split(".")
+        if all(part.isidentifier() for part in parts):
+            for folder in self._site:
+                package = folder.joinpath(*parts, "__init__.py")
+                module = folder.joinpath(*parts[:-1], f"{parts[-1]}.py")
+                for path in (package, module):
+                    if os.path.isfile(path):
+                        found = path
+                        self._ids[path] = ModuleId(name, folder, path is package)
+                        self._installed_files.add(path)
+                        break
+                if found is not None:
+                    break
+        self._installed_modules[name] = found
+        return found
+
+    def _follows_installed(self, dotted: str) -> bool:
+        """Whether `dotted`, a name outside the project, is worth reading installed
+        sources for: not when we know what it is already (an ORM root)."""
+        return (
+            bool(self._site)
+            and not dotted.startswith(MODELLED_PACKAGES)
+            and external_kind(dotted, self._model_bases) is Kind.NONE
+        )
+
+    def installed(self, dotted: str, depth: int = 0) -> Symbol:
+        """Follow a name outside the project into the sources of the installed packages,
+        statically, as the project's own modules are. Names we know (ORM roots) stay
+        dotted strings; what cannot be followed is None."""
+        if not self._follows_installed(dotted):
+            return dotted
+        if depth > MAX_DEPTH:
+            return None
+        parts = split_dotted(dotted)
+        for size in range(len(parts), 0, -1):
+            if CALL in parts[:size]:
+                continue
+            path = self.find_installed(".".join(parts[:size]))
+            if path is not None:
+                break
+        else:
+            return None
+        symbol: Symbol = ModuleSym(path)
+        for part in parts[size:]:
+            symbol = self._attribute(symbol, part, None, path, depth + 1)
+            if symbol is None:
+                return None
+        if isinstance(symbol, str):
+            return None if symbol == dotted else self.installed(symbol, depth + 1)
+        return symbol
+
+    def _base(self, module: ModuleSummary, base: Expr | None) -> Symbol:
+        """What a base class expression names, installed classes followed."""
+        if base is None:
+            return None
+        symbol = self.resolve_expr(module, base)
+        if isinstance(symbol, str) and self._follows_installed(symbol):
+            symbol = self.installed(symbol)
+        return symbol
 
     # -- classification ----------------------------------------------------------------
 
@@ -652,6 +786,10 @@ class ProjectIndex:
     def _classify(self, cls: ClassSummary) -> Kind:
         if cls.qualname in self._model_bases:
             return Kind.MODEL
+        if cls.path in self._installed_files:
+            known = external_kind(cls.qualname, self._model_bases)
+            if known is not Kind.NONE:
+                return known
         module = self.summary(cls.path)
         if module is None:
             return Kind.NONE
@@ -662,9 +800,7 @@ class ProjectIndex:
                     return Kind.MODEL
         kinds = set()
         for base in cls.bases:
-            if base is None:
-                continue
-            symbol = self.resolve_expr(module, base)
+            symbol = self._base(module, base)
             if isinstance(symbol, str):
                 kinds.add(external_kind(symbol, self._model_bases))
             elif isinstance(symbol, ClassSym):
@@ -677,6 +813,8 @@ class ProjectIndex:
 
     def model_class(self, symbol: Symbol) -> ClassSummary | None:
         """The class behind `symbol` if it is an ORM model, else None."""
+        if isinstance(symbol, str) and self._follows_installed(symbol):
+            symbol = self.installed(symbol)
         if isinstance(symbol, ClassSym) and self.class_kind(symbol.cls) is Kind.MODEL:
             return symbol.cls
         return None
@@ -695,7 +833,7 @@ class ProjectIndex:
                 continue
             bases = []
             for base in current.bases:
-                symbol = self.resolve_expr(module, base) if base is not None else None
+                symbol = self._base(module, base)
                 if isinstance(symbol, ClassSym) and (symbol.cls.path, symbol.cls.name) not in seen:
                     seen.add((symbol.cls.path, symbol.cls.name))
                     bases.append(symbol.cls)
