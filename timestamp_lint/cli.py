@@ -218,6 +218,7 @@ GC_THRESHOLD = 100_000
 # that a plain check never pays for a subcommand's imports.
 SUBCOMMANDS = {
     "rule": "timestamp_lint.cli:rule",
+    "explain": "timestamp_lint.explain:explain",
 }
 
 

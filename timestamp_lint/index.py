@@ -292,6 +292,14 @@ class InstanceSym:
 Symbol = ModuleSym | NamespaceSym | ClassSym | InstanceSym | str | None
 
 
+def show_expr(parts: Expr) -> str:
+    """`("a", "b", "()", "c")` -> `a.b(...).c`"""
+    text = ""
+    for part in parts:
+        text += "(...)" if part == CALL else f".{part}" if text else part
+    return text
+
+
 def split_dotted(dotted: str) -> Expr:
     """`"a.b().c"` -> ("a", "b", "()", "c"): the parts of an external symbol."""
     parts: list[str] = []
@@ -393,6 +401,7 @@ class ProjectIndex:
         self._site = tuple(config.site_packages)
         self._installed_modules: dict[str, Path | None] = {}
         self._installed_files: set[Path] = set()
+        self._trace: list[str] | None = None  # resolution steps, while `tracing()`
         self._summaries: dict[Path, ModuleSummary | None] = {}
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
         if files is None:
@@ -501,9 +510,12 @@ class ProjectIndex:
         if len(paths) == 1:
             return next(iter(paths))
         if near is not None:
-            paths = {p for p, r in entries if near.is_relative_to(r)}
-            if len(paths) == 1:
-                return next(iter(paths))
+            near_paths = {p for p, r in entries if near.is_relative_to(r)}
+            if len(near_paths) == 1:
+                return next(iter(near_paths))
+        if self._trace is not None:
+            files = ", ".join(sorted(self.where(p) for p in paths))
+            self._trace.append(f"module {name} is several files ({files}): not resolved")
         return None  # ambiguous: precision first
 
     def is_namespace(self, name: str) -> bool:
@@ -528,6 +540,25 @@ class ProjectIndex:
             if _LISTENERS in self._tracking:
                 found.listeners = self._listener_digest
             self._tracking = None
+
+    @contextlib.contextmanager
+    def tracing(self) -> Iterator[list[str]]:
+        """Record, in the list given, each step the resolutions inside the block take: the
+        binding a name has, the file a module is, where and why a resolution stopped.
+        (What `explain` shows; off otherwise, and then costs nothing.)"""
+        outer, self._trace = self._trace, []
+        try:
+            yield self._trace
+        finally:
+            self._trace = outer
+
+    def where(self, path: Path) -> str:
+        """A path as messages show it: relative to the project root or its site-packages."""
+        for base in (self.config.root, *self._site):
+            if path.is_relative_to(base):
+                relative = path.relative_to(base).as_posix()
+                return relative if base == self.config.root else f"<site-packages>/{relative}"
+        return path.as_posix()
 
     def _touch(self, path: Path) -> None:
         if self._tracking is not None:
@@ -570,11 +601,17 @@ class ProjectIndex:
             path = self.find_module(prefix, prefer_root)
             if path is not None:
                 symbol: Symbol = ModuleSym(path)
+                if self._trace is not None:
+                    self._trace.append(f"module {prefix} is {self.where(path)}")
                 break
             if self.is_namespace(prefix):
                 symbol = NamespaceSym(prefix)
+                if self._trace is not None:
+                    self._trace.append(f"{prefix} is a namespace package of the project")
                 break
         else:
+            if self._trace is not None:
+                self._trace.append(f"{dotted} is outside the project")
             return dotted
         prefix = ".".join(parts[:size])
         for part in parts[size:]:
@@ -601,27 +638,47 @@ class ProjectIndex:
         opaque (a lazy proxy), an `if TYPE_CHECKING:` import gives the type."""
         if depth > MAX_DEPTH:
             return None
+        trace = self._trace
         options = module.bindings.get(name)
         if options is not None:
-            found = {self._binding(module, b, depth + 1) for b in options}
+            found = {self._binding(module, name, b, depth + 1) for b in options}
             symbol = found.pop() if len(found) == 1 else None
+            if trace is not None and len(options) > 1:
+                verdict = "the same on each" if symbol is not None else "not resolved"
+                trace.append(f"{name} is bound on {len(options)} branches: {verdict}")
             opaque = symbol is None or isinstance(symbol, InstanceSym)  # e.g. a lazy proxy
             if not opaque or name not in module.typing:
                 return symbol
+            if trace is not None:
+                trace.append(f"{name} is opaque at run time; its `if TYPE_CHECKING:` binding:")
         typed = module.typing.get(name)
         if typed is not None:
-            return self._binding(module, typed[0], depth + 1)
+            return self._binding(module, name, typed[0], depth + 1)
         for star in module.stars:
             path = self._find(star, module.path)
             if path is None or path == module.path:
                 continue
             target = self.summary(path)
             if target is not None and name in target.order:
+                if trace is not None:
+                    trace.append(f"{name} comes from `from {star} import *`")
                 return self.lookup(target, name, depth + 1)
+        if trace is not None:
+            trace.append(f"{name} is not bound at the top level of {self.where(module.path)}")
         return None
 
-    def _binding(self, module: ModuleSummary, binding: Binding, depth: int) -> Symbol:
+    def _binding(self, module: ModuleSummary, name: str, binding: Binding, depth: int) -> Symbol:
         kind, payload = binding
+        if self._trace is not None:
+            where = self.where(module.path)
+            if kind == "import":
+                self._trace.append(f"{where}: {name} is imported from {payload}")
+            elif kind == "class":
+                self._trace.append(f"{where}:{payload.line}: class {payload.qualname}")
+            elif payload is None:
+                self._trace.append(f"{where}: {name} is a function or a value not followed")
+            else:
+                self._trace.append(f"{where}: {name} = {show_expr(payload)}")
         if kind == "import":
             return self.resolve_qualname(payload, module.path, depth + 1)
         if kind == "class":
@@ -657,12 +714,18 @@ class ProjectIndex:
                 submodule = self._find(f"{summary.name}.{part}", summary.path)
             else:
                 submodule = self.find_module(dotted, prefer_root) if dotted else None
+            if submodule is None and self._trace is not None:
+                self._trace.append(f"{self.where(symbol.path)} has no {part}")
             return ModuleSym(submodule) if submodule is not None else None
         if isinstance(symbol, ClassSym):
-            return InstanceSym(symbol.cls) if part == CALL else None
+            if part == CALL:
+                return InstanceSym(symbol.cls)
+            if self._trace is not None:
+                self._trace.append(f"{symbol.cls.name}.{part}: class attributes are not followed")
+            return None
         if isinstance(symbol, InstanceSym) and part != CALL:
             return self._instance_attribute(symbol.cls, part)
-        return None  # attributes of classes are not followed
+        return None
 
     def _instance_attribute(self, cls: ClassSummary, part: str) -> Symbol:
         """`part` of an instance of `cls`, when no class of the project or of an installed
@@ -738,7 +801,11 @@ class ProjectIndex:
             if path is not None:
                 break
         else:
+            if self._trace is not None:
+                self._trace.append(f"{dotted} is in no installed package's source")
             return None
+        if self._trace is not None:
+            self._trace.append(f"{dotted}: reading the installed {self.where(path)}")
         symbol: Symbol = ModuleSym(path)
         for part in parts[size:]:
             symbol = self._attribute(symbol, part, None, path, depth + 1)
@@ -756,6 +823,14 @@ class ProjectIndex:
         if isinstance(symbol, str) and self._follows_installed(symbol):
             symbol = self.installed(symbol)
         return symbol
+
+    def bases_of(self, cls: ClassSummary) -> list[tuple[Expr | None, Symbol]]:
+        """Each base class expression of `cls` with what it names (installed classes
+        followed), as the classification sees them."""
+        module = self.summary(cls.path)
+        if module is None:
+            return []
+        return [(base, self._base(module, base)) for base in cls.bases]
 
     # -- classification ----------------------------------------------------------------
 
