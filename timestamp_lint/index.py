@@ -61,6 +61,7 @@ class ClassSummary:
     columns: dict[str, ColumnDecl] = field(default_factory=dict)  # timestamp fields declared
     save_fields: frozenset[str] = frozenset()  # fields a save() override assigns (Django)
     attributes: frozenset[str] = frozenset()  # names the class body binds
+    strings: dict[str, str] = field(default_factory=dict)  # `label = "wagtailcore"` in its body
 
     @property
     def qualname(self) -> str:
@@ -87,6 +88,7 @@ class ModuleSummary:
     # every binding a top-level name may have when the module has run (several: branches)
     bindings: dict[str, tuple[Binding, ...]] = field(default_factory=dict)
     typing: dict[str, tuple[Binding, ...]] = field(default_factory=dict)  # `if TYPE_CHECKING:`
+    strings: dict[str, str] = field(default_factory=dict)  # `NAME = "text"` (settings)
 
     def package(self) -> str:
         if self.is_package:
@@ -192,6 +194,7 @@ def summarize(
                     columns=extract_columns(stmt, fields),
                     save_fields=_save_fields(stmt, fields),
                     attributes=_body_names(stmt),
+                    strings=_string_constants(stmt.body),
                 )
                 summary.classes[stmt.name] = cls
                 bind(env, stmt.name, ("class", cls))
@@ -200,11 +203,13 @@ def summarize(
                 value = expr_parts(stmt.value) if stmt.value is not None else None
                 if value is not None and value[0] in targets_names(targets):
                     value = None  # `x = x.y`: not followed
+                loader = _literal_call(stmt.value) if stmt.value is not None else None
+                binding: Binding = ("loader", loader) if loader else ("value", value)
                 for target in targets:
                     if isinstance(target, ast.Name):
-                        bind(env, target.id, ("value", value))
+                        bind(env, target.id, binding)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                bind(env, stmt.name, ("value", None))
+                bind(env, stmt.name, ("function", (stmt.name, _returns(stmt))))
             elif isinstance(stmt, ast.If):
                 if _is_type_checking(stmt.test):
                     summary.typing.update(
@@ -228,6 +233,7 @@ def summarize(
                 env = visit(stmt.body, env)
         return env
 
+    summary.strings = _string_constants(tree.body)
     for local, options in visit(tree.body, {}).items():
         summary.bindings[local] = options
         if len(options) > 1:
@@ -237,8 +243,8 @@ def summarize(
         summary.order[local] = kind
         if kind == "import":
             summary.imports[local] = payload
-        elif kind == "value":
-            summary.values[local] = payload
+        elif kind in ("value", "loader", "function"):
+            summary.values[local] = payload if kind == "value" else None
     for local in summary.typing:
         summary.order.setdefault(local, "typing")
     return summary
@@ -246,6 +252,54 @@ def summarize(
 
 def targets_names(targets: list[ast.expr]) -> set[str]:
     return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
+def _string_constants(statements: list[ast.stmt]) -> dict[str, str]:
+    """`NAME = "text"` assignments of a block (settings, AppConfig labels)."""
+    found = {}
+    for stmt in statements:
+        if (
+            isinstance(stmt, ast.Assign)
+            and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str)
+        ):
+            for name in targets_names(stmt.targets):
+                found[name] = stmt.value.value
+    return found
+
+
+def _literal_call(node: ast.expr) -> tuple[Expr, tuple[str, ...]] | None:
+    """`load_model("app", "Model")`: the callee and its string arguments (at least one, no
+    other argument), or None."""
+    if not isinstance(node, ast.Call) or node.keywords or not 1 <= len(node.args) <= 2:
+        return None
+    if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args):
+        return None
+    callee = expr_parts(node.func)
+    return (callee, tuple(a.value for a in node.args)) if callee is not None else None
+
+
+def _returns(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[Expr | None, ...]:
+    """What each `return` of a module-level function gives, as module-level expressions:
+    None for a return of a local name (a parameter, an assigned name) or of anything else."""
+    local = {a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)}
+    local |= {a.arg for a in (node.args.vararg, node.args.kwarg) if a is not None}
+    found: list[Expr | None] = []
+    stack: list[ast.AST] = list(node.body)
+    while stack:
+        child = stack.pop()
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if not isinstance(child, ast.Lambda):
+                local.add(child.name)
+            continue  # their returns are not this function's
+        if isinstance(child, (ast.Name,)) and isinstance(child.ctx, ast.Store):
+            local.add(child.id)
+        elif isinstance(child, (ast.Import, ast.ImportFrom)):
+            local |= {(a.asname or a.name).partition(".")[0] for a in child.names}
+        if isinstance(child, ast.Return):
+            found.append(expr_parts(child.value) if child.value is not None else None)
+        stack.extend(ast.iter_child_nodes(child))
+    return tuple(None if e is None or e[0] in local else e for e in found) or (None,)
 
 
 def _body_names(node: ast.ClassDef) -> frozenset[str]:
@@ -285,11 +339,37 @@ class ClassSym:
 
 
 @dataclass(frozen=True)
+class FunctionSym:
+    path: Path  # the module defining it
+    name: str
+    returns: tuple[Expr | None, ...]  # what each `return` gives (None: not followed)
+
+
+@dataclass(frozen=True)
 class InstanceSym:
     cls: ClassSummary  # an instance of a class of the project or of an installed package
 
 
-Symbol = ModuleSym | NamespaceSym | ClassSym | InstanceSym | str | None
+Symbol = ModuleSym | NamespaceSym | ClassSym | FunctionSym | InstanceSym | str | None
+
+# Calls that return the model Django's app registry holds under string literals.
+MODEL_LOADERS = frozenset(
+    {
+        "django.apps.apps.get_model",
+        "django.apps.registry.apps.get_model",
+        "django.db.models.loading.get_model",
+        "swapper.load_model",
+    }
+)
+USER_MODEL_CALLS = frozenset({"django.contrib.auth.get_user_model()"})
+
+
+def _app_model(args: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """`("app", "Model")` or `("app.Model",)` -> ("app", "Model")."""
+    if len(args) == 2:
+        return args[0], args[1]
+    label, _, name = args[0].rpartition(".")
+    return (label, name) if label and name else (None, None)
 
 
 def show_expr(parts: Expr) -> str:
@@ -402,6 +482,8 @@ class ProjectIndex:
         self._installed_modules: dict[str, Path | None] = {}
         self._installed_files: set[Path] = set()
         self._trace: list[str] | None = None  # resolution steps, while `tracing()`
+        self._registered: dict[tuple[str, str], Symbol] = {}
+        self._labels: dict[str, str] | None = None
         self._summaries: dict[Path, ModuleSummary | None] = {}
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
         if files is None:
@@ -683,9 +765,24 @@ class ProjectIndex:
             return self.resolve_qualname(payload, module.path, depth + 1)
         if kind == "class":
             return ClassSym(payload)
+        if kind == "function":
+            return FunctionSym(module.path, *payload)
+        if kind == "loader":
+            callee, args = payload
+            symbol = self.resolve_expr(module, callee, depth + 1)
+            if isinstance(symbol, str) and symbol in MODEL_LOADERS:
+                return self.registered_model(*_app_model(args))
+            return (
+                symbol + CALL
+                if isinstance(symbol, str)
+                else self._attribute(symbol, CALL, None, module.path, depth + 1)
+            )
         if payload is None:
             return None
-        return self.resolve_expr(module, payload, depth + 1)
+        symbol = self.resolve_expr(module, payload, depth + 1)
+        if symbol in USER_MODEL_CALLS:
+            return self.registered_model(*self.user_model_label())
+        return symbol
 
     def _attribute(
         self, symbol: Symbol, part: str, dotted: str | None, prefer_root: Path | None, depth: int
@@ -717,6 +814,8 @@ class ProjectIndex:
             if submodule is None and self._trace is not None:
                 self._trace.append(f"{self.where(symbol.path)} has no {part}")
             return ModuleSym(submodule) if submodule is not None else None
+        if isinstance(symbol, FunctionSym):
+            return self._call_function(symbol, depth) if part == CALL else None
         if isinstance(symbol, ClassSym):
             if part == CALL:
                 return InstanceSym(symbol.cls)
@@ -726,6 +825,92 @@ class ProjectIndex:
         if isinstance(symbol, InstanceSym) and part != CALL:
             return self._instance_attribute(symbol.cls, part)
         return None
+
+    def _call_function(self, function: FunctionSym, depth: int) -> Symbol:
+        """What calling a module-level function gives: what all its `return`s name, when
+        they name the same thing (`MP_Node = get_tree_base()`)."""
+        module = self.summary(function.path)
+        if module is None:
+            return None
+        found = {
+            self.resolve_expr(module, e, depth + 1) if e is not None else None
+            for e in function.returns
+        }
+        symbol = found.pop() if len(found) == 1 else None
+        if self._trace is not None:
+            verdict = "the same on each" if symbol is not None else "not all the same thing"
+            count = len(function.returns)
+            self._trace.append(f"{function.name}() has {count} return(s): {verdict}")
+        return symbol
+
+    # -- models registered at run time (Django's app registry) --------------------------
+
+    def registered_model(self, label: str | None, name: str | None) -> Symbol:
+        """The model Django's app registry holds as `label.name`: the class `name` of the
+        `models` module of the app labelled `label` (its AppConfig's `label`, else the last
+        part of the app's package), found in the project, else (`auth`, `contenttypes`...)
+        in `django.contrib` as installed. None unless exactly one class matches."""
+        if label is None or name is None:
+            return None
+        key = (label, name)
+        if key in self._registered:
+            return self._registered[key]
+        self._registered[key] = None
+        labels = self._app_labels()
+        packages = [p for p, lab in labels.items() if lab == label]
+        found: set[Symbol] = set()
+        for module_name in self._modules:
+            package, _, last = module_name.rpartition(".")
+            default = package.rpartition(".")[2] == label
+            if last != "models" or (package not in packages and not default):
+                continue
+            if package in labels and labels[package] != label:
+                continue  # relabelled by its AppConfig
+            path = self.find_module(module_name, None)
+            summary = self.summary(path) if path is not None else None
+            if summary is not None and name in summary.order:
+                symbol = self.lookup(summary, name)
+                if self.model_class(symbol) is not None:
+                    found.add(symbol)
+        if not found:
+            symbol = self.installed(f"django.contrib.{label}.models.{name}")
+            found.add(symbol if isinstance(symbol, ClassSym) else None)
+        result = found.pop() if len(found) == 1 else None
+        if self._trace is not None:
+            what = result.cls.qualname if isinstance(result, ClassSym) else "not resolved"
+            self._trace.append(f"the app registry's {label}.{name} is {what}")
+        self._registered[key] = result
+        return result
+
+    def _app_labels(self) -> dict[str, str]:
+        """App package -> label, from the AppConfig classes of `apps` modules that say
+        `name = "..."` and `label = "..."`."""
+        if self._labels is None:
+            self._labels = {}
+            for module_name in self._modules:
+                if module_name != "apps" and not module_name.endswith(".apps"):
+                    continue
+                path = self.find_module(module_name, None)
+                summary = self.summary(path) if path is not None else None
+                for cls in summary.classes.values() if summary is not None else ():
+                    if "label" in cls.strings and "name" in cls.strings:
+                        self._labels[cls.strings["name"]] = cls.strings["label"]
+        return self._labels
+
+    def user_model_label(self) -> tuple[str | None, str | None]:
+        """`AUTH_USER_MODEL` of the project's settings modules (all that set it must
+        agree), else Django's default `auth.User`."""
+        values = set()
+        for module_name in self._modules:
+            if "settings" not in module_name.split("."):
+                continue
+            path = self.find_module(module_name, None)
+            summary = self.summary(path) if path is not None else None
+            if summary is not None and "AUTH_USER_MODEL" in summary.strings:
+                values.add(summary.strings["AUTH_USER_MODEL"])
+        if len(values) > 1:
+            return None, None
+        return _app_model((values.pop() if values else "auth.User",))
 
     def _instance_attribute(self, cls: ClassSummary, part: str) -> Symbol:
         """`part` of an instance of `cls`, when no class of the project or of an installed
