@@ -757,8 +757,13 @@ class ProjectIndex:
                 self._trace.append(f"{where}: {name} is imported from {payload}")
             elif kind == "class":
                 self._trace.append(f"{where}:{payload.line}: class {payload.qualname}")
+            elif kind == "function":
+                self._trace.append(f"{where}: {name} is a function")
+            elif kind == "loader":
+                args = ", ".join(repr(a) for a in payload[1])
+                self._trace.append(f"{where}: {name} = {show_expr(payload[0])}({args})")
             elif payload is None:
-                self._trace.append(f"{where}: {name} is a function or a value not followed")
+                self._trace.append(f"{where}: {name} is a value not followed")
             else:
                 self._trace.append(f"{where}: {name} = {show_expr(payload)}")
         if kind == "import":
@@ -854,7 +859,11 @@ class ProjectIndex:
             return None
         key = (label, name)
         if key in self._registered:
-            return self._registered[key]
+            result = self._registered[key]
+            if self._trace is not None:
+                what = result.cls.qualname if isinstance(result, ClassSym) else "not resolved"
+                self._trace.append(f"the app registry's {label}.{name} is {what}")
+            return result
         self._registered[key] = None
         labels = self._app_labels()
         packages = [p for p, lab in labels.items() if lab == label]
