@@ -33,6 +33,7 @@ from timestamp_lint.columns import (
     extract_hooks,
     interpret,
     may_define_listeners,
+    table_columns,
 )
 from timestamp_lint.discover import walk_python_files
 from timestamp_lint.ftypes import ColumnInfo, Config, ModelInfo
@@ -364,6 +365,13 @@ MODEL_LOADERS = frozenset(
 USER_MODEL_CALLS = frozenset({"django.contrib.auth.get_user_model()"})
 
 
+def _is_mapping_call(dotted: str) -> bool:
+    """`registry().map_imperatively`, `mapper` of sqlalchemy.orm (1.x)."""
+    return dotted.startswith("sqlalchemy.") and dotted.endswith(
+        (".registry().map_imperatively", ".orm.mapper", ".orm.mapperlib.mapper")
+    )
+
+
 def _app_model(args: tuple[str, ...]) -> tuple[str | None, str | None]:
     """`("app", "Model")` or `("app.Model",)` -> ("app", "Model")."""
     if len(args) == 2:
@@ -483,6 +491,8 @@ class ProjectIndex:
         self._installed_files: set[Path] = set()
         self._trace: list[str] | None = None  # resolution steps, while `tracing()`
         self._registered: dict[tuple[str, str], Symbol] = {}
+        # classes mapped imperatively -> (the module of the mapping, the table's columns)
+        self._mapped: dict[tuple[Path, str], tuple[ModuleSummary, dict[str, ColumnDecl]]] = {}
         self._labels: dict[str, str] | None = None
         self._summaries: dict[Path, ModuleSummary | None] = {}
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
@@ -1076,6 +1086,9 @@ class ProjectIndex:
                 kinds.add(self.class_kind(symbol.cls))
         if Kind.MODEL in kinds:
             return Kind.MODEL
+        plain = all(b in (None, ("object",)) for b in cls.bases) and not cls.decorators
+        if plain and self.mapping(cls) is not None:
+            return Kind.MODEL  # mapped imperatively
         if Kind.SQLMODEL in kinds:
             return Kind.MODEL if cls.keywords.get("table") is True else Kind.SQLMODEL
         return Kind.NONE
@@ -1144,8 +1157,51 @@ class ProjectIndex:
                 symbol = self.resolve_expr(module, hook.target)
                 if isinstance(symbol, ClassSym):
                     self._hooks.setdefault((symbol.cls.path, symbol.cls.name), []).append(hook)
+            if b"map_imperatively" in data or b"mapper(" in data:
+                self._find_mappings(module, data)
         self._listener_digest = listener_digest(self._hook_files, self.config.root)
         return self._hooks
+
+    def _find_mappings(self, module: ModuleSummary, data: bytes) -> None:
+        """SQLAlchemy imperative mappings anywhere in `module` (often in a function such as
+        `start_mappers()`): `registry.map_imperatively(Cls, table)`, `mapper(Cls, table)`,
+        with `Cls` and `table` names of the module's top level."""
+        try:
+            tree = parse_python(decode_source(data), module.path)
+        except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
+            return
+        tables: dict[str, ast.Call] = {}
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
+                for name in targets_names(stmt.targets):
+                    tables[name] = stmt.value
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or len(node.args) < 2:
+                continue
+            callee = self.resolve_expr(module, expr_parts(node.func) or ("",))
+            if not (isinstance(callee, str) and _is_mapping_call(callee)):
+                continue
+            target, table = expr_parts(node.args[0]), expr_parts(node.args[1])
+            symbol = self.resolve_expr(module, target) if target else None
+            if not isinstance(symbol, ClassSym):
+                continue
+            columns: dict[str, ColumnDecl] = {}
+            if table and len(table) == 1 and table[0] in tables:
+                table_call = tables[table[0]]
+                kind = self.resolve_expr(module, expr_parts(table_call.func) or ("",))
+                if (
+                    isinstance(kind, str)
+                    and kind.startswith("sqlalchemy.")
+                    and kind.endswith(".Table")
+                ):
+                    columns = table_columns(table_call, self._fields)
+            self._mapped[(symbol.cls.path, symbol.cls.name)] = (module, columns)
+
+    def mapping(self, cls: ClassSummary) -> tuple[ModuleSummary, dict[str, ColumnDecl]] | None:
+        """The imperative mapping of `cls` (the mapping's module, the table's timestamp
+        columns), or None."""
+        self._hook_map()
+        return self._mapped.get((cls.path, cls.name))
 
     def _hooked_fields(self, cls: ClassSummary, event: str) -> set[str]:
         """Fields assigned by listeners for `event` on `cls` (or on an ancestor, propagated),
@@ -1171,7 +1227,10 @@ class ProjectIndex:
         info = interpret(decl, cls.qualname, lambda e: self.resolve_expr(module, e), sqlmodel)
         if info is None:
             return None
-        subject = model or cls
+        return self._hooked(info, name, model or cls)
+
+    def _hooked(self, info: ColumnInfo, name: str, subject: ClassSummary) -> ColumnInfo:
+        """`info` with the listeners and save() overrides of `subject` taken into account."""
         if (
             info.update_hook is None
             and name in self.config.update_fields
@@ -1189,6 +1248,14 @@ class ProjectIndex:
 
     def _model(self, cls: ClassSummary) -> ModelInfo:
         columns: dict[str, ColumnInfo] = {}
+        plain = all(b in (None, ("object",)) for b in cls.bases) and not cls.decorators
+        mapped = self.mapping(cls) if plain else None
+        if mapped is not None:
+            module, table = mapped
+            for name, decl in table.items():
+                info = interpret(decl, cls.qualname, lambda e: self.resolve_expr(module, e), False)
+                if info is not None:
+                    columns[name] = self._hooked(info, name, cls)
         for current in (cls, *self.ancestors(cls)):
             for name in current.columns:
                 if name not in columns:
