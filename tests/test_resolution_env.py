@@ -3,6 +3,7 @@ its site-packages are followed statically (fake virtual environments made in tmp
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -193,3 +194,50 @@ def test_real_sqlalchemy_sources_are_not_parsed(tmp_path: Path, monkeypatch) -> 
     result = engine.lint_file(root / "shop" / "copy.py")
     assert [f.line for f in result.findings] == [7, 8]
     assert not [p for p in engine.index._summaries if p.is_relative_to(installed)]
+
+
+def test_installed_summaries_are_kept_on_disk(tmp_path: Path, monkeypatch) -> None:
+    """An installed module is parsed once; later runs read its summary back (while the file
+    is unchanged), and results stay the same. A changed installed file is read again."""
+    from timestamp_lint import index as index_module
+
+    root = write_project(tmp_path / "project", PROJECT)
+    site = make_venv(root / ".venv")
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    parsed: list[Path] = []
+    original = index_module.summarize
+
+    def counting(path, *args, **kwargs):
+        parsed.append(path)
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(index_module, "summarize", counting)
+    cache = tmp_path / "cache"
+    options = Options(jobs=1, cache_dir=cache)
+    first = lint_paths([root / "app" / "copy.py"], options=options)
+    installed = [p for p in parsed if p.is_relative_to(site)]
+    assert [f.line for f in first.findings] == [5]
+    assert sorted(p.name for p in installed) == ["__init__.py", "tree.py"]
+    assert list((cache / "installed").glob("*.json"))
+
+    parsed.clear()
+    (root / "app" / "copy.py").write_text((root / "app" / "copy.py").read_text() + "\n")
+    again = lint_paths([root / "app" / "copy.py"], options=options)
+    assert [f.line for f in again.findings] == [5]
+    assert not [p for p in parsed if p.is_relative_to(site)], "read from the store"
+
+    parsed.clear()
+    tree = site / "fakeorm" / "tree.py"
+    tree.write_text("class MP_Node:\n    pass\n")
+    os.utime(tree, ns=(1, 1))
+    changed = lint_paths([root / "app" / "copy.py"], options=options)
+    assert changed.findings == []
+    assert [p.name for p in parsed if p.is_relative_to(site)] == ["tree.py"]
+
+
+def test_store_refuses_what_is_not_a_summary(tmp_path: Path) -> None:
+    from timestamp_lint.summary_store import Corrupt, decode
+
+    for bad in ({"classes": [], "module": {"path": {"o": "X", "v": {}}}}, {"classes": 3}, {}):
+        with pytest.raises((Corrupt, KeyError, TypeError)):
+            decode(bad)

@@ -289,6 +289,7 @@ def run(
     if options.cache and options.stdin is None:
         directory = options.cache_dir or config.root / CACHE_DIR_NAME
         cache = Cache(directory, config, project_files, with_edits=options.edits)
+        index.use_store(directory)  # summaries of installed modules, across runs
     outcomes: dict[Path, FileOutcome] = {}
     analyser = _Analyser(engine, options)
     for path in files:

@@ -490,6 +490,7 @@ class ProjectIndex:
         self._installed_modules: dict[str, Path | None] = {}
         self._installed_files: set[Path] = set()
         self._trace: list[str] | None = None  # resolution steps, while `tracing()`
+        self._store = None  # summaries of installed modules on disk (`use_store`)
         self._registered: dict[tuple[str, str], Symbol] = {}
         # classes mapped imperatively -> (the module of the mapping, the table's columns)
         self._mapped: dict[tuple[Path, str], tuple[ModuleSummary, dict[str, ColumnDecl]]] = {}
@@ -667,21 +668,38 @@ class ProjectIndex:
         self._summaries[path] = summary
         return summary
 
+    def use_store(self, directory: Path) -> None:
+        """Keep the summaries of installed modules under `directory` across runs."""
+        from timestamp_lint.summary_store import SummaryStore
+
+        self._store = SummaryStore(directory, self._fields)
+
     def summary(self, path: Path, data: bytes | None = None) -> ModuleSummary | None:
-        """The summary of a project module, parsed with `ast` on first use."""
+        """The summary of a module, parsed with `ast` on first use (an installed module's
+        read back from the on-disk store while the file is unchanged)."""
         self._touch(path)
         if path in self._summaries:
             return self._summaries[path]
         self._summaries[path] = None  # guards against re-entry while parsing
+        store = self._store if path in self._installed_files else None
         try:
+            stat = os.stat(path)
+            stored = store.load(path, stat) if store is not None else None
+            if stored is not None:
+                summary, digest = stored
+                self._fingerprints[path] = (stat.st_mtime_ns, stat.st_size, digest)
+                self._summaries[path] = summary
+                return summary
             if data is None:
                 data = read_source(path)
-            stat = os.stat(path)
             fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
             tree = parse_python(decode_source(data), path)
         except (SourceError, OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-        return self.add_tree(path, tree, fingerprint)
+        summary = self.add_tree(path, tree, fingerprint)
+        if store is not None:
+            store.save(summary, stat, fingerprint[2])
+        return summary
 
     # -- resolution --------------------------------------------------------------------
 
