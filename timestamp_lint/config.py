@@ -168,8 +168,9 @@ def _load_config(start: Path, config_file: Path | None = None) -> Config:
 
 def load_config(start: Path, config_file: Path | None = None) -> Config:
     """Build the effective configuration for a run whose paths live under `start`, with
-    the site-packages folders of the project's environment (see `environment`)."""
-    from timestamp_lint.environment import site_packages
+    the project's environment (see `environment`)."""
+    from timestamp_lint.environment import find_environment
 
     config = _load_config(start, config_file)
-    return replace(config, site_packages=site_packages(config.root, config.python))
+    prefix = find_environment(config.root, config.python)
+    return replace(config, environment=(prefix,) if prefix is not None else ())

@@ -17,12 +17,9 @@ version: `lib/pythonX.Y/site-packages`, or `Lib/site-packages` on Windows); with
 
 from __future__ import annotations
 
-import ast
 import os
 import re
-import site
 import sys
-import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -58,7 +55,12 @@ def site_packages(
     root: Path, python: tuple[Path, ...] = (), environ: Mapping[str, str] | None = None
 ) -> tuple[Path, ...]:
     """The folders installed modules are imported from, in `sys.path` order."""
-    prefix = find_environment(root, python, environ)
+    return site_folders(find_environment(root, python, environ))
+
+
+def site_folders(prefix: Path | None) -> tuple[Path, ...]:
+    """The site-packages folders of the environment at `prefix` (None: this interpreter's),
+    with the folders their `.pth` files add."""
     folders = _running_site_packages() if prefix is None else _prefix_site_packages(prefix)
     found: list[Path] = []
     for folder in folders:
@@ -122,6 +124,9 @@ def _version_key(path: Path) -> tuple[int, ...]:
 
 
 def _running_site_packages() -> list[Path]:
+    import site
+    import sysconfig
+
     folders = []
     if hasattr(site, "getsitepackages"):  # old virtualenv's site module has none
         folders.extend(Path(p) for p in site.getsitepackages())
@@ -160,6 +165,8 @@ def _pth_folders(folder: Path) -> list[Path]:
 def _editable_folders(finder: Path) -> list[Path]:
     """The folders holding the packages of a setuptools editable install, read from the
     `MAPPING = {"pkg": "/path/to/pkg"}` literal of its finder module (never imported)."""
+    import ast
+
     try:
         tree = ast.parse(finder.read_bytes())
     except (OSError, SyntaxError, ValueError):

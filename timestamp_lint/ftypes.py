@@ -120,7 +120,7 @@ class Config:
     select: tuple[str, ...] = ("TSL",)
     ignore: tuple[str, ...] = ()
     python: tuple[Path, ...] = ()  # the project's interpreter or virtual environment
-    site_packages: tuple[Path, ...] = ()  # where installed modules are read from (found)
+    environment: tuple[Path, ...] = ()  # the environment's prefix, found (empty: ours)
 
 
 class UserError(Exception):

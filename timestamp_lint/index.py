@@ -486,7 +486,7 @@ class ProjectIndex:
         self._modules: dict[str, list[tuple[Path, Path]]] = {}  # name -> (file, its root)
         self._prefixes: set[str] = set()  # packages of module names (namespace folders)
         self._root_dirs: dict[Path, bool] = {}
-        self._site = tuple(config.site_packages)
+        self._site_folders: tuple[Path, ...] | None = None  # `_site`, found on first use
         self._installed_modules: dict[str, Path | None] = {}
         self._installed_files: set[Path] = set()
         self._trace: list[str] | None = None  # resolution steps, while `tracing()`
@@ -652,6 +652,17 @@ class ProjectIndex:
                 relative = path.relative_to(base).as_posix()
                 return relative if base == self.config.root else f"<site-packages>/{relative}"
         return path.as_posix()
+
+    @property
+    def _site(self) -> tuple[Path, ...]:
+        """The environment's site-packages folders (see `environment`), found when a name
+        first needs them."""
+        if self._site_folders is None:
+            from timestamp_lint.environment import site_folders
+
+            prefix = self.config.environment[0] if self.config.environment else None
+            self._site_folders = site_folders(prefix)
+        return self._site_folders
 
     def _touch(self, path: Path) -> None:
         if self._tracking is not None:
