@@ -485,7 +485,7 @@ class ProjectIndex:
         self._ids: dict[Path, ModuleId] = {}
         self._modules: dict[str, list[tuple[Path, Path]]] = {}  # name -> (file, its root)
         self._prefixes: set[str] = set()  # packages of module names (namespace folders)
-        self._root_dirs: dict[Path, bool] = {}
+        self._root_dirs: dict[str, bool] = {}
         self._site_folders: tuple[Path, ...] | None = None  # `_site`, found on first use
         self._installed_modules: dict[str, Path | None] = {}
         self._installed_files: set[Path] = set()
@@ -538,13 +538,13 @@ class ProjectIndex:
         self._ids[path] = module
         return module
 
-    def _is_root(self, directory: Path) -> bool:
+    def _is_root(self, directory: str) -> bool:
         """A folder Python code is run from or installed out of: one holding `manage.py`,
         `pyproject.toml` or `setup.cfg`, or the `src` folder beside them."""
         known = self._root_dirs.get(directory)
         if known is None:
             known = any(os.path.isfile(os.path.join(directory, m)) for m in ROOT_MARKERS) or (
-                directory.name == "src" and self._is_root(directory.parent)
+                os.path.basename(directory) == "src" and self._is_root(os.path.dirname(directory))
             )
             self._root_dirs[directory] = known
         return known
@@ -553,28 +553,30 @@ class ProjectIndex:
         """Every name `path` can be imported by: the one `module_id` gives, and its name
         relative to each module root above it up to the project root (the project root
         itself, folders with `manage.py`/`pyproject.toml`/`setup.cfg`, their `src`),
-        through namespace folders (PEP 420) on the way."""
+        through namespace folders (PEP 420) on the way. (String work: it runs for every
+        project file on every run.)"""
         primary = self.module_id(path)
         found = [primary]
-        if any(path.is_relative_to(src) for src in self._src):
+        if self._src and any(path.is_relative_to(src) for src in self._src):
             return found
-        root = self.config.root
-        directory = path.parent
-        parts = [] if primary.is_package else [path.stem]
-        while True:
+        root = str(self.config.root)
+        prefix = root if root.endswith(os.sep) else root + os.sep
+        text = str(path)
+        if not text.startswith(prefix):
+            return found
+        *dirs, name = text[len(prefix) :].split(os.sep)
+        parts = dirs if primary.is_package else [*dirs, name.rpartition(".")[0]]
+        primary_root = str(primary.root)
+        for size in range(len(dirs) + 1):  # the root is the project root and `size` folders
+            rest = parts[size:]
+            directory = prefix + os.sep.join(dirs[:size]) if size else root
             if (
-                parts
-                and directory != primary.root
-                and (directory == root or self._is_root(directory))
-                and all(part.isidentifier() for part in parts)
+                rest
+                and directory != primary_root
+                and (size == 0 or self._is_root(directory))
+                and all(part.isidentifier() for part in rest)
             ):
-                found.append(ModuleId(".".join(reversed(parts)), directory, primary.is_package))
-            if directory == root or directory.parent == directory:
-                break
-            if not directory.is_relative_to(root):
-                break
-            parts.append(directory.name)
-            directory = directory.parent
+                found.append(ModuleId(".".join(rest), Path(directory), primary.is_package))
         return found
 
     def _register(self, path: Path) -> ModuleId:
