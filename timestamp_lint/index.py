@@ -282,25 +282,40 @@ def _literal_call(node: ast.expr) -> tuple[Expr, tuple[str, ...]] | None:
 
 def _returns(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[Expr | None, ...]:
     """What each `return` of a module-level function gives, as module-level expressions:
-    None for a return of a local name (a parameter, an assigned name) or of anything else."""
-    local = {a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)}
-    local |= {a.arg for a in (node.args.vararg, node.args.kwarg) if a is not None}
-    found: list[Expr | None] = []
-    stack: list[ast.AST] = list(node.body)
+    None for a return of a local name (a parameter, an assigned name) or of anything else.
+    Statements only are walked (expressions are most of a body; their own bindings, `:=`,
+    are not seen): it runs for every function of every module summarized."""
+    arguments = node.args
+    local = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    local |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    found: list[ast.expr | None] = []
+    stack: list[ast.stmt] = list(node.body)
     while stack:
-        child = stack.pop()
-        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            if not isinstance(child, ast.Lambda):
-                local.add(child.name)
-            continue  # their returns are not this function's
-        if isinstance(child, (ast.Name,)) and isinstance(child.ctx, ast.Store):
-            local.add(child.id)
-        elif isinstance(child, (ast.Import, ast.ImportFrom)):
-            local |= {(a.asname or a.name).partition(".")[0] for a in child.names}
-        if isinstance(child, ast.Return):
-            found.append(expr_parts(child.value) if child.value is not None else None)
-        stack.extend(ast.iter_child_nodes(child))
-    return tuple(None if e is None or e[0] in local else e for e in found) or (None,)
+        stmt = stack.pop()
+        if isinstance(stmt, ast.Return):
+            found.append(stmt.value)
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            local.add(stmt.name)  # their returns are not this function's
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            local |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            local |= {(a.asname or a.name).partition(".")[0] for a in stmt.names}
+        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+            local |= {n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name)}
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            for item in stmt.items:
+                if item.optional_vars is not None:
+                    local |= {n.id for n in ast.walk(item.optional_vars) if isinstance(n, ast.Name)}
+        elif isinstance(stmt, ast.Try):
+            local |= {h.name for h in stmt.handlers if h.name}
+            for handler in stmt.handlers:
+                stack.extend(handler.body)
+        for block in ("body", "orelse", "finalbody"):
+            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                stack.extend(getattr(stmt, block, ()))
+    exprs = [expr_parts(value) if value is not None else None for value in found]
+    return tuple(None if e is None or e[0] in local else e for e in exprs) or (None,)
 
 
 def _body_names(node: ast.ClassDef) -> frozenset[str]:
