@@ -1132,8 +1132,7 @@ class ProjectIndex:
                 kinds.add(self.class_kind(symbol.cls))
         if Kind.MODEL in kinds:
             return Kind.MODEL
-        plain = all(b in (None, ("object",)) for b in cls.bases) and not cls.decorators
-        if plain and self.mapping(cls) is not None:
+        if self.mapping(cls) is not None:
             return Kind.MODEL  # mapped imperatively
         if Kind.SQLMODEL in kinds:
             return Kind.MODEL if cls.keywords.get("table") is True else Kind.SQLMODEL
@@ -1269,6 +1268,12 @@ class ProjectIndex:
         module = self.summary(cls.path)
         if decl is None or module is None:
             return None
+        mapped = self.mapping(cls)
+        if mapped is not None and name in mapped[1]:  # the mapped Table's column wins
+            mapping_module, table = mapped
+            resolve = lambda e: self.resolve_expr(mapping_module, e)  # noqa: E731
+            info = interpret(table[name], cls.qualname, resolve, False)
+            return self._hooked(info, name, model or cls) if info is not None else None
         sqlmodel = self.derives_from(cls, SQLMODEL_BASES)
         info = interpret(decl, cls.qualname, lambda e: self.resolve_expr(module, e), sqlmodel)
         if info is None:
@@ -1294,8 +1299,7 @@ class ProjectIndex:
 
     def _model(self, cls: ClassSummary) -> ModelInfo:
         columns: dict[str, ColumnInfo] = {}
-        plain = all(b in (None, ("object",)) for b in cls.bases) and not cls.decorators
-        mapped = self.mapping(cls) if plain else None
+        mapped = self.mapping(cls)
         if mapped is not None:
             module, table = mapped
             for name, decl in table.items():
