@@ -61,3 +61,27 @@ def test_bad_locations_are_one_line_errors() -> None:
         done = cli(INSTALLED, "explain", location)
         assert done.returncode == 2, (location, done.stdout)
         assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+
+
+def test_unresolved_sites_are_counted_and_listed(tmp_path) -> None:
+    cache = str(tmp_path / "cache")
+    for run in ("cold", "warm"):  # the cache keeps them
+        done = cli(BRANCHES, "--cache-dir", cache, ".")
+        assert done.returncode == 1, done.stderr
+        assert done.stdout.endswith(
+            "1 creation site with copied timestamps was not checked: their callee did not "
+            "resolve; see --show-unresolved\n"
+        ), (run, done.stdout)
+    listed = cli(BRANCHES, "--cache-dir", cache, "--show-unresolved", ".")
+    assert (
+        "flows/services.py:16:13: not checked: Thing: Thing is bound on 2 branches: "
+        "not resolved\n" in listed.stdout
+    )
+    # not a finding: machine-readable output and the exit status ignore it
+    as_json = cli(BRANCHES, "--no-cache", "--output-format", "json", ".")
+    assert "not checked" not in as_json.stdout and "unresolved" not in as_json.stdout
+
+
+def test_no_unresolved_line_when_everything_resolved() -> None:
+    done = cli(INSTALLED, "--no-cache", ".")
+    assert "not checked" not in done.stdout

@@ -19,7 +19,7 @@ from timestamp_lint.cache import CACHE_DIR_NAME, Cache, Fingerprint, content_has
 from timestamp_lint.config import load_config
 from timestamp_lint.discover import discover, walk_python_files
 from timestamp_lint.engine import Engine, FileResult
-from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding
+from timestamp_lint.ftypes import PARSE_ERROR, UNRESOLVED, Applicability, Config, Finding
 from timestamp_lint.globs import PathMatcher
 from timestamp_lint.index import ProjectIndex
 from timestamp_lint.report import display_path
@@ -68,6 +68,8 @@ class LintResult:
     diffs: tuple[str, ...] = ()  # unified diffs, when asked for
     errors: tuple[str, ...] = ()  # files that could not be written, one line each
     outputs: dict[Path, bytes] = field(default_factory=dict)  # fixed stdin source
+    # creation sites not checked: their callee did not resolve (code UNRESOLVED)
+    unresolved: tuple[Finding, ...] = ()
 
 
 def start_directory(paths: Sequence[Path]) -> Path:
@@ -132,7 +134,7 @@ def process(
     changed on disk since it was read, or that is a symlink, is left alone (`error`)."""
     result = engine.lint_file(path, data, fingerprint)
     findings = tuple(result.findings)
-    plain = FileOutcome(path, findings, analyzed=result.analyzed)
+    plain = FileOutcome(path, findings + tuple(result.unresolved), analyzed=result.analyzed)
     if options.cache:  # only the cache needs them
         plain = replace(plain, deps=result.deps, listeners=result.listeners)
     if not options.fix:
@@ -338,7 +340,11 @@ def run(
     findings = sorted(f for outcome in ordered for f in outcome.findings)
     if since is not None:
         findings = filter_findings(findings, since)
+    unresolved = tuple(f for f in findings if f.code == UNRESOLVED)
+    if unresolved:
+        findings = [f for f in findings if f.code != UNRESOLVED]
     return LintResult(
+        unresolved=unresolved,
         findings=findings,
         files_checked=len(files),
         fixed=sum(o.fixed for o in ordered),

@@ -22,7 +22,7 @@ from timestamp_lint.api import Options, resolve_config, run
 from timestamp_lint.config import CODE_RE
 from timestamp_lint.docs import all_codes, rule_doc, rule_text
 from timestamp_lint.ftypes import Finding, UserError
-from timestamp_lint.report import FORMATS, ReportContext, get_reporter
+from timestamp_lint.report import FORMATS, ReportContext, get_reporter, text
 from timestamp_lint.report.text import summary
 from timestamp_lint.since import changed_lines
 
@@ -115,6 +115,11 @@ def statistics_report(findings: list[Finding], as_json: bool) -> str:
 )
 @click.option("--exit-zero", is_flag=True, help="Exit with 0 even when there are findings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.option(
+    "--show-unresolved",
+    is_flag=True,
+    help="List the creation sites not checked because their callee did not resolve.",
+)
 @click.version_option(__version__, "--version", prog_name="timestamp-lint")
 def check(
     paths: tuple[Path, ...],
@@ -133,6 +138,7 @@ def check(
     cache_dir: Path | None,
     exit_zero: bool,
     quiet: bool,
+    show_unresolved: bool,
 ) -> None:
     """Find ORM records created with another record's timestamps.
 
@@ -191,6 +197,7 @@ def check(
         sys.stdout.write(get_reporter(output_format)(result.findings, context))
         if output_format in TEXT_FORMATS and not quiet:
             click.echo(summary(result, fixing=fix, unsafe=unsafe_fixes))
+            sys.stdout.write(text.unresolved(result, context, listed=show_unresolved))
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
 
 

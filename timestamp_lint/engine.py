@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from timestamp_lint.cache import Fingerprint
 from timestamp_lint.discover import relative_to_root
-from timestamp_lint.ftypes import PARSE_ERROR, Config, Finding
+from timestamp_lint.ftypes import PARSE_ERROR, UNRESOLVED, Config, Finding
 from timestamp_lint.globs import PathMatcher
 from timestamp_lint.index import ProjectIndex
 from timestamp_lint.prescreen import Prescreen
@@ -73,6 +73,7 @@ class FileResult:
     data: bytes | None = None
     module: cst.Module | None = None
     focused: bool = False  # `module` holds only the parts of the file that matter
+    unresolved: list[Finding] = field(default_factory=list)  # code UNRESOLVED: not checked
 
 
 def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
@@ -235,6 +236,13 @@ class Engine:
         summary = self.index.add_tree(path, tree, fingerprint)
         rules = self._rules_for(path)
         codes = {rule.code for rule in rules}
+        if "TSL001" in codes:
+            result.unresolved = [
+                Finding(path, line, column, UNRESOLVED, f"{callee}: {why}", line, column)
+                for line, column, callee, why in self.prescreen.unresolved_sites(
+                    data, tree, summary
+                )
+            ]
         if self.prefilter and not self.prescreen.worth_analysing(data, tree, summary, codes):
             return result
         depth = max_depth(tree)

@@ -41,6 +41,9 @@ DEFAULT_EXCLUDE = (
 )
 
 PARSE_ERROR = "TSL999"
+# Not a rule: a creation site the rules could not check (its callee did not resolve). Carried
+# with a file's findings (so the cache and the workers keep it), split off by `api.run`.
+UNRESOLVED = "unresolved"
 
 
 class Applicability(str, enum.Enum):

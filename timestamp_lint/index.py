@@ -759,6 +759,20 @@ class ProjectIndex:
                 return None
         return symbol
 
+    def unresolved_at(self, module: ModuleSummary, parts: Expr) -> str | None:
+        """Where resolving `parts` (a callee written at the top level of `module`) stopped,
+        when it stopped at a name or a module attribute; None when it resolved, or reached
+        a class, an instance or an outside name (then the rest is a method, not a name)."""
+        with self.tracing() as trace:
+            symbol = self.lookup(module, parts[0])
+            for part in parts[1:]:
+                if symbol is None or isinstance(symbol, (ClassSym, InstanceSym, str)):
+                    break
+                symbol = self._attribute(symbol, part, None, module.path, 1)
+        if symbol is not None:
+            return None
+        return trace[-1] if trace else "not resolved"
+
     def resolve_expr(self, module: ModuleSummary, parts: Expr, depth: int = 0) -> Symbol:
         """Resolve a dotted expression written at the top level of `module`."""
         if depth > MAX_DEPTH:

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from timestamp_lint.ftypes import Config
-from timestamp_lint.index import ModuleSummary, ProjectIndex, expr_parts
+from timestamp_lint.index import ModuleSummary, ProjectIndex, expr_parts, show_expr
 from timestamp_lint.rules.column_check import column_problems
 
 MANAGER_METHODS = frozenset({"create", "get_or_create", "update_or_create"})
@@ -376,6 +376,41 @@ class Prescreen:
             and self._may_copy(value)
             and self._may_be_created(record.id, summary)
         )
+
+    # -- blind spots (not a judgement: what the rules could not check) --------------------
+
+    def unresolved_sites(
+        self, data: bytes, tree: ast.Module, summary: ModuleSummary
+    ) -> list[tuple[int, int, str, str]]:
+        """Calls that may give a timestamp field another record's value but whose callee, a
+        name of the module's top level, did not resolve (the rules cannot judge them):
+        (line, column, callee, where resolution stopped)."""
+        if not self.scan(data).copy:
+            return []
+        self._tree, self._facts = tree, {}
+        self._scoped = b"global" not in data
+        self._any_nested_import = _NESTED_IMPORT.search(data) is not None
+        found = []
+        for node in _nodes_on_lines(tree, self._give_lines(data)):
+            if not isinstance(node, ast.Call) or not any(
+                k.arg in self.fields for k in node.keywords
+            ):
+                continue
+            self._node, self._region = node, None
+            parts = expr_parts(node.func)
+            if parts is None:
+                continue
+            if len(parts) >= 3 and parts[-1] in MANAGER_METHODS:
+                parts = parts[:-2]
+            head = parts[0]
+            if head in self.local_imports or head in self.values or head not in summary.order:
+                continue  # a local name: not a name the index resolves
+            if not self._keywords_may_copy(node):
+                continue
+            why = self.index.unresolved_at(summary, parts)
+            if why is not None:
+                found.append((node.lineno, node.col_offset + 1, show_expr(parts), why))
+        return found
 
 
 def _other_gives(data: bytes) -> Iterator[int]:
