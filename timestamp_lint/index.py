@@ -509,6 +509,7 @@ class ProjectIndex:
         self._registered: dict[tuple[str, str], Symbol] = {}
         # classes mapped imperatively -> (the module of the mapping, the table's columns)
         self._mapped: dict[tuple[Path, str], tuple[ModuleSummary, dict[str, ColumnDecl]]] = {}
+        self._by_mapping: set[tuple[Path, str]] = set()  # models because mapped imperatively
         self._labels: dict[str, str] | None = None
         self._summaries: dict[Path, ModuleSummary | None] = {}
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
@@ -1146,7 +1147,9 @@ class ProjectIndex:
                 kinds.add(self.class_kind(symbol.cls))
         if Kind.MODEL in kinds:
             return Kind.MODEL
-        if self.mapping(cls) is not None:
+        self._hook_map()
+        if (cls.path, cls.name) in self._mapped:
+            self._by_mapping.add((cls.path, cls.name))
             return Kind.MODEL  # mapped imperatively
         if Kind.SQLMODEL in kinds:
             return Kind.MODEL if cls.keywords.get("table") is True else Kind.SQLMODEL
@@ -1258,7 +1261,10 @@ class ProjectIndex:
 
     def mapping(self, cls: ClassSummary) -> tuple[ModuleSummary, dict[str, ColumnDecl]] | None:
         """The imperative mapping of `cls` (the mapping's module, the table's timestamp
-        columns), or None."""
+        columns), or None. Never for a model by its bases (SQLAlchemy maps a class once):
+        their results need not depend on the files that may map classes."""
+        if self.class_kind(cls) is Kind.MODEL and (cls.path, cls.name) not in self._by_mapping:
+            return None
         self._hook_map()
         return self._mapped.get((cls.path, cls.name))
 
