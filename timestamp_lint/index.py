@@ -621,7 +621,11 @@ class ProjectIndex:
         if len(paths) == 1:
             return next(iter(paths))
         if near is not None:
-            near_paths = {p for p, r in entries if near.is_relative_to(r)}
+            # as on `sys.path`, the importing file's own root comes first: the deepest root
+            # holding it (the project root holds every file)
+            holding = [(len(r.parts), p) for p, r in entries if near.is_relative_to(r)]
+            deepest = max((depth for depth, _ in holding), default=None)
+            near_paths = {p for depth, p in holding if depth == deepest}
             if len(near_paths) == 1:
                 return next(iter(near_paths))
         if self._trace is not None:
