@@ -63,6 +63,8 @@ class ClassSummary:
     save_fields: frozenset[str] = frozenset()  # fields a save() override assigns (Django)
     attributes: frozenset[str] = frozenset()  # names the class body binds
     strings: dict[str, str] = field(default_factory=dict)  # `label = "wagtailcore"` in its body
+    # `@property def Flow(self) -> type[orm.Flow]`: name -> the annotation (see `annotation`)
+    properties: dict[str, tuple[bool, Expr]] = field(default_factory=dict)
 
     @property
     def qualname(self) -> str:
@@ -196,6 +198,7 @@ def summarize(
                     save_fields=_save_fields(stmt, fields),
                     attributes=_body_names(stmt),
                     strings=_string_constants(stmt.body),
+                    properties=_properties(stmt),
                 )
                 summary.classes[stmt.name] = cls
                 bind(env, stmt.name, ("class", cls))
@@ -316,6 +319,38 @@ def _returns(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[Expr | None,
                 stack.extend(getattr(stmt, block, ()))
     exprs = [expr_parts(value) if value is not None else None for value in found]
     return tuple(None if e is None or e[0] in local else e for e in exprs) or (None,)
+
+
+def annotation(node: ast.expr | None) -> tuple[bool, Expr] | None:
+    """What an annotation names: `X` -> (False, X parts): an instance of X; `type[X]` /
+    `Type[X]` -> (True, X parts): the class X itself; a string annotation is read as code.
+    None for anything else (unions, generics we do not follow)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+    if isinstance(node, ast.Subscript):
+        head = expr_parts(node.value)
+        if head is not None and head[-1] in ("type", "Type"):
+            inner = annotation(node.slice)
+            return (True, inner[1]) if inner is not None and not inner[0] else None
+        return None
+    parts = expr_parts(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+    return (False, parts) if parts is not None else None
+
+
+def _properties(node: ast.ClassDef) -> dict[str, tuple[bool, Expr]]:
+    found = {}
+    for stmt in node.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+            expr_parts(d) in (("property",), ("functools", "cached_property"), ("cached_property",))
+            for d in stmt.decorator_list
+        ):
+            named = annotation(stmt.returns)
+            if named is not None:
+                found[stmt.name] = named
+    return found
 
 
 def _body_names(node: ast.ClassDef) -> frozenset[str]:
@@ -764,6 +799,26 @@ class ProjectIndex:
                 return None
         return symbol
 
+    def annotated(self, module: ModuleSummary, named: tuple[bool, Expr]) -> Symbol:
+        """What a value annotated in `module` is (see `annotation`): the class for
+        `type[X]`, an instance of the class for `X` (as a type checker takes it)."""
+        is_type, parts = named
+        symbol = self.resolve_expr(module, parts)
+        if self._trace is not None:
+            shown = f"type[{show_expr(parts)}]" if is_type else show_expr(parts)
+            self._trace.append(f"annotated {shown} in {self.where(module.path)}")
+        if is_type or not isinstance(symbol, ClassSym):
+            return symbol if is_type else None
+        return InstanceSym(symbol.cls)
+
+    def attributes(self, module: ModuleSummary, symbol: Symbol, parts: Expr) -> Symbol:
+        """`symbol` followed through the attributes `parts`, as written in `module`."""
+        for part in parts:
+            if symbol is None:
+                return None
+            symbol = self._attribute(symbol, part, None, module.path, 1)
+        return symbol
+
     def unresolved_at(self, module: ModuleSummary, parts: Expr) -> str | None:
         """Where resolving `parts` (a callee written at the top level of `module`) stopped,
         when it stopped at a name or a module attribute; None when it resolved, or reached
@@ -1001,6 +1056,9 @@ class ProjectIndex:
         package on the way defines it: the attribute of the external base it comes from,
         e.g. `AppSQLAlchemy().Model` is `flask_sqlalchemy.SQLAlchemy().Model`."""
         for current in (cls, *self.ancestors(cls)):
+            if part in current.properties:
+                module = self.summary(current.path)
+                return self.annotated(module, current.properties[part]) if module else None
             if part in current.attributes:
                 return None
         for current in (cls, *self.ancestors(cls)):

@@ -30,7 +30,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from timestamp_lint.ftypes import Config
-from timestamp_lint.index import ModuleSummary, ProjectIndex, expr_parts, show_expr
+from timestamp_lint.index import (
+    ModuleSummary,
+    ProjectIndex,
+    annotation,
+    expr_parts,
+    show_expr,
+)
 from timestamp_lint.rules.column_check import column_problems
 
 MANAGER_METHODS = frozenset({"create", "get_or_create", "update_or_create"})
@@ -301,8 +307,27 @@ class Prescreen:
         if head in self.local_imports:
             return True  # imported inside a function: may shadow a module-level name
         if head not in summary.order and not summary.stars:
-            return False  # a parameter, a local variable or a builtin: never a model class
+            # a parameter, a local variable or a builtin: never a model class, unless a
+            # parameter's annotation leads to one (`db: DBInterface` with `db.Flow`)
+            return self._annotated_model(parts, summary)
         return self.index.model_class(self.index.resolve_expr(summary, parts)) is not None
+
+    def _annotated_model(self, parts: tuple[str, ...], summary: ModuleSummary) -> bool:
+        """Whether `parts` starts at a parameter of the function at hand whose annotation
+        leads to a model, as the rule resolves it (`ProjectIndex.annotated`)."""
+        region = self._facts_here().region
+        if not isinstance(region, ast.FunctionDef | ast.AsyncFunctionDef):
+            return False
+        arguments = region.args
+        for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+            if arg.arg == parts[0] and arg.annotation is not None:
+                named = annotation(arg.annotation)
+                if named is None:
+                    return False
+                symbol = self.index.annotated(summary, named)
+                symbol = self.index.attributes(summary, symbol, parts[1:])
+                return self.index.model_class(symbol) is not None
+        return False
 
     def _keywords_may_copy(self, call: ast.Call) -> bool:
         for keyword in call.keywords:
