@@ -28,6 +28,7 @@ from libcst.metadata import (
 from timestamp_lint.index import (
     CALL,
     ClassSummary,
+    ClassSym,
     ModuleSummary,
     ProjectIndex,
     annotation,
@@ -165,7 +166,7 @@ class Semantics:
             name = qualified.name
             if "<locals>" in name and qualified.source is QualifiedNameSource.LOCAL:
                 annotated = self._annotated_parameter(node)
-                if annotated is not None:
+                if isinstance(annotated, ClassSym):  # a class; an instance stays a local value
                     return [annotated]
             if "<locals>" in name or qualified.source is QualifiedNameSource.BUILTIN:
                 return None
