@@ -421,17 +421,16 @@ class Prescreen:
                 k.arg in self.fields for k in node.keywords
             ):
                 continue
-            self._node, self._region = node, None
             parts = expr_parts(node.func)
-            if parts is None:
-                continue
+            if parts is None or parts[0] not in summary.order:
+                continue  # a local name or a builtin: not a name the index resolves
             if len(parts) >= 3 and parts[-1] in MANAGER_METHODS:
                 parts = parts[:-2]
-            head = parts[0]
-            if head in self.local_imports or head in self.values or head not in summary.order:
-                continue  # a local name: not a name the index resolves
+            self._node, self._region = node, None
             if not self._keywords_may_copy(node):
                 continue
+            if parts[0] in self.local_imports or parts[0] in self.values:
+                continue  # bound in the function too: not the module-level name
             why = self.index.unresolved_at(summary, parts)
             if why is not None:
                 found.append((node.lineno, node.col_offset + 1, show_expr(parts), why))
