@@ -535,6 +535,8 @@ class ProjectIndex:
         self._ids: dict[Path, ModuleId] = {}
         self._modules: dict[str, list[tuple[Path, Path]]] = {}  # name -> (file, its root)
         self._prefixes: set[str] = set()  # packages of module names (namespace folders)
+        self._all_names = False  # the names of every root registered (`_all_module_names`)
+        self._registered_files: set[Path] = set()
         self._root_dirs: dict[str, bool] = {}
         self._site_folders: tuple[Path, ...] | None = None  # `_site`, found on first use
         self._installed_modules: dict[str, Path | None] = {}
@@ -631,7 +633,24 @@ class ProjectIndex:
         return found
 
     def _register(self, path: Path) -> ModuleId:
+        """Map the module names of `path` to it: the primary one now, the others (see
+        `module_ids`) once a module is first looked up by name (a warm run never does)."""
+        if not self._all_names:
+            if path not in self._registered_files:
+                self._registered_files.add(path)
+                self._add_names(path, [self.module_id(path)])
+            return self.module_id(path)
         ids = self.module_ids(path)
+        self._add_names(path, ids)
+        return ids[0]
+
+    def _all_module_names(self) -> None:
+        if not self._all_names:
+            self._all_names = True
+            for path in self._registered_files:
+                self._add_names(path, self.module_ids(path)[1:])
+
+    def _add_names(self, path: Path, ids: list[ModuleId]) -> None:
         for module in ids:
             entries = self._modules.setdefault(module.name, [])
             if all(p != path or r != module.root for p, r in entries):
@@ -639,12 +658,12 @@ class ProjectIndex:
             parts = module.name.split(".")
             for size in range(1, len(parts)):
                 self._prefixes.add(".".join(parts[:size]))
-        return ids[0]
 
     def find_module(self, name: str, near: Path | None) -> Path | None:
         """The file of module `name`. As on `sys.path`, a package (`x/__init__.py`) wins
         over a module `x.py` beside it. With several candidate files, the one whose module
         root holds `near` (the importing file, or its root); still several: None."""
+        self._all_module_names()
         entries = self._modules.get(name)
         if not entries:
             return None
@@ -670,6 +689,7 @@ class ProjectIndex:
 
     def is_namespace(self, name: str) -> bool:
         """`name` is a folder of the project that only holds modules (PEP 420)."""
+        self._all_module_names()
         return name in self._prefixes and name not in self._modules
 
     # -- summaries ---------------------------------------------------------------------
@@ -737,10 +757,16 @@ class ProjectIndex:
         return summary
 
     def use_store(self, directory: Path) -> None:
-        """Keep the summaries of installed modules under `directory` across runs."""
-        from timestamp_lint.summary_store import SummaryStore
+        """Keep the summaries of installed modules under `directory` across runs (the store
+        is loaded when an installed module is first read: most runs never read one)."""
+        self._store = directory
 
-        self._store = SummaryStore(directory, self._fields)
+    def _summary_store(self):
+        if isinstance(self._store, Path):
+            from timestamp_lint.summary_store import SummaryStore
+
+            self._store = SummaryStore(self._store, self._fields)
+        return self._store
 
     def summary(self, path: Path, data: bytes | None = None) -> ModuleSummary | None:
         """The summary of a module, parsed with `ast` on first use (an installed module's
@@ -749,7 +775,7 @@ class ProjectIndex:
         if path in self._summaries:
             return self._summaries[path]
         self._summaries[path] = None  # guards against re-entry while parsing
-        store = self._store if path in self._installed_files else None
+        store = self._summary_store() if path in self._installed_files else None
         try:
             stat = os.stat(path)
             stored = store.load(path, stat) if store is not None else None
@@ -995,6 +1021,7 @@ class ProjectIndex:
                 self._trace.append(f"the app registry's {label}.{name} is {what}")
             return result
         self._registered[key] = None
+        self._all_module_names()
         labels = self._app_labels()
         packages = [p for p, lab in labels.items() if lab == label]
         found: set[Symbol] = set()
@@ -1025,6 +1052,7 @@ class ProjectIndex:
         """App package -> label, from the AppConfig classes of `apps` modules that say
         `name = "..."` and `label = "..."`."""
         if self._labels is None:
+            self._all_module_names()
             self._labels = {}
             for module_name in self._modules:
                 if module_name != "apps" and not module_name.endswith(".apps"):
@@ -1040,6 +1068,7 @@ class ProjectIndex:
         """`AUTH_USER_MODEL` of the project's settings modules (all that set it must
         agree), else Django's default `auth.User`."""
         values = set()
+        self._all_module_names()
         for module_name in self._modules:
             if "settings" not in module_name.split("."):
                 continue
