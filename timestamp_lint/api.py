@@ -36,7 +36,7 @@ from timestamp_lint.discover import (
     walk_python_files,
 )
 from timestamp_lint.engine import Engine, FileResult
-from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding
+from timestamp_lint.ftypes import PARSE_ERROR, UNRESOLVED, Applicability, Config, Finding
 from timestamp_lint.globs import PathMatcher, without_gitignored
 from timestamp_lint.index import ProjectIndex
 from timestamp_lint.report import display_path
@@ -85,6 +85,8 @@ class LintResult:
     diffs: tuple[str, ...] = ()  # unified diffs, when asked for
     errors: tuple[str, ...] = ()  # files that could not be written, one line each
     outputs: dict[Path, bytes] = field(default_factory=dict)  # fixed stdin source
+    # creation sites not checked: their callee did not resolve (code UNRESOLVED)
+    unresolved: tuple[Finding, ...] = ()
 
 
 def start_directory(paths: Sequence[Path]) -> Path:
@@ -168,7 +170,7 @@ def process(
     With `since`, only the findings on changed lines (those `--since` reports) are fixed."""
     result = engine.lint_file(path, data, fingerprint)
     findings = tuple(result.findings)
-    plain = FileOutcome(path, findings, analyzed=result.analyzed)
+    plain = FileOutcome(path, findings + tuple(result.unresolved), analyzed=result.analyzed)
     if options.cache:  # only the cache needs them
         plain = replace(plain, deps=result.deps, listeners=result.listeners)
     if not options.fix:
@@ -380,6 +382,7 @@ def run(
     if options.cache and options.stdin is None:
         directory = options.cache_dir or config.root / CACHE_DIR_NAME
         cache = Cache(directory, config, project_files, with_edits=options.edits)
+        index.use_store(directory)  # summaries of installed modules, across runs
     outcomes: dict[Path, FileOutcome] = {}
     analyser = _Analyser(engine, options, since)
     try:  # an interrupted run stops its workers
@@ -432,9 +435,13 @@ def run(
     findings = sorted(f for outcome in ordered for f in outcome.findings)
     if since is not None:
         findings = filter_findings(findings, since)
+    unresolved = tuple(f for f in findings if f.code == UNRESOLVED)
+    if unresolved:
+        findings = [f for f in findings if f.code != UNRESOLVED]
     if options.stdin is None and engine.report_errors:  # nothing is skipped silently
         findings = sorted([*findings, *_unlistable(notes, paths)])
     return LintResult(
+        unresolved=unresolved,
         findings=findings,
         files_checked=len(files),
         fixed=sum(o.fixed for o in ordered),
@@ -589,6 +596,7 @@ def run_projects(
         diffs=tuple(sorted(d for result in results for d in result.diffs)),
         errors=tuple(sorted(e for result in results for e in result.errors)),
         outputs=outputs,
+        unresolved=tuple(sorted(f for result in results for f in result.unresolved)),
     )
 
 

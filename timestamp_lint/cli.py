@@ -34,6 +34,7 @@ from timestamp_lint.docs import all_codes, rule_doc, rule_text
 from timestamp_lint.ftypes import Applicability, Config, Finding, UserError
 from timestamp_lint.report import FORMATS, ReportContext, get_reporter
 from timestamp_lint.report.text import summary
+from timestamp_lint.report.text import unresolved as unresolved_report
 from timestamp_lint.since import ChangedLines, changed_lines
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -274,6 +275,11 @@ def settings_report(projects: list[Project]) -> str:
 )
 @click.option("--exit-zero", is_flag=True, help="Exit with 0 even when there are findings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.option(
+    "--show-unresolved",
+    is_flag=True,
+    help="List the creation sites not checked because their callee did not resolve.",
+)
 @click.version_option(__version__, "--version", prog_name="timestamp-lint")
 def check(
     paths: tuple[Path, ...],
@@ -299,6 +305,7 @@ def check(
     cache_dir: Path | None,
     exit_zero: bool,
     quiet: bool,
+    show_unresolved: bool,
 ) -> None:
     """Find ORM records created with another record's timestamps.
 
@@ -391,6 +398,7 @@ def check(
         text = get_reporter(output_format)(result.findings, context)
         if output_format in TEXT_FORMATS and not quiet:
             text += summary(result, fixing=fix, unsafe=unsafe_fixes) + "\n"
+            text += unresolved_report(result, context, listed=show_unresolved)
     if output_file is not None:
         try:
             output_file.write_text(text, encoding="utf-8", errors="surrogateescape")
@@ -426,6 +434,7 @@ GC_THRESHOLD = 100_000
 SUBCOMMANDS = {
     "rule": "timestamp_lint.cli:rule",
     "audit": "timestamp_lint.audit.command:audit",
+    "explain": "timestamp_lint.explain:explain",
     "server": "timestamp_lint.server:server",
 }
 

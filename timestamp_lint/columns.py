@@ -267,9 +267,10 @@ def _first_param(function: ast.FunctionDef | ast.AsyncFunctionDef, index: int) -
 
 
 def may_define_listeners(data: bytes) -> bool:
-    """Whether a file's bytes could hold an event listener (`event.listen`, `listens_for`):
-    only such files are parsed to find them."""
-    return b"listen" in data
+    """Whether a file's bytes could hold an event listener (`event.listen`, `listens_for`)
+    or an imperative mapping (`map_imperatively`, `mapper(`): only such files are parsed to
+    find them."""
+    return b"listen" in data or b"map_imperatively" in data or b"mapper(" in data
 
 
 def extract_hooks(tree: ast.Module, fields: frozenset[str]) -> list[HookDecl]:
@@ -448,3 +449,18 @@ def interpret(
         stamps_now=facts.stamps_now,
         update_hook=facts.update_hook,
     )
+
+
+def table_columns(call: ast.Call, fields: frozenset[str]) -> dict[str, ColumnDecl]:
+    """The timestamp columns of `Table("name", metadata, Column("created_at", ...), ...)`,
+    by field name, declared as a class body would declare them."""
+    found: dict[str, ColumnDecl] = {}
+    for arg in call.args:
+        if (
+            isinstance(arg, ast.Call)
+            and arg.args
+            and isinstance(arg.args[0], ast.Constant)
+            and arg.args[0].value in fields
+        ):
+            found[arg.args[0].value] = _column(arg.args[0].value, arg, None, fields)
+    return found

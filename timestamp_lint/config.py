@@ -55,6 +55,7 @@ _LIST_KEYS: dict[str, tuple[str, str, bool]] = {
     "exclude": ("exclude", "glob", False),
     "extend-exclude": ("exclude", "glob", True),
     "src": ("src", "path", False),
+    "python": ("python", "path", False),
 }
 _SELECTION_KEYS = ("select", "extend-select", "ignore", "extend-ignore")
 _TABLE_KEYS = ("per-file-ignores", "extend-per-file-ignores")
@@ -340,6 +341,8 @@ def settings_from_table(
             changes[_BOOL_KEYS[key]] = value
         elif key in _LIST_KEYS:
             attribute, kind, extend = _LIST_KEYS[key]
+            if key == "python" and isinstance(value, str):  # one interpreter or venv folder
+                value = [value]
             items = _check_list(at, value, kind)
             if kind == "path":
                 items = tuple((folder / item).resolve() for item in items)
@@ -426,7 +429,15 @@ def load_config(
         config = replace(config, respect_gitignore=overrides.respect_gitignore)
     if overrides.force_exclude is not None:
         config = replace(config, force_exclude=overrides.force_exclude)
-    return config
+    return with_environment(config)
+
+
+def with_environment(config: Config) -> Config:
+    """`config` with the project's environment (see `environment`), found once."""
+    from timestamp_lint.environment import find_environment
+
+    prefix = find_environment(config.root, config.python)
+    return replace(config, environment=(prefix,) if prefix is not None else ())
 
 
 def ignored_codes(config: Config, path: Path) -> frozenset[str]:

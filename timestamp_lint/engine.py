@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from timestamp_lint.cache import Fingerprint
 from timestamp_lint.config import ignored_codes
 from timestamp_lint.discover import relative_to_root
-from timestamp_lint.ftypes import PARSE_ERROR, Config, Edit, Finding
+from timestamp_lint.ftypes import PARSE_ERROR, UNRESOLVED, Config, Edit, Finding
 from timestamp_lint.globs import PathMatcher
 from timestamp_lint.index import ProjectIndex
 from timestamp_lint.prescreen import Prescreen
@@ -78,6 +78,7 @@ class FileResult:
     # (by id) the index of its part; fixes are computed on these, not on the whole file
     parts: list[tuple[cst.Module, str, list[int] | None]] = field(default_factory=list)
     part_of: dict[int, int] = field(default_factory=dict)
+    unresolved: list[Finding] = field(default_factory=list)  # code UNRESOLVED: not checked
 
 
 def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
@@ -243,6 +244,13 @@ class Engine:
         summary = self.index.add_tree(path, tree, fingerprint)
         rules = self._rules_for(path)
         codes = {rule.code for rule in rules}
+        if "TSL001" in codes:
+            result.unresolved = [
+                Finding(path, line, column, UNRESOLVED, f"{callee}: {why}", line, column)
+                for line, column, callee, why in self.prescreen.unresolved_sites(
+                    data, tree, summary
+                )
+            ]
         if self.prefilter and not self.prescreen.worth_analysing(data, tree, summary, codes):
             return result
         if not rules:

@@ -47,6 +47,9 @@ DEFAULT_EXCLUDE = (
 )
 
 PARSE_ERROR = "TSL999"
+# Not a rule: a creation site the rules could not check (its callee did not resolve). Carried
+# with a file's findings (so the cache and the workers keep it), split off by `api.run`.
+UNRESOLVED = "unresolved"
 
 
 class Applicability(str, enum.Enum):
@@ -132,6 +135,8 @@ class Config:
     # columns whose declaration stamps the current time are timestamp fields, whatever
     # their name (`created = Column(DateTime, default=datetime.utcnow)`)
     detect_fields: bool = True
+    python: tuple[Path, ...] = ()  # the project's interpreter or virtual environment
+    environment: tuple[Path, ...] = ()  # the environment's prefix, found (empty: ours)
 
 
 class UserError(Exception):

@@ -33,6 +33,7 @@ from timestamp_lint.columns import (
     extract_hooks,
     interpret,
     may_define_listeners,
+    table_columns,
 )
 from timestamp_lint.discover import walk_python_files
 from timestamp_lint.ftypes import ColumnInfo, Config, ModelInfo
@@ -43,6 +44,7 @@ T = TypeVar("T")
 CALL = "()"
 Expr = tuple[str, ...]  # a dotted expression, calls written as "()" parts
 MAX_DEPTH = 64
+ROOT_MARKERS = ("manage.py", "pyproject.toml", "setup.cfg")
 
 
 # --------------------------------------------------------------------------- summaries
@@ -59,10 +61,17 @@ class ClassSummary:
     line: int
     columns: dict[str, ColumnDecl] = field(default_factory=dict)  # timestamp fields declared
     save_fields: frozenset[str] = frozenset()  # fields a save() override assigns (Django)
+    attributes: frozenset[str] = frozenset()  # names the class body binds
+    strings: dict[str, str] = field(default_factory=dict)  # `label = "wagtailcore"` in its body
+    # `@property def Flow(self) -> type[orm.Flow]`: name -> the annotation (see `annotation`)
+    properties: dict[str, tuple[bool, Expr]] = field(default_factory=dict)
 
     @property
     def qualname(self) -> str:
         return f"{self.module}.{self.name}" if self.module else self.name
+
+
+Binding = tuple[str, object]  # ("import", dotted) | ("class", ClassSummary) | ("value", Expr)
 
 
 @dataclass
@@ -79,6 +88,10 @@ class ModuleSummary:
     order: dict[str, str] = field(default_factory=dict)  # name -> "import" | "class" | "value"
     stars: list[str] = field(default_factory=list)
     hooks: list[HookDecl] = field(default_factory=list)  # ORM event listeners
+    # every binding a top-level name may have when the module has run (several: branches)
+    bindings: dict[str, tuple[Binding, ...]] = field(default_factory=dict)
+    typing: dict[str, tuple[Binding, ...]] = field(default_factory=dict)  # `if TYPE_CHECKING:`
+    strings: dict[str, str] = field(default_factory=dict)  # `NAME = "text"` (settings)
 
     def package(self) -> str:
         if self.is_package:
@@ -118,40 +131,58 @@ def resolve_relative(package: str, module: str | None, level: int) -> str | None
     return ".".join(base) if base else None
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    """`if TYPE_CHECKING:` / `if typing.TYPE_CHECKING:`"""
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
 def summarize(
     path: Path, name: str, root: Path, is_package: bool, tree: ast.Module, fields: frozenset[str]
 ) -> ModuleSummary:
+    """Read what the module's top level binds, following its branches as Python would run
+    them: a `try` body wins over its handlers (`except ImportError:` fallbacks), both
+    branches of an `if` may run (a name bound differently on each stays unresolved unless
+    both mean the same thing), `if TYPE_CHECKING:` bindings are kept apart as the types a
+    checker would see, and `with` blocks run their body."""
     summary = ModuleSummary(path=path, name=name, root=root, is_package=is_package)
     summary.hooks = extract_hooks(tree, fields)
     package = summary.package()
+    Env = dict[str, tuple[Binding, ...]]
 
-    def bind(local: str, kind: str) -> None:
-        summary.order[local] = kind
+    def bind(env: Env, local: str, binding: Binding) -> None:
+        env[local] = (binding,)
 
-    def visit(statements: list[ast.stmt]) -> None:
+    def merge(*envs: Env) -> Env:
+        merged: Env = {}
+        for env in envs:
+            for local, options in env.items():
+                known = merged.get(local, ())
+                merged[local] = known + tuple(o for o in options if o not in known)
+        return merged
+
+    def visit(statements: list[ast.stmt], env: Env) -> Env:
         for stmt in statements:
             if isinstance(stmt, ast.Import):
                 for alias in stmt.names:
                     if alias.asname:
-                        summary.imports[alias.asname] = alias.name
-                        bind(alias.asname, "import")
+                        bind(env, alias.asname, ("import", alias.name))
                     else:
                         top = alias.name.partition(".")[0]
-                        summary.imports[top] = top
-                        bind(top, "import")
+                        bind(env, top, ("import", top))
             elif isinstance(stmt, ast.ImportFrom):
                 source = resolve_relative(package, stmt.module, stmt.level)
                 if source is None:
                     continue
                 for alias in stmt.names:
                     if alias.name == "*":
-                        summary.stars.append(source)
+                        if source not in summary.stars:
+                            summary.stars.append(source)
                         continue
-                    local = alias.asname or alias.name
-                    summary.imports[local] = f"{source}.{alias.name}"
-                    bind(local, "import")
+                    bind(env, alias.asname or alias.name, ("import", f"{source}.{alias.name}"))
             elif isinstance(stmt, ast.ClassDef):
-                summary.classes[stmt.name] = ClassSummary(
+                cls = ClassSummary(
                     module=name,
                     name=stmt.name,
                     path=path,
@@ -165,30 +196,172 @@ def summarize(
                     line=stmt.lineno,
                     columns=extract_columns(stmt, fields),
                     save_fields=_save_fields(stmt, fields),
+                    attributes=_body_names(stmt),
+                    strings=_string_constants(stmt.body),
+                    properties=_properties(stmt),
                 )
-                bind(stmt.name, "class")
+                summary.classes[stmt.name] = cls
+                bind(env, stmt.name, ("class", cls))
             elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                 value = expr_parts(stmt.value) if stmt.value is not None else None
+                if value is not None and value[0] in targets_names(targets):
+                    value = None  # `x = x.y`: not followed
+                loader = _literal_call(stmt.value) if stmt.value is not None else None
+                binding: Binding = ("loader", loader) if loader else ("value", value)
                 for target in targets:
                     if isinstance(target, ast.Name):
-                        summary.values[target.id] = value
-                        bind(target.id, "value")
+                        bind(env, target.id, binding)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                summary.values[stmt.name] = None
-                bind(stmt.name, "value")
+                bind(env, stmt.name, ("function", (stmt.name, _returns(stmt))))
             elif isinstance(stmt, ast.If):
-                visit(stmt.body)
-                visit(stmt.orelse)
+                if _is_type_checking(stmt.test):
+                    summary.typing.update(
+                        {k: v for k, v in visit(stmt.body, {}).items() if len(v) == 1}
+                    )
+                    env = visit(stmt.orelse, env)
+                else:
+                    env = merge(visit(stmt.body, dict(env)), visit(stmt.orelse, dict(env)))
             elif isinstance(stmt, ast.Try):
-                visit(stmt.body)
+                body = visit(stmt.body, dict(env))
+                fallbacks = []
                 for handler in stmt.handlers:
-                    visit(handler.body)
-                visit(stmt.orelse)
-                visit(stmt.finalbody)
+                    handled = visit(handler.body, dict(env))
+                    # what the try body binds wins; names only a handler binds may come from
+                    # either path
+                    fallbacks.append({k: v for k, v in handled.items() if k not in body})
+                env = merge(body, *fallbacks)
+                env = visit(stmt.orelse, env)
+                env = visit(stmt.finalbody, env)
+            elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+                env = visit(stmt.body, env)
+        return env
 
-    visit(tree.body)
+    summary.strings = _string_constants(tree.body)
+    for local, options in visit(tree.body, {}).items():
+        summary.bindings[local] = options
+        if len(options) > 1:
+            summary.order[local] = "branches"
+            continue
+        kind, payload = options[0]
+        summary.order[local] = kind
+        if kind == "import":
+            summary.imports[local] = payload
+        elif kind in ("value", "loader", "function"):
+            summary.values[local] = payload if kind == "value" else None
+    for local in summary.typing:
+        summary.order.setdefault(local, "typing")
     return summary
+
+
+def targets_names(targets: list[ast.expr]) -> set[str]:
+    return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
+def _string_constants(statements: list[ast.stmt]) -> dict[str, str]:
+    """`NAME = "text"` assignments of a block (settings, AppConfig labels)."""
+    found = {}
+    for stmt in statements:
+        if (
+            isinstance(stmt, ast.Assign)
+            and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str)
+        ):
+            for name in targets_names(stmt.targets):
+                found[name] = stmt.value.value
+    return found
+
+
+def _literal_call(node: ast.expr) -> tuple[Expr, tuple[str, ...]] | None:
+    """`load_model("app", "Model")`: the callee and its string arguments (at least one, no
+    other argument), or None."""
+    if not isinstance(node, ast.Call) or node.keywords or not 1 <= len(node.args) <= 2:
+        return None
+    if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args):
+        return None
+    callee = expr_parts(node.func)
+    return (callee, tuple(a.value for a in node.args)) if callee is not None else None
+
+
+def _returns(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[Expr | None, ...]:
+    """What each `return` of a module-level function gives, as module-level expressions:
+    None for a return of a local name (a parameter, an assigned name) or of anything else.
+    Statements only are walked (expressions are most of a body; their own bindings, `:=`,
+    are not seen): it runs for every function of every module summarized."""
+    arguments = node.args
+    local = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    local |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    found: list[ast.expr | None] = []
+    stack: list[ast.stmt] = list(node.body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, ast.Return):
+            found.append(stmt.value)
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            local.add(stmt.name)  # their returns are not this function's
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            local |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            local |= {(a.asname or a.name).partition(".")[0] for a in stmt.names}
+        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+            local |= {n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name)}
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            for item in stmt.items:
+                if item.optional_vars is not None:
+                    local |= {n.id for n in ast.walk(item.optional_vars) if isinstance(n, ast.Name)}
+        elif isinstance(stmt, ast.Try):
+            local |= {h.name for h in stmt.handlers if h.name}
+            for handler in stmt.handlers:
+                stack.extend(handler.body)
+        for block in ("body", "orelse", "finalbody"):
+            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                stack.extend(getattr(stmt, block, ()))
+    exprs = [expr_parts(value) if value is not None else None for value in found]
+    return tuple(None if e is None or e[0] in local else e for e in exprs) or (None,)
+
+
+def annotation(node: ast.expr | None) -> tuple[bool, Expr] | None:
+    """What an annotation names: `X` -> (False, X parts): an instance of X; `type[X]` /
+    `Type[X]` -> (True, X parts): the class X itself; a string annotation is read as code.
+    None for anything else (unions, generics we do not follow)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+    if isinstance(node, ast.Subscript):
+        head = expr_parts(node.value)
+        if head is not None and head[-1] in ("type", "Type"):
+            inner = annotation(node.slice)
+            return (True, inner[1]) if inner is not None and not inner[0] else None
+        return None
+    parts = expr_parts(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+    return (False, parts) if parts is not None else None
+
+
+def _properties(node: ast.ClassDef) -> dict[str, tuple[bool, Expr]]:
+    found = {}
+    for stmt in node.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+            expr_parts(d) in (("property",), ("functools", "cached_property"), ("cached_property",))
+            for d in stmt.decorator_list
+        ):
+            named = annotation(stmt.returns)
+            if named is not None:
+                found[stmt.name] = named
+    return found
+
+
+def _body_names(node: ast.ClassDef) -> frozenset[str]:
+    names = set()
+    for stmt in node.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(stmt.name)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            names |= targets_names(targets)
+    return frozenset(names)
 
 
 def _save_fields(node: ast.ClassDef, fields: frozenset[str]) -> frozenset[str]:
@@ -207,11 +380,75 @@ class ModuleSym:
 
 
 @dataclass(frozen=True)
+class NamespaceSym:
+    name: str  # a namespace package of the project (a folder without `__init__.py`)
+
+
+@dataclass(frozen=True)
 class ClassSym:
     cls: ClassSummary
 
 
-Symbol = ModuleSym | ClassSym | str | None
+@dataclass(frozen=True)
+class FunctionSym:
+    path: Path  # the module defining it
+    name: str
+    returns: tuple[Expr | None, ...]  # what each `return` gives (None: not followed)
+
+
+@dataclass(frozen=True)
+class InstanceSym:
+    cls: ClassSummary  # an instance of a class of the project or of an installed package
+
+
+Symbol = ModuleSym | NamespaceSym | ClassSym | FunctionSym | InstanceSym | str | None
+
+# Calls that return the model Django's app registry holds under string literals.
+MODEL_LOADERS = frozenset(
+    {
+        "django.apps.apps.get_model",
+        "django.apps.registry.apps.get_model",
+        "django.db.models.loading.get_model",
+        "swapper.load_model",
+    }
+)
+USER_MODEL_CALLS = frozenset({"django.contrib.auth.get_user_model()"})
+
+
+def _is_mapping_call(dotted: str) -> bool:
+    """`registry().map_imperatively`, `mapper` of sqlalchemy.orm (1.x)."""
+    return dotted.startswith("sqlalchemy.") and dotted.endswith(
+        (".registry().map_imperatively", ".orm.mapper", ".orm.mapperlib.mapper")
+    )
+
+
+def _app_model(args: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """`("app", "Model")` or `("app.Model",)` -> ("app", "Model")."""
+    if len(args) == 2:
+        return args[0], args[1]
+    label, _, name = args[0].rpartition(".")
+    return (label, name) if label and name else (None, None)
+
+
+def show_expr(parts: Expr) -> str:
+    """`("a", "b", "()", "c")` -> `a.b(...).c`"""
+    text = ""
+    for part in parts:
+        text += "(...)" if part == CALL else f".{part}" if text else part
+    return text
+
+
+def split_dotted(dotted: str) -> Expr:
+    """`"a.b().c"` -> ("a", "b", "()", "c"): the parts of an external symbol."""
+    parts: list[str] = []
+    for piece in dotted.split("."):
+        calls = 0
+        while piece.endswith(CALL):
+            piece = piece[: -len(CALL)]
+            calls += 1
+        parts.append(piece)
+        parts.extend([CALL] * calls)
+    return tuple(parts)
 
 
 class Kind(enum.Enum):
@@ -222,6 +459,8 @@ class Kind(enum.Enum):
 
 DJANGO_MODELS = frozenset({"django.db.models.Model", "django.db.models.base.Model"})
 SQLMODEL_BASES = frozenset({"sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
+# Packages whose names we understand without reading them: their sources are never followed.
+MODELLED_PACKAGES = ("sqlalchemy.", "sqlmodel.", "flask_sqlalchemy.", "django.db.")
 
 
 def external_kind(dotted: str, model_bases: frozenset[str]) -> Kind:
@@ -294,7 +533,21 @@ class ProjectIndex:
         self._src = sorted(config.src, key=lambda p: len(p.parts), reverse=True)
         self._package_dirs: dict[Path, tuple[tuple[str, ...], Path]] = {}
         self._ids: dict[Path, ModuleId] = {}
-        self._modules: dict[str, list[Path]] = {}
+        self._modules: dict[str, list[tuple[Path, Path]]] = {}  # name -> (file, its root)
+        self._prefixes: set[str] = set()  # packages of module names (namespace folders)
+        self._all_names = False  # the names of every root registered (`_all_module_names`)
+        self._registered_files: set[Path] = set()
+        self._root_dirs: dict[str, bool] = {}
+        self._site_folders: tuple[Path, ...] | None = None  # `_site`, found on first use
+        self._installed_modules: dict[str, Path | None] = {}
+        self._installed_files: set[Path] = set()
+        self._trace: list[str] | None = None  # resolution steps, while `tracing()`
+        self._store = None  # summaries of installed modules on disk (`use_store`)
+        self._registered: dict[tuple[str, str], Symbol] = {}
+        # classes mapped imperatively -> (the module of the mapping, the table's columns)
+        self._mapped: dict[tuple[Path, str], tuple[ModuleSummary, dict[str, ColumnDecl]]] = {}
+        self._by_mapping: set[tuple[Path, str]] = set()  # models because mapped imperatively
+        self._labels: dict[str, str] | None = None
         self._summaries: dict[Path, ModuleSummary | None] = {}
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
         if files is None:
@@ -338,24 +591,106 @@ class ProjectIndex:
         self._ids[path] = module
         return module
 
-    def _register(self, path: Path) -> ModuleId:
-        module = self.module_id(path)
-        paths = self._modules.setdefault(module.name, [])
-        if path not in paths:
-            paths.append(path)
-        return module
+    def _is_root(self, directory: str) -> bool:
+        """A folder Python code is run from or installed out of: one holding `manage.py`,
+        `pyproject.toml` or `setup.cfg`, or the `src` folder beside them."""
+        known = self._root_dirs.get(directory)
+        if known is None:
+            known = any(os.path.isfile(os.path.join(directory, m)) for m in ROOT_MARKERS) or (
+                os.path.basename(directory) == "src" and self._is_root(os.path.dirname(directory))
+            )
+            self._root_dirs[directory] = known
+        return known
 
-    def find_module(self, name: str, prefer_root: Path | None) -> Path | None:
-        """The file of module `name`; with several candidates, the one under `prefer_root`."""
-        candidates = self._modules.get(name)
-        if not candidates:
+    def module_ids(self, path: Path) -> list[ModuleId]:
+        """Every name `path` can be imported by: the one `module_id` gives, and its name
+        relative to each module root above it up to the project root (the project root
+        itself, folders with `manage.py`/`pyproject.toml`/`setup.cfg`, their `src`),
+        through namespace folders (PEP 420) on the way. (String work: it runs for every
+        project file on every run.)"""
+        primary = self.module_id(path)
+        found = [primary]
+        if self._src and any(path.is_relative_to(src) for src in self._src):
+            return found
+        root = str(self.config.root)
+        prefix = root if root.endswith(os.sep) else root + os.sep
+        text = str(path)
+        if not text.startswith(prefix):
+            return found
+        *dirs, name = text[len(prefix) :].split(os.sep)
+        parts = dirs if primary.is_package else [*dirs, name.rpartition(".")[0]]
+        primary_root = str(primary.root)
+        for size in range(len(dirs) + 1):  # the root is the project root and `size` folders
+            rest = parts[size:]
+            directory = prefix + os.sep.join(dirs[:size]) if size else root
+            if (
+                rest
+                and directory != primary_root
+                and (size == 0 or self._is_root(directory))
+                and all(part.isidentifier() for part in rest)
+            ):
+                found.append(ModuleId(".".join(rest), Path(directory), primary.is_package))
+        return found
+
+    def _register(self, path: Path) -> ModuleId:
+        """Map the module names of `path` to it: the primary one now, the others (see
+        `module_ids`) once a module is first looked up by name (a warm run never does)."""
+        if not self._all_names:
+            if path not in self._registered_files:
+                self._registered_files.add(path)
+                self._add_names(path, [self.module_id(path)])
+            return self.module_id(path)
+        ids = self.module_ids(path)
+        self._add_names(path, ids)
+        return ids[0]
+
+    def _all_module_names(self) -> None:
+        if not self._all_names:
+            self._all_names = True
+            for path in self._registered_files:
+                self._add_names(path, self.module_ids(path)[1:])
+
+    def _add_names(self, path: Path, ids: list[ModuleId]) -> None:
+        for module in ids:
+            entries = self._modules.setdefault(module.name, [])
+            if all(p != path or r != module.root for p, r in entries):
+                entries.append((path, module.root))
+            parts = module.name.split(".")
+            for size in range(1, len(parts)):
+                self._prefixes.add(".".join(parts[:size]))
+
+    def find_module(self, name: str, near: Path | None) -> Path | None:
+        """The file of module `name`. As on `sys.path`, a package (`x/__init__.py`) wins
+        over a module `x.py` beside it. With several candidate files, the one whose module
+        root holds `near` (the importing file, or its root); still several: None."""
+        self._all_module_names()
+        entries = self._modules.get(name)
+        if not entries:
             return None
-        if len(candidates) == 1:
-            return candidates[0]
-        same_root = [p for p in candidates if self._ids[p].root == prefer_root]
-        if len(same_root) == 1:
-            return same_root[0]
+        packages = {(r, p.parent.parent) for p, r in entries if p.name == "__init__.py"}
+        entries = [
+            (p, r) for p, r in entries if p.name == "__init__.py" or (r, p.parent) not in packages
+        ]
+        paths = {p for p, _ in entries}
+        if len(paths) == 1:
+            return next(iter(paths))
+        if near is not None:
+            # as on `sys.path`, the importing file's own root comes first: the deepest root
+            # holding it (the project root holds every file)
+            holding = [(len(r.parts), p) for p, r in entries if near.is_relative_to(r)]
+            deepest = max((depth for depth, _ in holding), default=None)
+            near_paths = {p for depth, p in holding if depth == deepest}
+            if len(near_paths) == 1:
+                return next(iter(near_paths))
+        if self._trace is not None:
+            files = ", ".join(sorted(self.where(p) for p in paths))
+            self._trace.append(f"module {name} is several files ({files}): not resolved")
         return None  # ambiguous: precision first
+
+    def is_namespace(self, name: str) -> bool:
+        """`name` is a folder of the project that only holds modules (PEP 420)."""
+        self._all_module_names()
+        return name in self._prefixes and name not in self._modules
 
     # -- summaries ---------------------------------------------------------------------
 
@@ -376,6 +711,36 @@ class ProjectIndex:
                 found.listeners = self._listener_digest
             self._tracking = None
 
+    @contextlib.contextmanager
+    def tracing(self) -> Iterator[list[str]]:
+        """Record, in the list given, each step the resolutions inside the block take: the
+        binding a name has, the file a module is, where and why a resolution stopped.
+        (What `explain` shows; off otherwise, and then costs nothing.)"""
+        outer, self._trace = self._trace, []
+        try:
+            yield self._trace
+        finally:
+            self._trace = outer
+
+    def where(self, path: Path) -> str:
+        """A path as messages show it: relative to the project root or its site-packages."""
+        for base in (self.config.root, *self._site):
+            if path.is_relative_to(base):
+                relative = path.relative_to(base).as_posix()
+                return relative if base == self.config.root else f"<site-packages>/{relative}"
+        return path.as_posix()
+
+    @property
+    def _site(self) -> tuple[Path, ...]:
+        """The environment's site-packages folders (see `environment`), found when a name
+        first needs them."""
+        if self._site_folders is None:
+            from timestamp_lint.environment import site_folders
+
+            prefix = self.config.environment[0] if self.config.environment else None
+            self._site_folders = site_folders(prefix)
+        return self._site_folders
+
     def _touch(self, path: Path) -> None:
         if self._tracking is not None:
             self._tracking.add(path)
@@ -386,26 +751,49 @@ class ProjectIndex:
         """Record the syntax tree of a file the caller has already parsed."""
         if fingerprint is not None:
             self._fingerprints[path] = fingerprint
-        module = self._register(path)
+        module = self._ids[path] if path in self._installed_files else self._register(path)
         summary = summarize(path, module.name, module.root, module.is_package, tree, self._fields)
         self._summaries[path] = summary
         return summary
 
+    def use_store(self, directory: Path) -> None:
+        """Keep the summaries of installed modules under `directory` across runs (the store
+        is loaded when an installed module is first read: most runs never read one)."""
+        self._store = directory
+
+    def _summary_store(self):
+        if isinstance(self._store, Path):
+            from timestamp_lint.summary_store import SummaryStore
+
+            self._store = SummaryStore(self._store, self._fields)
+        return self._store
+
     def summary(self, path: Path, data: bytes | None = None) -> ModuleSummary | None:
-        """The summary of a project module, parsed with `ast` on first use."""
+        """The summary of a module, parsed with `ast` on first use (an installed module's
+        read back from the on-disk store while the file is unchanged)."""
         self._touch(path)
         if path in self._summaries:
             return self._summaries[path]
         self._summaries[path] = None  # guards against re-entry while parsing
+        store = self._summary_store() if path in self._installed_files else None
         try:
+            stat = os.stat(path)
+            stored = store.load(path, stat) if store is not None else None
+            if stored is not None:
+                summary, digest = stored
+                self._fingerprints[path] = (stat.st_mtime_ns, stat.st_size, digest)
+                self._summaries[path] = summary
+                return summary
             if data is None:
                 data = read_source(path)
-            stat = os.stat(path)
             fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
             tree = parse_python(decode_source(data), path)
         except (SourceError, OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-        return self.add_tree(path, tree, fingerprint)
+        summary = self.add_tree(path, tree, fingerprint)
+        if store is not None:
+            store.save(summary, stat, fingerprint[2])
+        return summary
 
     # -- resolution --------------------------------------------------------------------
 
@@ -413,12 +801,22 @@ class ProjectIndex:
         """Resolve an absolute dotted name, as written in an import."""
         parts = dotted.split(".")
         for size in range(len(parts), 0, -1):  # the longest prefix that is a project module
-            path = self.find_module(".".join(parts[:size]), prefer_root)
+            prefix = ".".join(parts[:size])
+            path = self.find_module(prefix, prefer_root)
             if path is not None:
+                symbol: Symbol = ModuleSym(path)
+                if self._trace is not None:
+                    self._trace.append(f"module {prefix} is {self.where(path)}")
+                break
+            if self.is_namespace(prefix):
+                symbol = NamespaceSym(prefix)
+                if self._trace is not None:
+                    self._trace.append(f"{prefix} is a namespace package of the project")
                 break
         else:
+            if self._trace is not None:
+                self._trace.append(f"{dotted} is outside the project")
             return dotted
-        symbol: Symbol = ModuleSym(path)
         prefix = ".".join(parts[:size])
         for part in parts[size:]:
             prefix = f"{prefix}.{part}"
@@ -426,6 +824,40 @@ class ProjectIndex:
             if symbol is None:
                 return None
         return symbol
+
+    def annotated(self, module: ModuleSummary, named: tuple[bool, Expr]) -> Symbol:
+        """What a value annotated in `module` is (see `annotation`): the class for
+        `type[X]`, an instance of the class for `X` (as a type checker takes it)."""
+        is_type, parts = named
+        symbol = self.resolve_expr(module, parts)
+        if self._trace is not None:
+            shown = f"type[{show_expr(parts)}]" if is_type else show_expr(parts)
+            self._trace.append(f"annotated {shown} in {self.where(module.path)}")
+        if is_type or not isinstance(symbol, ClassSym):
+            return symbol if is_type else None
+        return InstanceSym(symbol.cls)
+
+    def attributes(self, module: ModuleSummary, symbol: Symbol, parts: Expr) -> Symbol:
+        """`symbol` followed through the attributes `parts`, as written in `module`."""
+        for part in parts:
+            if symbol is None:
+                return None
+            symbol = self._attribute(symbol, part, None, module.path, 1)
+        return symbol
+
+    def unresolved_at(self, module: ModuleSummary, parts: Expr) -> str | None:
+        """Where resolving `parts` (a callee written at the top level of `module`) stopped,
+        when it stopped at a name or a module attribute; None when it resolved, or reached
+        a class, an instance or an outside name (then the rest is a method, not a name)."""
+        with self.tracing() as trace:
+            symbol = self.lookup(module, parts[0])
+            for part in parts[1:]:
+                if symbol is None or isinstance(symbol, (ClassSym, InstanceSym, str)):
+                    break
+                symbol = self._attribute(symbol, part, None, module.path, 1)
+        if symbol is not None:
+            return None
+        return trace[-1] if trace else "not resolved"
 
     def resolve_expr(self, module: ModuleSummary, parts: Expr, depth: int = 0) -> Symbol:
         """Resolve a dotted expression written at the top level of `module`."""
@@ -435,32 +867,83 @@ class ProjectIndex:
         for part in parts[1:]:
             if symbol is None:
                 return None
-            symbol = self._attribute(symbol, part, None, module.root, depth + 1)
+            symbol = self._attribute(symbol, part, None, module.path, depth + 1)
         return symbol
 
     def lookup(self, module: ModuleSummary, name: str, depth: int = 0) -> Symbol:
-        """What a top-level `name` of `module` refers to."""
+        """What a top-level `name` of `module` refers to. A name bound on several branches
+        resolves only when every branch gives the same symbol; when the runtime binding is
+        opaque (a lazy proxy), an `if TYPE_CHECKING:` import gives the type."""
         if depth > MAX_DEPTH:
             return None
-        kind = module.order.get(name)
-        if kind == "import":
-            return self.resolve_qualname(module.imports[name], module.root, depth + 1)
-        if kind == "class":
-            cls = module.classes[name]
-            return ClassSym(cls)
-        if kind == "value":
-            value = module.values.get(name)
-            if value is None or value[0] == name:
-                return None
-            return self.resolve_expr(module, value, depth + 1)
+        trace = self._trace
+        options = module.bindings.get(name)
+        if options is not None:
+            found = {self._binding(module, name, b, depth + 1) for b in options}
+            symbol = found.pop() if len(found) == 1 else None
+            if trace is not None and len(options) > 1:
+                verdict = "the same on each" if symbol is not None else "not resolved"
+                trace.append(f"{name} is bound on {len(options)} branches: {verdict}")
+            opaque = symbol is None or isinstance(symbol, InstanceSym)  # e.g. a lazy proxy
+            if not opaque or name not in module.typing:
+                return symbol
+            if trace is not None:
+                trace.append(f"{name} is opaque at run time; its `if TYPE_CHECKING:` binding:")
+        typed = module.typing.get(name)
+        if typed is not None:
+            return self._binding(module, name, typed[0], depth + 1)
         for star in module.stars:
-            path = self.find_module(star, module.root)
+            path = self._find(star, module.path)
             if path is None or path == module.path:
                 continue
             target = self.summary(path)
             if target is not None and name in target.order:
+                if trace is not None:
+                    trace.append(f"{name} comes from `from {star} import *`")
                 return self.lookup(target, name, depth + 1)
+        if trace is not None:
+            trace.append(f"{name} is not bound at the top level of {self.where(module.path)}")
         return None
+
+    def _binding(self, module: ModuleSummary, name: str, binding: Binding, depth: int) -> Symbol:
+        kind, payload = binding
+        if self._trace is not None:
+            where = self.where(module.path)
+            if kind == "import":
+                self._trace.append(f"{where}: {name} is imported from {payload}")
+            elif kind == "class":
+                self._trace.append(f"{where}:{payload.line}: class {payload.qualname}")
+            elif kind == "function":
+                self._trace.append(f"{where}: {name} is a function")
+            elif kind == "loader":
+                args = ", ".join(repr(a) for a in payload[1])
+                self._trace.append(f"{where}: {name} = {show_expr(payload[0])}({args})")
+            elif payload is None:
+                self._trace.append(f"{where}: {name} is a value not followed")
+            else:
+                self._trace.append(f"{where}: {name} = {show_expr(payload)}")
+        if kind == "import":
+            return self.resolve_qualname(payload, module.path, depth + 1)
+        if kind == "class":
+            return ClassSym(payload)
+        if kind == "function":
+            return FunctionSym(module.path, *payload)
+        if kind == "loader":
+            callee, args = payload
+            symbol = self.resolve_expr(module, callee, depth + 1)
+            if isinstance(symbol, str) and symbol in MODEL_LOADERS:
+                return self.registered_model(*_app_model(args))
+            return (
+                symbol + CALL
+                if isinstance(symbol, str)
+                else self._attribute(symbol, CALL, None, module.path, depth + 1)
+            )
+        if payload is None:
+            return None
+        symbol = self.resolve_expr(module, payload, depth + 1)
+        if symbol in USER_MODEL_CALLS:
+            return self.registered_model(*self.user_model_label())
+        return symbol
 
     def _attribute(
         self, symbol: Symbol, part: str, dotted: str | None, prefer_root: Path | None, depth: int
@@ -469,6 +952,14 @@ class ProjectIndex:
             return None
         if isinstance(symbol, str):
             return symbol + part if part == CALL else f"{symbol}.{part}"
+        if isinstance(symbol, NamespaceSym):
+            if part == CALL:
+                return None
+            name = f"{symbol.name}.{part}"
+            submodule = self.find_module(name, prefer_root)
+            if submodule is not None:
+                return ModuleSym(submodule)
+            return NamespaceSym(name) if self.is_namespace(name) else None
         if isinstance(symbol, ModuleSym):
             if part == CALL:
                 return None
@@ -478,11 +969,224 @@ class ProjectIndex:
                 if found is not None or part in summary.order:
                     return found
             if summary is not None:
-                submodule = self.find_module(f"{summary.name}.{part}", summary.root)
+                submodule = self._find(f"{summary.name}.{part}", summary.path)
             else:
                 submodule = self.find_module(dotted, prefer_root) if dotted else None
+            if submodule is None and self._trace is not None:
+                self._trace.append(f"{self.where(symbol.path)} has no {part}")
             return ModuleSym(submodule) if submodule is not None else None
-        return None  # attributes of classes and instances are not followed
+        if isinstance(symbol, FunctionSym):
+            return self._call_function(symbol, depth) if part == CALL else None
+        if isinstance(symbol, ClassSym):
+            if part == CALL:
+                return InstanceSym(symbol.cls)
+            if self._trace is not None:
+                self._trace.append(f"{symbol.cls.name}.{part}: class attributes are not followed")
+            return None
+        if isinstance(symbol, InstanceSym) and part != CALL:
+            return self._instance_attribute(symbol.cls, part)
+        return None
+
+    def _call_function(self, function: FunctionSym, depth: int) -> Symbol:
+        """What calling a module-level function gives: what all its `return`s name, when
+        they name the same thing (`MP_Node = get_tree_base()`)."""
+        module = self.summary(function.path)
+        if module is None:
+            return None
+        found = {
+            self.resolve_expr(module, e, depth + 1) if e is not None else None
+            for e in function.returns
+        }
+        symbol = found.pop() if len(found) == 1 else None
+        if self._trace is not None:
+            verdict = "the same on each" if symbol is not None else "not all the same thing"
+            count = len(function.returns)
+            self._trace.append(f"{function.name}() has {count} return(s): {verdict}")
+        return symbol
+
+    # -- models registered at run time (Django's app registry) --------------------------
+
+    def registered_model(self, label: str | None, name: str | None) -> Symbol:
+        """The model Django's app registry holds as `label.name`: the class `name` of the
+        `models` module of the app labelled `label` (its AppConfig's `label`, else the last
+        part of the app's package), found in the project, else (`auth`, `contenttypes`...)
+        in `django.contrib` as installed. None unless exactly one class matches."""
+        if label is None or name is None:
+            return None
+        key = (label, name)
+        if key in self._registered:
+            result = self._registered[key]
+            if self._trace is not None:
+                what = result.cls.qualname if isinstance(result, ClassSym) else "not resolved"
+                self._trace.append(f"the app registry's {label}.{name} is {what}")
+            return result
+        self._registered[key] = None
+        self._all_module_names()
+        labels = self._app_labels()
+        packages = [p for p, lab in labels.items() if lab == label]
+        found: set[Symbol] = set()
+        for module_name in self._modules:
+            package, _, last = module_name.rpartition(".")
+            default = package.rpartition(".")[2] == label
+            if last != "models" or (package not in packages and not default):
+                continue
+            if package in labels and labels[package] != label:
+                continue  # relabelled by its AppConfig
+            path = self.find_module(module_name, None)
+            summary = self.summary(path) if path is not None else None
+            if summary is not None and name in summary.order:
+                symbol = self.lookup(summary, name)
+                if self.model_class(symbol) is not None:
+                    found.add(symbol)
+        if not found:
+            symbol = self.installed(f"django.contrib.{label}.models.{name}")
+            found.add(symbol if isinstance(symbol, ClassSym) else None)
+        result = found.pop() if len(found) == 1 else None
+        if self._trace is not None:
+            what = result.cls.qualname if isinstance(result, ClassSym) else "not resolved"
+            self._trace.append(f"the app registry's {label}.{name} is {what}")
+        self._registered[key] = result
+        return result
+
+    def _app_labels(self) -> dict[str, str]:
+        """App package -> label, from the AppConfig classes of `apps` modules that say
+        `name = "..."` and `label = "..."`."""
+        if self._labels is None:
+            self._all_module_names()
+            self._labels = {}
+            for module_name in self._modules:
+                if module_name != "apps" and not module_name.endswith(".apps"):
+                    continue
+                path = self.find_module(module_name, None)
+                summary = self.summary(path) if path is not None else None
+                for cls in summary.classes.values() if summary is not None else ():
+                    if "label" in cls.strings and "name" in cls.strings:
+                        self._labels[cls.strings["name"]] = cls.strings["label"]
+        return self._labels
+
+    def user_model_label(self) -> tuple[str | None, str | None]:
+        """`AUTH_USER_MODEL` of the project's settings modules (all that set it must
+        agree), else Django's default `auth.User`."""
+        values = set()
+        self._all_module_names()
+        for module_name in self._modules:
+            if "settings" not in module_name.split("."):
+                continue
+            path = self.find_module(module_name, None)
+            summary = self.summary(path) if path is not None else None
+            if summary is not None and "AUTH_USER_MODEL" in summary.strings:
+                values.add(summary.strings["AUTH_USER_MODEL"])
+        if len(values) > 1:
+            return None, None
+        return _app_model((values.pop() if values else "auth.User",))
+
+    def _instance_attribute(self, cls: ClassSummary, part: str) -> Symbol:
+        """`part` of an instance of `cls`, when no class of the project or of an installed
+        package on the way defines it: the attribute of the external base it comes from,
+        e.g. `AppSQLAlchemy().Model` is `flask_sqlalchemy.SQLAlchemy().Model`."""
+        for current in (cls, *self.ancestors(cls)):
+            if part in current.properties:
+                module = self.summary(current.path)
+                return self.annotated(module, current.properties[part]) if module else None
+            if part in current.attributes:
+                return None
+        for current in (cls, *self.ancestors(cls)):
+            module = self.summary(current.path)
+            if module is None:
+                return None
+            for base in current.bases:
+                symbol = self.resolve_expr(module, base) if base is not None else None
+                if isinstance(symbol, str) and not self._follows_installed(symbol):
+                    return f"{symbol}{CALL}.{part}"
+        return None
+
+    # -- installed packages ----------------------------------------------------------
+
+    def _find(self, name: str, near: Path | None) -> Path | None:
+        """A module file by name: the project's first (it comes first on `sys.path`), then,
+        from a module of an installed package, the installed packages'."""
+        found = self.find_module(name, near)
+        if found is None and near in self._installed_files:
+            found = self.find_installed(name)
+        return found
+
+    def find_installed(self, name: str) -> Path | None:
+        """The source file of module `name` in the environment's site-packages folders:
+        the first folder that has it; a package (`x/__init__.py`) over a module `x.py`."""
+        if name in self._installed_modules:
+            return self._installed_modules[name]
+        found = None
+        parts = name.split(".")
+        if all(part.isidentifier() for part in parts):
+            for folder in self._site:
+                package = folder.joinpath(*parts, "__init__.py")
+                module = folder.joinpath(*parts[:-1], f"{parts[-1]}.py")
+                for path in (package, module):
+                    if os.path.isfile(path):
+                        found = path
+                        self._ids[path] = ModuleId(name, folder, path is package)
+                        self._installed_files.add(path)
+                        break
+                if found is not None:
+                    break
+        self._installed_modules[name] = found
+        return found
+
+    def _follows_installed(self, dotted: str) -> bool:
+        """Whether `dotted`, a name outside the project, is worth reading installed
+        sources for: not when we know what it is already (an ORM root)."""
+        return (
+            bool(self._site)
+            and not dotted.startswith(MODELLED_PACKAGES)
+            and external_kind(dotted, self._model_bases) is Kind.NONE
+        )
+
+    def installed(self, dotted: str, depth: int = 0) -> Symbol:
+        """Follow a name outside the project into the sources of the installed packages,
+        statically, as the project's own modules are. Names we know (ORM roots) stay
+        dotted strings; what cannot be followed is None."""
+        if not self._follows_installed(dotted):
+            return dotted
+        if depth > MAX_DEPTH:
+            return None
+        parts = split_dotted(dotted)
+        for size in range(len(parts), 0, -1):
+            if CALL in parts[:size]:
+                continue
+            path = self.find_installed(".".join(parts[:size]))
+            if path is not None:
+                break
+        else:
+            if self._trace is not None:
+                self._trace.append(f"{dotted} is in no installed package's source")
+            return None
+        if self._trace is not None:
+            self._trace.append(f"{dotted}: reading the installed {self.where(path)}")
+        symbol: Symbol = ModuleSym(path)
+        for part in parts[size:]:
+            symbol = self._attribute(symbol, part, None, path, depth + 1)
+            if symbol is None:
+                return None
+        if isinstance(symbol, str):
+            return None if symbol == dotted else self.installed(symbol, depth + 1)
+        return symbol
+
+    def _base(self, module: ModuleSummary, base: Expr | None) -> Symbol:
+        """What a base class expression names, installed classes followed."""
+        if base is None:
+            return None
+        symbol = self.resolve_expr(module, base)
+        if isinstance(symbol, str) and self._follows_installed(symbol):
+            symbol = self.installed(symbol)
+        return symbol
+
+    def bases_of(self, cls: ClassSummary) -> list[tuple[Expr | None, Symbol]]:
+        """Each base class expression of `cls` with what it names (installed classes
+        followed), as the classification sees them."""
+        module = self.summary(cls.path)
+        if module is None:
+            return []
+        return [(base, self._base(module, base)) for base in cls.bases]
 
     # -- classification ----------------------------------------------------------------
 
@@ -513,6 +1217,10 @@ class ProjectIndex:
     def _classify(self, cls: ClassSummary) -> Kind:
         if cls.qualname in self._model_bases:
             return Kind.MODEL
+        if cls.path in self._installed_files:
+            known = external_kind(cls.qualname, self._model_bases)
+            if known is not Kind.NONE:
+                return known
         module = self.summary(cls.path)
         if module is None:
             return Kind.NONE
@@ -523,21 +1231,25 @@ class ProjectIndex:
                     return Kind.MODEL
         kinds = set()
         for base in cls.bases:
-            if base is None:
-                continue
-            symbol = self.resolve_expr(module, base)
+            symbol = self._base(module, base)
             if isinstance(symbol, str):
                 kinds.add(external_kind(symbol, self._model_bases))
             elif isinstance(symbol, ClassSym):
                 kinds.add(self.class_kind(symbol.cls))
         if Kind.MODEL in kinds:
             return Kind.MODEL
+        self._hook_map()
+        if (cls.path, cls.name) in self._mapped:
+            self._by_mapping.add((cls.path, cls.name))
+            return Kind.MODEL  # mapped imperatively
         if Kind.SQLMODEL in kinds:
             return Kind.MODEL if cls.keywords.get("table") is True else Kind.SQLMODEL
         return Kind.NONE
 
     def model_class(self, symbol: Symbol) -> ClassSummary | None:
         """The class behind `symbol` if it is an ORM model, else None."""
+        if isinstance(symbol, str) and self._follows_installed(symbol):
+            symbol = self.installed(symbol)
         if isinstance(symbol, ClassSym) and self.class_kind(symbol.cls) is Kind.MODEL:
             return symbol.cls
         return None
@@ -556,7 +1268,7 @@ class ProjectIndex:
                 continue
             bases = []
             for base in current.bases:
-                symbol = self.resolve_expr(module, base) if base is not None else None
+                symbol = self._base(module, base)
                 if isinstance(symbol, ClassSym) and (symbol.cls.path, symbol.cls.name) not in seen:
                     seen.add((symbol.cls.path, symbol.cls.name))
                     bases.append(symbol.cls)
@@ -598,8 +1310,54 @@ class ProjectIndex:
                 symbol = self.resolve_expr(module, hook.target)
                 if isinstance(symbol, ClassSym):
                     self._hooks.setdefault((symbol.cls.path, symbol.cls.name), []).append(hook)
+            if b"map_imperatively" in data or b"mapper(" in data:
+                self._find_mappings(module, data)
         self._listener_digest = listener_digest(self._hook_files, self.config.root)
         return self._hooks
+
+    def _find_mappings(self, module: ModuleSummary, data: bytes) -> None:
+        """SQLAlchemy imperative mappings anywhere in `module` (often in a function such as
+        `start_mappers()`): `registry.map_imperatively(Cls, table)`, `mapper(Cls, table)`,
+        with `Cls` and `table` names of the module's top level."""
+        try:
+            tree = parse_python(decode_source(data), module.path)
+        except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
+            return
+        tables: dict[str, ast.Call] = {}
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
+                for name in targets_names(stmt.targets):
+                    tables[name] = stmt.value
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or len(node.args) < 2:
+                continue
+            callee = self.resolve_expr(module, expr_parts(node.func) or ("",))
+            if not (isinstance(callee, str) and _is_mapping_call(callee)):
+                continue
+            target, table = expr_parts(node.args[0]), expr_parts(node.args[1])
+            symbol = self.resolve_expr(module, target) if target else None
+            if not isinstance(symbol, ClassSym):
+                continue
+            columns: dict[str, ColumnDecl] = {}
+            if table and len(table) == 1 and table[0] in tables:
+                table_call = tables[table[0]]
+                kind = self.resolve_expr(module, expr_parts(table_call.func) or ("",))
+                if (
+                    isinstance(kind, str)
+                    and kind.startswith("sqlalchemy.")
+                    and kind.endswith(".Table")
+                ):
+                    columns = table_columns(table_call, self._fields)
+            self._mapped[(symbol.cls.path, symbol.cls.name)] = (module, columns)
+
+    def mapping(self, cls: ClassSummary) -> tuple[ModuleSummary, dict[str, ColumnDecl]] | None:
+        """The imperative mapping of `cls` (the mapping's module, the table's timestamp
+        columns), or None. Never for a model by its bases (SQLAlchemy maps a class once):
+        their results need not depend on the files that may map classes."""
+        if self.class_kind(cls) is Kind.MODEL and (cls.path, cls.name) not in self._by_mapping:
+            return None
+        self._hook_map()
+        return self._mapped.get((cls.path, cls.name))
 
     def _hooked_fields(self, cls: ClassSummary, event: str) -> set[str]:
         """Fields assigned by listeners for `event` on `cls` (or on an ancestor, propagated),
@@ -621,11 +1379,20 @@ class ProjectIndex:
         module = self.summary(cls.path)
         if decl is None or module is None:
             return None
+        mapped = self.mapping(cls)
+        if mapped is not None and name in mapped[1]:  # the mapped Table's column wins
+            mapping_module, table = mapped
+            resolve = lambda e: self.resolve_expr(mapping_module, e)  # noqa: E731
+            info = interpret(table[name], cls.qualname, resolve, False)
+            return self._hooked(info, name, model or cls) if info is not None else None
         sqlmodel = self.derives_from(cls, SQLMODEL_BASES)
         info = interpret(decl, cls.qualname, lambda e: self.resolve_expr(module, e), sqlmodel)
         if info is None:
             return None
-        subject = model or cls
+        return self._hooked(info, name, model or cls)
+
+    def _hooked(self, info: ColumnInfo, name: str, subject: ClassSummary) -> ColumnInfo:
+        """`info` with the listeners and save() overrides of `subject` taken into account."""
         if (
             info.update_hook is None
             and name in self.config.update_fields
@@ -643,6 +1410,13 @@ class ProjectIndex:
 
     def _model(self, cls: ClassSummary) -> ModelInfo:
         columns: dict[str, ColumnInfo] = {}
+        mapped = self.mapping(cls)
+        if mapped is not None:
+            module, table = mapped
+            for name, decl in table.items():
+                info = interpret(decl, cls.qualname, lambda e: self.resolve_expr(module, e), False)
+                if info is not None:
+                    columns[name] = self._hooked(info, name, cls)
         for current in (cls, *self.ancestors(cls)):
             for name in current.columns:
                 if name not in columns:

@@ -33,7 +33,13 @@ from timestamp_lint import helpers
 from timestamp_lint.detect import field_names
 from timestamp_lint.ftypes import Config
 from timestamp_lint.helpers import columns_text
-from timestamp_lint.index import ModuleSummary, ProjectIndex, expr_parts
+from timestamp_lint.index import (
+    ModuleSummary,
+    ProjectIndex,
+    annotation,
+    expr_parts,
+    show_expr,
+)
 from timestamp_lint.rules.column_check import column_problems
 
 MANAGER_METHODS = frozenset({"create", "get_or_create", "update_or_create"})
@@ -396,8 +402,27 @@ class Prescreen:
         if head in self.local_imports:
             return True  # imported inside a function: may shadow a module-level name
         if head not in summary.order and not summary.stars:
-            return False  # a parameter, a local variable or a builtin: never a model class
+            # a parameter, a local variable or a builtin: never a model class, unless a
+            # parameter's annotation leads to one (`db: DBInterface` with `db.Flow`)
+            return self._annotated_model(parts, summary)
         return self.index.model_class(self.index.resolve_expr(summary, parts)) is not None
+
+    def _annotated_model(self, parts: tuple[str, ...], summary: ModuleSummary) -> bool:
+        """Whether `parts` starts at a parameter of the function at hand whose annotation
+        leads to a model, as the rule resolves it (`ProjectIndex.annotated`)."""
+        region = self._facts_here().region
+        if not isinstance(region, ast.FunctionDef | ast.AsyncFunctionDef):
+            return False
+        arguments = region.args
+        for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+            if arg.arg == parts[0] and arg.annotation is not None:
+                named = annotation(arg.annotation)
+                if named is None:
+                    return False
+                symbol = self.index.annotated(summary, named)
+                symbol = self.index.attributes(summary, symbol, parts[1:])
+                return self.index.model_class(symbol) is not None
+        return False
 
     def _keywords_may_copy(self, call: ast.Call) -> bool:
         for keyword in call.keywords:
@@ -471,6 +496,40 @@ class Prescreen:
             and self._may_copy(value)
             and self._may_be_created(record.id, summary)
         )
+
+    # -- blind spots (not a judgement: what the rules could not check) --------------------
+
+    def unresolved_sites(
+        self, data: bytes, tree: ast.Module, summary: ModuleSummary
+    ) -> list[tuple[int, int, str, str]]:
+        """Calls that may give a timestamp field another record's value but whose callee, a
+        name of the module's top level, did not resolve (the rules cannot judge them):
+        (line, column, callee, where resolution stopped)."""
+        if not self.scan(data).copy:
+            return []
+        self._tree, self._facts = tree, {}
+        self._scoped = b"global" not in data
+        self._any_nested_import = _NESTED_IMPORT.search(data) is not None
+        found = []
+        for node in _nodes_on_lines(tree, self._give_lines(data)):
+            if not isinstance(node, ast.Call) or not any(
+                k.arg in self.fields for k in node.keywords
+            ):
+                continue
+            parts = expr_parts(node.func)
+            if parts is None or parts[0] not in summary.order:
+                continue  # a local name or a builtin: not a name the index resolves
+            if len(parts) >= 3 and parts[-1] in MANAGER_METHODS:
+                parts = parts[:-2]
+            self._node, self._region = node, None
+            if not self._keywords_may_copy(node):
+                continue
+            if parts[0] in self.local_imports or parts[0] in self.values:
+                continue  # bound in the function too: not the module-level name
+            why = self.index.unresolved_at(summary, parts)
+            if why is not None:
+                found.append((node.lineno, node.col_offset + 1, show_expr(parts), why))
+        return found
 
 
 def _clone_words(data: bytes) -> Iterator[int]:

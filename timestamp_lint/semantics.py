@@ -34,6 +34,7 @@ from timestamp_lint.index import (
     Kind,
     ModuleSummary,
     ProjectIndex,
+    annotation,
     resolve_relative,
 )
 
@@ -170,6 +171,10 @@ class Semantics:
         symbols = []
         for qualified in names:
             name = qualified.name
+            if "<locals>" in name and qualified.source is QualifiedNameSource.LOCAL:
+                annotated = self._annotated_parameter(node)
+                if isinstance(annotated, ClassSym):  # a class; an instance stays a local value
+                    return [annotated]
             if "<locals>" in name or qualified.source is QualifiedNameSource.BUILTIN:
                 return None
             if qualified.source is QualifiedNameSource.IMPORT:
@@ -179,10 +184,35 @@ class Semantics:
                     if absolute is None:
                         return None
                     name = absolute
-                symbols.append(self.index.resolve_qualname(name, self.summary.root))
+                symbols.append(self.index.resolve_qualname(name, self.summary.path))
             else:
                 symbols.append(self.index.resolve_expr(self.summary, tuple(name.split("."))))
         return symbols
+
+    def _annotated_parameter(self, node: cst.BaseExpression) -> object | None:
+        """`db.Flow` where `db` is a parameter annotated with a class of the module's names
+        (`def f(db: DBInterface)`): resolved through the annotation, as a type checker
+        would (see `ProjectIndex.annotated`). None otherwise."""
+        parts: list[str] = []
+        while isinstance(node, cst.Attribute):
+            parts.append(node.attr.value)
+            node = node.value
+        scope = self.scopes.get(node)
+        if not isinstance(node, cst.Name) or scope is None:
+            return None
+        assignments = list(scope[node.value])
+        param = getattr(assignments[0], "node", None) if len(assignments) == 1 else None
+        if not isinstance(param, cst.Param) or param.annotation is None:
+            return None
+        try:
+            tree = ast.parse(self.code(param.annotation.annotation), mode="eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        named = annotation(tree.body)
+        if named is None:
+            return None
+        symbol = self.index.annotated(self.summary, named)
+        return self.index.attributes(self.summary, symbol, tuple(reversed(parts)))
 
     def model_of(self, node: cst.BaseExpression) -> ClassSummary | None:
         """The ORM model class `node` names, resolved through imports; None if not a model."""

@@ -36,3 +36,25 @@ def summary(result, *, fixing: bool = False, unsafe: bool = False) -> str:
             f"\n{_count(risky, 'more fix', 'more fixes')} available with `--fix --unsafe-fixes`."
         )
     return line
+
+
+def unresolved(result, context: ReportContext, *, listed: bool = False) -> str:
+    """The creation sites no rule could check, as a count (and, `listed`, one a line)."""
+    sites = result.unresolved
+    if not sites:
+        return ""
+    lines = (
+        [
+            f"{display_path(f.path, context.cwd)}:{f.line}:{f.column}: not checked: {f.message}\n"
+            for f in sites
+        ]
+        if listed
+        else []
+    )
+    noun = _count(len(sites), "creation site")
+    hint = "" if listed else "; see --show-unresolved"
+    lines.append(
+        f"{noun} with copied timestamps {'was' if len(sites) == 1 else 'were'} not checked: "
+        f"their callee did not resolve{hint}\n"
+    )
+    return "".join(lines)

@@ -1,0 +1,170 @@
+"""`timestamp-lint explain PATH:LINE`: why a line is, or is not, reported.
+
+For each call on the line: how its callee's name resolved, step by step (the resolution
+trace the project index records, from the same resolution the rules use), the model's
+classes up to the ORM root, its timestamp columns and their defaults, and what the rules
+judged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from timestamp_lint.ftypes import Config, UserError
+from timestamp_lint.index import (
+    ClassSummary,
+    ClassSym,
+    Kind,
+    ProjectIndex,
+    external_kind,
+    show_expr,
+)
+from timestamp_lint.source import SourceError, decode_source, parse_python, read_source
+
+MAX_CHAIN = 32
+
+
+def parse_location(location: str) -> tuple[Path, int]:
+    path_text, _, line_text = location.rpartition(":")
+    if not path_text or not line_text.isdigit() or int(line_text) < 1:
+        raise UserError(f"{location!r}: expected PATH:LINE, e.g. app/services.py:12")
+    path = Path(path_text)
+    if not path.is_file():
+        raise UserError(f"{path_text}: no such file")
+    return path, int(line_text)
+
+
+def class_chain(index: ProjectIndex, cls: ClassSummary, depth: int = 0) -> list[str]:
+    """`cls` and its bases up to the ORM root (or to where resolution stopped)."""
+    pad = "  " * depth
+    kind = index.class_kind(cls)
+    kinds = {Kind.MODEL: "a model", Kind.SQLMODEL: "a SQLModel class, no table"}
+    what = kinds.get(kind, "no model")
+    lines = [f"{pad}class {cls.qualname} ({index.where(cls.path)}:{cls.line}): {what}"]
+    if depth > MAX_CHAIN:
+        return lines
+    for base, symbol in index.bases_of(cls):
+        written = show_expr(base) if base is not None else "<expression>"
+        if isinstance(symbol, ClassSym):
+            lines.extend(class_chain(index, symbol.cls, depth + 1))
+        elif isinstance(symbol, str):
+            known = external_kind(symbol, frozenset(index.config.model_bases))
+            verdict = {Kind.MODEL: "an ORM root", Kind.SQLMODEL: "SQLModel"}.get(
+                known, "not a known model base"
+            )
+            lines.append(f"{pad}  base {written} is {symbol}: {verdict}")
+        else:
+            lines.append(f"{pad}  base {written} did not resolve")
+    return lines
+
+
+def explain_line(path: Path, line: int, config: Config) -> str:
+    """The explanation of `line` of `path`, as text."""
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from timestamp_lint.api import make_engine
+    from timestamp_lint.semantics import PROVIDERS, Semantics
+
+    path = path.resolve()
+    engine = make_engine(config)
+    index = engine.index
+    try:
+        text = decode_source(read_source(path))
+        tree = parse_python(text, path)
+    except (SourceError, SyntaxError, ValueError) as exc:
+        raise UserError(f"{path}: cannot parse: {exc}") from None
+    count = len(text.splitlines())
+    if line > count:
+        raise UserError(f"{path}: line {line} is past the end of the file ({count} lines)")
+    findings = [f for f in engine.lint_file(path, whole=True).findings if f.line == line]
+    summary = index.add_tree(path, tree)
+    module = cst.parse_module(text)
+    metadata = MetadataWrapper(module, unsafe_skip_copy=True).resolve_many(PROVIDERS)
+    semantics = Semantics(module, metadata, summary, index, frozenset(config.fields))
+    positions = metadata[PositionProvider]
+    calls = [n for n in positions if isinstance(n, cst.Call) and positions[n].start.line == line]
+    shown = index.where(path)
+    out: list[str] = []
+    if not calls:
+        out.append(f"{shown}:{line}: no call starts on this line")
+    for call in sorted(calls, key=lambda c: positions[c].start.column):
+        start = positions[call].start
+        callee = module.code_for_node(call.func)
+        out.append(f"{shown}:{line}:{start.column + 1}: {callee}(...)")
+        with index.tracing() as trace:
+            site = semantics.creation_site(call)
+        out.append("  resolution:")
+        for qualified in sorted(semantics.qualified_names(call.func), key=lambda q: q.name):
+            source = qualified.source.name.lower()
+            out.append(f"    {shown}: {callee} is {qualified.name} ({source})")
+        out.extend(f"    {step}" for step in _dedupe(trace) or ["(no name to resolve)"])
+        if site is None:
+            out.append("  not a creation site: the callee is no model we could resolve")
+            continue
+        out.append(f"  creates {site.model.qualname} records ({site.label})")
+        out.extend(f"    {step}" for step in class_chain(index, site.model))
+        out.append("  timestamp columns:")
+        columns = index.model_info(site.model).columns
+        for name in config.fields:
+            info = columns.get(name)
+            if info is None:
+                out.append(f"    {name}: not declared (or not understood)")
+                continue
+            default = info.insert_default or "no insert default"
+            stamps = ", stamps the current time" if info.stamps_now else ""
+            hook = info.update_hook or "no update hook"
+            out.append(f"    {name}: declared in {info.owner}; {default}{stamps}; {hook}")
+        out.append("  timestamp values given:")
+        values = [v for v in site.values if v.field in config.fields]
+        for value in values:
+            source = semantics.copy_source(value.value)
+            copied = (
+                f"copies {module.code_for_node(source.origin)}"
+                if source is not None
+                else "not another record's timestamp"
+            )
+            out.append(f"    {value.field}={module.code_for_node(value.value)}: {copied}")
+        if not values:
+            out.append("    (none)")
+    out.append("rules:")
+    for finding in findings:
+        out.append(f"  {finding.code} at {finding.line}:{finding.column}: {finding.message}")
+    if not findings:
+        out.append("  nothing reported on this line")
+    return "\n".join(out) + "\n"
+
+
+def _dedupe(steps: list[str]) -> list[str]:
+    seen: set[str] = set()
+    kept = []
+    for step in steps:
+        if step not in seen:
+            seen.add(step)
+            kept.append(step)
+    return kept
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("location", metavar="PATH:LINE")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Use this configuration file.",
+)
+def explain(location: str, config_file: Path | None) -> None:
+    """Explain how the calls on a line resolved and what the rules judged."""
+    from timestamp_lint.api import resolve_config
+    from timestamp_lint.cli import fail
+
+    try:
+        path, line = parse_location(location)
+        config = resolve_config([path], config_file)
+        click.echo(explain_line(path, line, config), nl=False)
+    except UserError as exc:
+        fail(str(exc))
+    except Exception as exc:  # a bug of ours: one line, never a traceback
+        fail(f"internal error: {type(exc).__name__}: {exc} (please report this)")

@@ -1,0 +1,163 @@
+"""Summaries of installed modules, kept on disk across runs.
+
+A module of site-packages is parsed only when a resolution reaches it; its summary is then
+written as JSON under the cache folder (`installed/<hash of the path>.json`), with the
+file's size, modification time and content hash, and read back while those stay the same.
+JSON, decoded into our own dataclasses only: a cache folder is data, never code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from timestamp_lint.columns import ColumnDecl, HookDecl, Value
+from timestamp_lint.index import ClassSummary, ModuleSummary
+
+FORMAT = 1
+_TYPES: dict[str, type] = {"D": ColumnDecl, "V": Value, "H": HookDecl}
+_TAGS = {cls: tag for tag, cls in _TYPES.items()}
+MAX_BYTES = 8 * 1024 * 1024
+
+
+class Corrupt(Exception):
+    pass
+
+
+def _encode(value: Any, classes: dict[int, int]) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Path):
+        return {"p": str(value)}
+    if isinstance(value, tuple):
+        return {"t": [_encode(v, classes) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, classes) for v in value]
+    if isinstance(value, frozenset):
+        return {"f": sorted(value)}
+    if isinstance(value, dict):
+        return {"d": [[k, _encode(v, classes)] for k, v in value.items()]}
+    if isinstance(value, ClassSummary):
+        return {"c": classes[id(value)]}
+    tag = _TAGS.get(type(value))
+    if tag is None:
+        raise Corrupt(f"cannot store {type(value).__name__}")
+    fields = {f.name: _encode(getattr(value, f.name), classes) for f in dataclasses.fields(value)}
+    return {"o": tag, "v": fields}
+
+
+def _decode(value: Any, classes: list[ClassSummary]) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, list):
+        return [_decode(v, classes) for v in value]
+    if not isinstance(value, dict) or len(value) not in (1, 2):
+        raise Corrupt("unexpected value")
+    if "p" in value:
+        return Path(value["p"])
+    if "t" in value:
+        return tuple(_decode(v, classes) for v in value["t"])
+    if "f" in value:
+        return frozenset(value["f"])
+    if "d" in value:
+        return {str(k): _decode(v, classes) for k, v in value["d"]}
+    if "c" in value:
+        return classes[value["c"]]
+    cls = _TYPES.get(value.get("o"))
+    if cls is None:
+        raise Corrupt("unknown type")
+    return cls(**{k: _decode(v, classes) for k, v in value["v"].items()})
+
+
+def _class_fields(cls: ClassSummary) -> dict[str, Any]:
+    return {f.name: getattr(cls, f.name) for f in dataclasses.fields(cls)}
+
+
+def encode(summary: ModuleSummary) -> dict[str, Any]:
+    table: list[ClassSummary] = []
+    classes: dict[int, int] = {}
+
+    def collect(value: Any) -> None:
+        if isinstance(value, ClassSummary) and id(value) not in classes:
+            classes[id(value)] = len(table)
+            table.append(value)
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                collect(item)
+
+    for cls in summary.classes.values():
+        collect(cls)
+    for options in (*summary.bindings.values(), *summary.typing.values()):
+        collect(options)
+    fields = {f.name: getattr(summary, f.name) for f in dataclasses.fields(summary)}
+    return {
+        "classes": [_encode(_class_fields(c), classes) for c in table],
+        "module": {k: _encode(v, classes) for k, v in fields.items()},
+    }
+
+
+def decode(data: dict[str, Any]) -> ModuleSummary:
+    classes: list[ClassSummary] = []
+    for encoded in data["classes"]:
+        classes.append(ClassSummary(**_decode(encoded, classes)))
+    fields = {k: _decode(v, classes) for k, v in data["module"].items()}
+    return ModuleSummary(**fields)
+
+
+class SummaryStore:
+    """The on-disk summaries of installed modules, under `directory`."""
+
+    def __init__(self, directory: Path, fields: frozenset[str]) -> None:
+        self.directory = directory / "installed"
+        self.key = hashlib.blake2b(
+            json.dumps([FORMAT, sorted(fields)]).encode(), digest_size=8
+        ).hexdigest()
+
+    def _file(self, path: Path) -> Path:
+        name = hashlib.blake2b(os.fsencode(path), digest_size=16).hexdigest()
+        return self.directory / f"{name}-{self.key}.json"
+
+    def load(self, path: Path, stat: os.stat_result) -> tuple[ModuleSummary, str] | None:
+        """The stored summary of `path` and its content hash, if `stat` still matches."""
+        try:
+            with open(self._file(path), "rb") as handle:
+                data = json.loads(handle.read(MAX_BYTES))
+            if data["stat"] != [stat.st_mtime_ns, stat.st_size] or data["path"] != str(path):
+                return None
+            return decode(data["summary"]), str(data["hash"])
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, Corrupt):
+            return None
+
+    def save(self, summary: ModuleSummary, stat: os.stat_result, digest: str) -> None:
+        """Write atomically; a summary that cannot be written is silently skipped."""
+        try:
+            encoded = encode(summary)
+        except Corrupt:
+            return
+        data = json.dumps(
+            {
+                "path": str(summary.path),
+                "stat": [stat.st_mtime_ns, stat.st_size],
+                "hash": digest,
+                "summary": encoded,
+            },
+            separators=(",", ":"),
+        ).encode()
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".s-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(temporary, self._file(summary.path))
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+        except OSError:
+            pass
