@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .conftest import FIXTURES
@@ -74,10 +74,13 @@ def run_scenario(project: Path, url: str, old: int, ahead: int) -> dict:
 
 
 def wait_until_past(moment: str) -> datetime:
-    """Sleep until the clock has passed `moment` (bounded by AHEAD + 1 s); returns now."""
+    """Sleep until the clock has passed `moment` and reached a whole second (bounded by
+    AHEAD + 2 s); returns that second. Whole, because SQLite's CURRENT_TIMESTAMP has whole
+    seconds: a row stamped later in the same second would read as earlier than the moment."""
     deadline = datetime.fromisoformat(moment)
-    remaining = (deadline - datetime.now(timezone.utc)).total_seconds()
-    assert remaining <= AHEAD + 1
+    second = deadline.replace(microsecond=0) + timedelta(seconds=1)
+    remaining = (second - datetime.now(timezone.utc)).total_seconds()
+    assert remaining <= AHEAD + 2
     if remaining > 0:
-        time.sleep(remaining + 0.2)
-    return datetime.now(timezone.utc)
+        time.sleep(remaining + 0.05)
+    return second
