@@ -88,6 +88,26 @@ def test_find_sites_kinds_and_models():
     # both fields (23) are not sites.
 
 
+def test_find_sites_by_name_only_where_no_import_explains_the_receiver():
+    source = (
+        "from shop import models\n"
+        "def f(db, self):\n"
+        "    db.Order(number=1)\n"
+        "    self.db.Line()\n"
+        "    models.Order(number=2)\n"
+        "    models.Unknown()\n"
+        "    db.Unknown()\n"
+    )
+    by_name = {"Order": "shop.models.Order", "Line": "shop.models.Line"}
+    found = [(s.line, s.kind) for s in oracle.find_sites("x.py", source, BINDINGS, by_name=by_name)]
+    assert found == [
+        (3, "constructor (by name)"),
+        (4, "constructor (by name)"),
+        (5, "constructor"),
+    ]
+    assert [s.line for s in oracle.find_sites("x.py", source, BINDINGS)] == [5]
+
+
 def test_inject_places_each_key_where_reported_and_stays_valid_python():
     sites = _sites()
     new, placed = oracle.inject(SERVICE, sites)
@@ -188,7 +208,7 @@ def _result(name: str, models: int, recognised: int, sites: int, recalled: int) 
         "version": "1.0",
         "orm": "Django",
         "probe": {"total": models, "reported": recognised},
-        "sites": {"total": sites, "reported": recalled},
+        "sites": {"total": sites, "reported": recalled, "by_name": 1 if sites else 0},
         "untouched": {"total": 2, "by_code": {"TSL001": 1, "TSL004": 1}},
         "tsl003": {"agree": 1, "total": 2},
         "timing": {"tsl": 0.5, "ruff": 0.25},
@@ -201,7 +221,8 @@ def test_build_table_rows_and_totals():
     assert rows[0].startswith("| project | ORM | runtime models | recognised |")
     assert "TSL004" in rows[0]
     assert rows[2] == (
-        "| a 1.0 | Django | 4 | 3 (75%) | 10 | 10 (100%) | 2 | 1 | 1/2 | 0.50 s / 0.25 s |"
+        "| a 1.0 | Django | 4 | 3 (75%) | 10 (1 by name) | 10 (100%) | 2 | 1 | 1/2 "
+        "| 0.50 s / 0.25 s |"
     )
     assert "| 0 | 0 (n/a) |" in rows[3]
     assert rows[4] == "| **all** | | 5 | 4 (80%) | 10 | 10 (100%) | 4 | 2 | 2/4 | |"

@@ -202,6 +202,7 @@ def find_sites(
     source: str,
     bindings: dict[str, str],
     fields: tuple[str, ...] = ("created_at", "updated_at"),
+    by_name: dict[str, str] | None = None,
 ) -> list[Site]:
     """Creation sites of runtime models in one file, each with the injection it gets.
 
@@ -210,6 +211,10 @@ def find_sites(
     `Model(...)`, `Model.objects.create/get_or_create/update_or_create(...)`,
     `insert(Model).values(...)`, `Model.__table__.insert().values(...)`. The injection copies
     the first of `fields` the call does not pass already (a call passing all is skipped).
+
+    `by_name` (class name -> model id, for names unique among the runtime models) adds the
+    sites no import explains: `x.Name(...)` where `x` is not bound by an import (a parameter,
+    `self.db`, ...), such as Prefect's `db.Flow(...)`. Their kind ends in " (by name)".
     """
     try:
         tree = ast.parse(source)
@@ -236,6 +241,13 @@ def find_sites(
         else:
             kind, target = "constructor", func
         model = resolve_callee(target, names, bindings)
+        if model is None and by_name and kind == "constructor":
+            root = target
+            while isinstance(root, ast.Attribute | ast.Call | ast.Subscript):
+                root = root.func if isinstance(root, ast.Call) else root.value
+            unbound = not (isinstance(root, ast.Name) and root.id in names)
+            if isinstance(target, ast.Attribute) and unbound and target.attr in by_name:
+                model, kind = by_name[target.attr], "constructor (by name)"
         if model is None:
             continue
         for fld in fields:
@@ -399,7 +411,8 @@ def table_row(r: dict) -> str:
     )
     return (
         f"| {r['name']} {r['version']} | {r['orm']} | {probe['total']} | "
-        f"{probe['reported']} ({pct(probe['reported'], probe['total'])}) | {sites['total']} | "
+        f"{probe['reported']} ({pct(probe['reported'], probe['total'])}) | {sites['total']}"
+        f"{f' ({n} by name)' if (n := sites.get('by_name', 0)) else ''} | "
         f"{sites['reported']} ({pct(sites['reported'], sites['total'])}) | "
         f"{untouched['total']} | {untouched['by_code'].get('TSL004', 0)} | "
         f"{t3['agree']}/{t3['total']} | {ratio} |"

@@ -179,10 +179,16 @@ def measure(project: dict, args: argparse.Namespace) -> dict:
     # (a), (b): the probe and the injected creation sites.
     injected_tree = make_tree(workdir, project, truth, "injected")
     sites_all, skipped_files, broken = [], [], []
+    names = Counter(m["qualname"].rsplit(".", 1)[-1] for m in models)
+    by_name = {
+        m["qualname"].rsplit(".", 1)[-1]: m["id"]
+        for m in models
+        if names[m["qualname"].rsplit(".", 1)[-1]] == 1
+    }
     for rel in files:
         path = injected_tree / rel
         source = path.read_text(encoding="utf-8", errors="surrogateescape")
-        sites = oracle.find_sites(rel, source, bindings, FIELDS)
+        sites = oracle.find_sites(rel, source, bindings, FIELDS, by_name)
         if not sites:
             continue
         if oracle.allowed_by_default(rel):
@@ -252,6 +258,10 @@ def measure(project: dict, args: argparse.Namespace) -> dict:
         "sites": {
             "total": len(site_rows),
             "reported": sum(r["reported"] for r in site_rows),
+            "by_name": sum(r["kind"].endswith("(by name)") for r in site_rows),
+            "by_name_reported": sum(
+                r["reported"] for r in site_rows if r["kind"].endswith("(by name)")
+            ),
             "rows": site_rows,
             "skipped_allowlisted": skipped_files,
             "unparseable_after_injection": broken,
