@@ -157,7 +157,7 @@ def _line(cls) -> int | None:
 def _describe(value) -> str | None:
     if value is None:
         return None
-    text = repr(value)
+    text = re.sub(r" at 0x[0-9a-f]+", "", repr(value))
     return text if len(text) <= 160 else text[:157] + "..."
 
 
