@@ -69,8 +69,8 @@ def ensure_venv(workdir: Path, project: dict) -> Path:
     return venv
 
 
-def runtime_truth(workdir: Path, venv: Path, project: dict) -> dict:
-    out = workdir / "truth" / f"{project['name']}.json"
+def runtime_truth(workdir: Path, venv: Path, project: dict, label: str) -> dict:
+    out = workdir / f"truth-{label}" / f"{project['name']}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     config = {
         "packages": project["packages"],
@@ -105,8 +105,8 @@ def _copy_sources(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, ignore=ignore, symlinks=False)
 
 
-def make_tree(workdir: Path, project: dict, truth: dict, label: str) -> Path:
-    tree = workdir / "trees" / project["name"] / label
+def make_tree(workdir: Path, project: dict, truth: dict, which: str, run_label: str) -> Path:
+    tree = workdir / f"trees-{run_label}" / project["name"] / which
     if tree.exists():
         shutil.rmtree(tree)
     tree.mkdir(parents=True)
@@ -159,13 +159,13 @@ def measure(project: dict, args: argparse.Namespace) -> dict:
     workdir: Path = args.workdir
     venv = ensure_venv(workdir, project)
     log(f"{project['name']}: runtime truth")
-    truth = runtime_truth(workdir, venv, project)
+    truth = runtime_truth(workdir, venv, project, args.label)
     models = truth["models"]
     bindings = truth["bindings"]
 
     # (c), (d), (e): the untouched tree.
     log(f"{project['name']}: {len(models)} runtime models; linting the untouched tree")
-    tree = make_tree(workdir, project, truth, "untouched")
+    tree = make_tree(workdir, project, truth, "untouched", args.label)
     files = python_files(tree)
     untouched, _, error = run_linter(args.linter, tree, venv)
     tsl_times, ruff_times = [], []
@@ -177,7 +177,7 @@ def measure(project: dict, args: argparse.Namespace) -> dict:
     verdicts = oracle.tsl003_verdicts(models, untouched, FIELDS)
 
     # (a), (b): the probe and the injected creation sites.
-    injected_tree = make_tree(workdir, project, truth, "injected")
+    injected_tree = make_tree(workdir, project, truth, "injected", args.label)
     sites_all, skipped_files, broken = [], [], []
     names = Counter(m["qualname"].rsplit(".", 1)[-1] for m in models)
     by_name = {
@@ -338,7 +338,8 @@ def report(results: list[dict], meta: dict) -> str:
         f"Measured {meta['date']} with timestamp-lint {meta['version']} at commit "
         f"`{meta['commit']}`, Python {meta['python']}, {meta['ruff']}; wall times are medians of "
         f"{meta['runs']} runs of `timestamp-lint . --no-cache` and `ruff check --no-cache "
-        "--isolated .` on the same copied tree.",
+        f"--isolated .` on the same copied tree (1-minute load average before / after the "
+        f"run: {meta['load']}, on {os.cpu_count()} CPUs).",
         "",
         oracle.build_table(results),
         "",
@@ -398,6 +399,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="project names to measure")
     parser.add_argument("--runs", type=int, default=3, help="timing runs per tool")
     parser.add_argument("--projects", type=Path, default=HERE / "projects.json")
+    parser.add_argument(
+        "--label",
+        default="default",
+        help="name of this run's trees and results in the workdir (runs with different labels "
+        "can share the workdir's virtualenvs at the same time)",
+    )
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
     args.workdir = args.workdir.resolve()
@@ -406,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     projects = json.loads(args.projects.read_text())["projects"]
     if args.only:
         projects = [p for p in projects if p["name"] in args.only]
+    load_before = os.getloadavg()[0]
     results = []
     for project in projects:
         try:
@@ -424,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": sys.version.split()[0],
         "ruff": ruff_version or "ruff not found",
         "runs": args.runs,
+        "load": f"{load_before:.1f} / {os.getloadavg()[0]:.1f}",
         "command": "python benchmarks/realworld/run.py --write-readme",
     }
     text = report(results, meta)
@@ -432,8 +441,9 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps({"meta": meta, "results": results}).replace(str(args.workdir), "<workdir>")
     )
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
-    (args.workdir / "results.json").write_text(json.dumps(payload, indent=1, sort_keys=True))
-    log(f"results: {args.workdir / 'results.json'} ({digest})")
+    out = args.workdir / f"results-{args.label}.json"
+    out.write_text(json.dumps(payload, indent=1, sort_keys=True))
+    log(f"results: {out} ({digest})")
     if args.write_readme:
         (HERE / "results.json").write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
         body = (
