@@ -88,24 +88,29 @@ def test_find_sites_kinds_and_models():
     # both fields (23) are not sites.
 
 
-def test_find_sites_by_name_only_where_no_import_explains_the_receiver():
+def test_find_sites_through_a_parameter_annotation():
     source = (
-        "from shop import models\n"
-        "def f(db, self):\n"
+        "from shop.db import DB\n"
+        "def f(db: DB, other, typed: 'DB'):\n"
         "    db.Order(number=1)\n"
-        "    self.db.Line()\n"
-        "    models.Order(number=2)\n"
-        "    models.Unknown()\n"
+        "    other.Order()\n"
+        "    typed.Line()\n"
         "    db.Unknown()\n"
+        "    def inner(db, x: DB):\n"
+        "        db.Order()\n"
+        "        x.Order()\n"
+        "        typed.Order()\n"
     )
-    by_name = {"Order": "shop.models.Order", "Line": "shop.models.Line"}
-    found = [(s.line, s.kind) for s in oracle.find_sites("x.py", source, BINDINGS, by_name=by_name)]
-    assert found == [
-        (3, "constructor (by name)"),
-        (4, "constructor (by name)"),
-        (5, "constructor"),
+    attrs = {"shop.db.DB.Order": "shop.models.Order", "shop.db.DB.Line": "shop.models.Line"}
+    classes = {"shop.db.DB": "shop.db.DB"}
+    found = oracle.find_sites("x.py", source, BINDINGS, attr_bindings=attrs, class_bindings=classes)
+    assert [(s.line, s.kind, s.model) for s in found] == [
+        (3, "constructor (annotation)", "shop.models.Order"),
+        (5, "constructor (annotation)", "shop.models.Line"),
+        (9, "constructor (annotation)", "shop.models.Order"),
+        (10, "constructor (annotation)", "shop.models.Order"),
     ]
-    assert [s.line for s in oracle.find_sites("x.py", source, BINDINGS)] == [5]
+    assert oracle.find_sites("x.py", source, BINDINGS) == []
 
 
 def test_inject_places_each_key_where_reported_and_stays_valid_python():
@@ -208,7 +213,7 @@ def _result(name: str, models: int, recognised: int, sites: int, recalled: int) 
         "version": "1.0",
         "orm": "Django",
         "probe": {"total": models, "reported": recognised},
-        "sites": {"total": sites, "reported": recalled, "by_name": 1 if sites else 0},
+        "sites": {"total": sites, "reported": recalled, "by_annotation": 1 if sites else 0},
         "untouched": {"total": 2, "by_code": {"TSL001": 1, "TSL004": 1}},
         "tsl003": {"agree": 1, "total": 2},
         "timing": {"tsl": 0.5, "ruff": 0.25},
@@ -221,7 +226,7 @@ def test_build_table_rows_and_totals():
     assert rows[0].startswith("| project | ORM | runtime models | recognised |")
     assert "TSL004" in rows[0]
     assert rows[2] == (
-        "| a 1.0 | Django | 4 | 3 (75%) | 10 (1 by name) | 10 (100%) | 2 | 1 | 1/2 "
+        "| a 1.0 | Django | 4 | 3 (75%) | 10 (1 via annotation) | 10 (100%) | 2 | 1 | 1/2 "
         "| 0.50 s / 0.25 s |"
     )
     assert "| 0 | 0 (n/a) |" in rows[3]

@@ -179,6 +179,40 @@ def _dict_injection(
     return off + 1, f'"{field}": {OTHER}.{field}'
 
 
+def _annotated_params(
+    tree: ast.AST, names: dict[str, str], class_bindings: dict[str, str]
+) -> dict[int, dict[str, str]]:
+    """For each call inside a function: its parameters whose annotation names a class of
+    `class_bindings` (parameter -> class id); an inner function's parameters shadow the outer
+    ones."""
+    env: dict[int, dict[str, str]] = {}
+    for func in ast.walk(tree):
+        if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        params = {}
+        a = func.args
+        every = {
+            arg.arg for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if arg
+        }
+        for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
+            ann = arg.annotation
+            if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+                try:
+                    ann = ast.parse(ann.value, mode="eval").body
+                except SyntaxError:
+                    continue
+            parts = dotted(ann) if ann is not None else None
+            if parts and parts[0] in names:
+                full = ".".join([names[parts[0]], *parts[1:]])
+                if full in class_bindings:
+                    params[arg.arg] = class_bindings[full]
+        for node in ast.walk(func):
+            if isinstance(node, ast.Call):
+                outer = {k: v for k, v in env.get(id(node), {}).items() if k not in every}
+                env[id(node)] = {**outer, **params}
+    return env
+
+
 def _insert_target(call: ast.Call) -> ast.expr | None:
     """`insert(X).values(...)` -> X; `X.__table__.insert().values(...)` -> X."""
     if not (isinstance(call.func, ast.Attribute) and call.func.attr == "values"):
@@ -202,7 +236,8 @@ def find_sites(
     source: str,
     bindings: dict[str, str],
     fields: tuple[str, ...] = ("created_at", "updated_at"),
-    by_name: dict[str, str] | None = None,
+    attr_bindings: dict[str, str] | None = None,
+    class_bindings: dict[str, str] | None = None,
 ) -> list[Site]:
     """Creation sites of runtime models in one file, each with the injection it gets.
 
@@ -212,9 +247,10 @@ def find_sites(
     `insert(Model).values(...)`, `Model.__table__.insert().values(...)`. The injection copies
     the first of `fields` the call does not pass already (a call passing all is skipped).
 
-    `by_name` (class name -> model id, for names unique among the runtime models) adds the
-    sites no import explains: `x.Name(...)` where `x` is not bound by an import (a parameter,
-    `self.db`, ...), such as Prefect's `db.Flow(...)`. Their kind ends in " (by name)".
+    `attr_bindings` ({class id.attr: model id}: a class attribute or a property annotated
+    `-> type[Model]`) and `class_bindings` ({module.attr: class id}) add the sites reached
+    through a parameter annotation: `def f(db: DBInterface): db.Flow(...)` (Prefect). Their
+    kind ends in " (annotation)".
     """
     try:
         tree = ast.parse(source)
@@ -223,6 +259,7 @@ def find_sites(
     module = module_name(path)
     names = import_map(tree, module, path.endswith("__init__.py"))
     starts = _char_offsets(source)
+    env = _annotated_params(tree, names, class_bindings or {}) if attr_bindings else {}
     sites = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -241,13 +278,15 @@ def find_sites(
         else:
             kind, target = "constructor", func
         model = resolve_callee(target, names, bindings)
-        if model is None and by_name and kind == "constructor":
-            root = target
-            while isinstance(root, ast.Attribute | ast.Call | ast.Subscript):
-                root = root.func if isinstance(root, ast.Call) else root.value
-            unbound = not (isinstance(root, ast.Name) and root.id in names)
-            if isinstance(target, ast.Attribute) and unbound and target.attr in by_name:
-                model, kind = by_name[target.attr], "constructor (by name)"
+        if (
+            model is None
+            and kind == "constructor"
+            and isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and (owner := env.get(id(node), {}).get(target.value.id))
+        ):
+            model = (attr_bindings or {}).get(f"{owner}.{target.attr}")
+            kind = "constructor (annotation)"
         if model is None:
             continue
         for fld in fields:
@@ -412,7 +451,7 @@ def table_row(r: dict) -> str:
     return (
         f"| {r['name']} {r['version']} | {r['orm']} | {probe['total']} | "
         f"{probe['reported']} ({pct(probe['reported'], probe['total'])}) | {sites['total']}"
-        f"{f' ({n} by name)' if (n := sites.get('by_name', 0)) else ''} | "
+        f"{f' ({n} via annotation)' if (n := sites.get('by_annotation', 0)) else ''} | "
         f"{sites['reported']} ({pct(sites['reported'], sites['total'])}) | "
         f"{untouched['total']} | {untouched['by_code'].get('TSL004', 0)} | "
         f"{t3['agree']}/{t3['total']} | {ratio} |"

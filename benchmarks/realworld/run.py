@@ -179,16 +179,12 @@ def measure(project: dict, args: argparse.Namespace) -> dict:
     # (a), (b): the probe and the injected creation sites.
     injected_tree = make_tree(workdir, project, truth, "injected", args.label)
     sites_all, skipped_files, broken = [], [], []
-    names = Counter(m["qualname"].rsplit(".", 1)[-1] for m in models)
-    by_name = {
-        m["qualname"].rsplit(".", 1)[-1]: m["id"]
-        for m in models
-        if names[m["qualname"].rsplit(".", 1)[-1]] == 1
-    }
     for rel in files:
         path = injected_tree / rel
         source = path.read_text(encoding="utf-8", errors="surrogateescape")
-        sites = oracle.find_sites(rel, source, bindings, FIELDS, by_name)
+        sites = oracle.find_sites(
+            rel, source, bindings, FIELDS, truth["attr_bindings"], truth["class_bindings"]
+        )
         if not sites:
             continue
         if oracle.allowed_by_default(rel):
@@ -224,6 +220,7 @@ def measure(project: dict, args: argparse.Namespace) -> dict:
                 "callee": s.callee,
                 "model": s.model,
                 "field": s.field,
+                "model_recognised": probe_hits.get(s.model),
                 "reported": hit,
             }
         )
@@ -258,9 +255,9 @@ def measure(project: dict, args: argparse.Namespace) -> dict:
         "sites": {
             "total": len(site_rows),
             "reported": sum(r["reported"] for r in site_rows),
-            "by_name": sum(r["kind"].endswith("(by name)") for r in site_rows),
-            "by_name_reported": sum(
-                r["reported"] for r in site_rows if r["kind"].endswith("(by name)")
+            "by_annotation": sum(r["kind"].endswith("(annotation)") for r in site_rows),
+            "by_annotation_reported": sum(
+                r["reported"] for r in site_rows if r["kind"].endswith("(annotation)")
             ),
             "rows": site_rows,
             "skipped_allowlisted": skipped_files,
@@ -322,21 +319,32 @@ def linter_source(linter: str) -> Path | None:
 
 
 def commit_of(folder: Path | None) -> str:
+    """The last commit that changed the linter's code in its source checkout (an editable
+    install), with a note when that code has uncommitted changes."""
     if folder is None:
         return "unknown"
+    paths = ["--", "timestamp_lint", "pyproject.toml"]
     done = subprocess.run(
-        ["git", "-C", str(folder), "log", "-1", "--format=%h %s"],
+        ["git", "-C", str(folder), "log", "-1", "--format=%h (%s)", *paths],
         capture_output=True,
         text=True,
         check=False,
     )
-    return done.stdout.strip() if done.returncode == 0 else "not a git checkout"
+    if done.returncode != 0 or not done.stdout.strip():
+        return "not a git checkout"
+    dirty = subprocess.run(
+        ["git", "-C", str(folder), "status", "--porcelain", *paths],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return done.stdout.strip() + (" plus uncommitted changes" if dirty else "")
 
 
 def report(results: list[dict], meta: dict) -> str:
     lines = [
-        f"Measured {meta['date']} with timestamp-lint {meta['version']} at commit "
-        f"`{meta['commit']}`, Python {meta['python']}, {meta['ruff']}; wall times are medians of "
+        f"Measured {meta['date']} with timestamp-lint {meta['version']}, code of commit "
+        f"{meta['commit']}, Python {meta['python']}, {meta['ruff']}; wall times are medians of "
         f"{meta['runs']} runs of `timestamp-lint . --no-cache` and `ruff check --no-cache "
         f"--isolated .` on the same copied tree (1-minute load average before / after the "
         f"run: {meta['load']}, on {os.cpu_count()} CPUs).",
@@ -352,10 +360,12 @@ def report(results: list[dict], meta: dict) -> str:
                 + ", ".join(f"`{m['model']}`" for m in r["probe"]["missed"][:12])
                 + (" ..." if len(r["probe"]["missed"]) > 12 else "")
             )
-        missed_sites = [s for s in r["sites"]["rows"] if not s["reported"]]
+        missed_sites = [
+            s for s in r["sites"]["rows"] if not s["reported"] and s.get("model_recognised")
+        ]
         if missed_sites:
             bits.append(
-                "sites missed: "
+                f"{len(missed_sites)} sites missed although the probe recognises their model: "
                 + ", ".join(f"`{s['path']}:{s['line']}` ({s['callee']})" for s in missed_sites[:8])
                 + (" ..." if len(missed_sites) > 8 else "")
             )

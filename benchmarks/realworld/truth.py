@@ -324,6 +324,59 @@ def _bindings(models, packages) -> dict:
     return out
 
 
+def _type_of(annotation, wanted: set[str]) -> str | None:
+    """The model a return annotation names: `Model` or `type[Model]`."""
+    import typing
+
+    if typing.get_origin(annotation) is type:
+        args = typing.get_args(annotation)
+        annotation = args[0] if args else None
+    if isinstance(annotation, type):
+        mid = f"{annotation.__module__}.{annotation.__qualname__}"
+        return mid if mid in wanted else None
+    return None
+
+
+def _attr_bindings(models, packages) -> tuple[dict, dict]:
+    """Class attributes that give a model: `Class.attr` holding a model class, or a property
+    whose return annotation is `type[Model]` (Prefect's `db.Flow`). Returns
+    {class id.attr: model id} and {module.attr: class id} for the classes that have any."""
+    import typing
+
+    wanted = {m["id"] for m in models}
+    attrs: dict[str, str] = {}
+    for name, mod in list(sys.modules.items()):
+        if mod is None or not _in_packages(name, packages):
+            continue
+        with contextlib.suppress(Exception):
+            for value in list(vars(mod).values()):
+                if not isinstance(value, type) or value.__module__ != name:
+                    continue
+                cid = f"{value.__module__}.{value.__qualname__}"
+                for attr, member in list(vars(value).items()):
+                    target = None
+                    if isinstance(member, property) and member.fget is not None:
+                        with contextlib.suppress(Exception):
+                            hints = typing.get_type_hints(member.fget)
+                            target = _type_of(hints.get("return"), wanted)
+                    elif isinstance(member, type):
+                        target = _type_of(member, wanted)
+                    if target:
+                        attrs[f"{cid}.{attr}"] = target
+    owners = {key.rsplit(".", 1)[0] for key in attrs}
+    classes: dict[str, str] = {}
+    for name, mod in list(sys.modules.items()):
+        if mod is None or not _in_packages(name, packages):
+            continue
+        with contextlib.suppress(Exception):
+            for attr, value in list(vars(mod).items()):
+                if isinstance(value, type):
+                    cid = f"{value.__module__}.{value.__qualname__}"
+                    if cid in owners:
+                        classes[f"{name}.{attr}"] = cid
+    return attrs, classes
+
+
 def main() -> int:
     config = json.loads(Path(sys.argv[1]).read_text())
     out_path = Path(sys.argv[2])
@@ -344,6 +397,7 @@ def main() -> int:
             roots.append(Path(entry).resolve().parent)
     models = _sqlalchemy_models(packages, roots, fields) + _django_models(packages, roots, fields)
     models.sort(key=lambda m: m["id"])
+    attrs, classes = _attr_bindings(models, packages)
     result = {
         "python": sys.version.split()[0],
         "setup_error": setup_error,
@@ -358,6 +412,8 @@ def main() -> int:
             for top in packages
         },
         "bindings": _bindings(models, packages),
+        "attr_bindings": attrs,
+        "class_bindings": classes,
     }
     out_path.write_text(json.dumps(result, indent=1, sort_keys=True))
     return 0
