@@ -96,6 +96,7 @@ def test_find_sites_through_a_parameter_annotation():
         "    other.Order()\n"
         "    typed.Line()\n"
         "    db.Unknown()\n"
+        "    insert(db.Line).values(qty=1)\n"
         "    def inner(db, x: DB):\n"
         "        db.Order()\n"
         "        x.Order()\n"
@@ -107,8 +108,9 @@ def test_find_sites_through_a_parameter_annotation():
     assert [(s.line, s.kind, s.model) for s in found] == [
         (3, "constructor (annotation)", "shop.models.Order"),
         (5, "constructor (annotation)", "shop.models.Line"),
-        (9, "constructor (annotation)", "shop.models.Order"),
+        (7, "insert.values (annotation)", "shop.models.Line"),
         (10, "constructor (annotation)", "shop.models.Order"),
+        (11, "constructor (annotation)", "shop.models.Order"),
     ]
     assert oracle.find_sites("x.py", source, BINDINGS) == []
 

@@ -280,13 +280,12 @@ def find_sites(
         model = resolve_callee(target, names, bindings)
         if (
             model is None
-            and kind == "constructor"
             and isinstance(target, ast.Attribute)
             and isinstance(target.value, ast.Name)
             and (owner := env.get(id(node), {}).get(target.value.id))
         ):
             model = (attr_bindings or {}).get(f"{owner}.{target.attr}")
-            kind = "constructor (annotation)"
+            kind = f"{kind} (annotation)"
         if model is None:
             continue
         for fld in fields:
