@@ -416,7 +416,21 @@ def main(argv: list[str] | None = None) -> int:
         "can share the workdir's virtualenvs at the same time)",
     )
     parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="RESULTS",
+        help="measure nothing: print (and with --write-readme, write) the report of a "
+        "results-<label>.json of an earlier run",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        payload = json.loads(args.render.read_text())
+        text = report(payload["results"], payload["meta"])
+        print(text)
+        if args.write_readme:
+            write_readme(payload, text)
+        return 0
     args.workdir = args.workdir.resolve()
     args.workdir.mkdir(parents=True, exist_ok=True)
     args.linter = str(Path(args.linter).absolute()) if os.sep in args.linter else args.linter
@@ -455,14 +469,19 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(payload, indent=1, sort_keys=True))
     log(f"results: {out} ({digest})")
     if args.write_readme:
-        (HERE / "results.json").write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
-        body = (
-            "Reproduce: `pip install -e '.[bench]' && python benchmarks/realworld/run.py "
-            "--write-readme` (first run: a few minutes of installs from PyPI; details in "
-            "`benchmarks/realworld/results.json`).\n\n" + text
-        )
-        README.write_text(oracle.replace_section(README.read_text(), body, START, END))
+        write_readme(payload, text)
     return 0
+
+
+def write_readme(payload: dict, text: str) -> None:
+    """The report between the README's markers, every detail in realworld/results.json."""
+    (HERE / "results.json").write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
+    body = (
+        "Reproduce: `pip install -e '.[bench]' && python benchmarks/realworld/run.py "
+        "--write-readme` (first run: a few minutes of installs from PyPI; every site, miss and "
+        "verdict is in `benchmarks/realworld/results.json`).\n\n" + text
+    )
+    README.write_text(oracle.replace_section(README.read_text(), body, START, END))
 
 
 if __name__ == "__main__":
