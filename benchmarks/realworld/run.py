@@ -360,9 +360,8 @@ def report(results: list[dict], meta: dict) -> str:
                 + ", ".join(f"`{m['model']}`" for m in r["probe"]["missed"][:12])
                 + (" ..." if len(r["probe"]["missed"]) > 12 else "")
             )
-        missed_sites = [
-            s for s in r["sites"]["rows"] if not s["reported"] and s.get("model_recognised")
-        ]
+        rows = r["sites"].get("rows", r["sites"].get("missed_rows", []))
+        missed_sites = [s for s in rows if not s["reported"] and s.get("model_recognised")]
         if missed_sites:
             bits.append(
                 f"{len(missed_sites)} sites missed although the probe recognises their model: "
@@ -474,8 +473,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_readme(payload: dict, text: str) -> None:
-    """The report between the README's markers, every detail in realworld/results.json."""
-    (HERE / "results.json").write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
+    """The report between the README's markers; realworld/results.json gets the details, less
+    the reported sites and the import failures' messages (the workdir's copy has them all)."""
+    compact = json.loads(json.dumps(payload))
+    for r in compact["results"]:
+        r["sites"]["missed_rows"] = [row for row in r["sites"].pop("rows") if not row["reported"]]
+        r["imports"].pop("failed_modules", None)
+    (HERE / "results.json").write_text(json.dumps(compact, indent=1, sort_keys=True) + "\n")
     body = (
         "Reproduce: `pip install -e '.[bench]' && python benchmarks/realworld/run.py "
         "--write-readme` (first run: a few minutes of installs from PyPI; every site, miss and "
