@@ -172,15 +172,19 @@ def test_probe_imports_each_model_through_its_module_one_call_per_line():
         assert lines[line - 1].strip().startswith("_M0_Order(" if "Order" in model else "_M1_A.B(")
 
 
-def test_reported_at_matches_tsl001_by_path_line_and_column():
+def test_reported_at_matches_new_tsl001_by_path_line_column_and_field():
     findings = [
-        {"code": "TSL001", "path": "a.py", "line": 3, "column": 9},
-        {"code": "TSL003", "path": "b.py", "line": 4, "column": 1},
+        {"code": "TSL001", "path": "a.py", "line": 3, "column": 9, "field": "created_at"},
+        {"code": "TSL003", "path": "b.py", "line": 4, "column": 1, "field": "created_at"},
     ]
     assert oracle.reported_at(findings, "a.py", 3)
     assert oracle.reported_at(findings, "a.py", 3, 9)
+    assert oracle.reported_at(findings, "a.py", 3, 9, "created_at")
+    assert not oracle.reported_at(findings, "a.py", 3, 9, "updated_at")
     assert not oracle.reported_at(findings, "a.py", 3, 10)
     assert not oracle.reported_at(findings, "b.py", 4)
+    # A finding the untouched code had already does not count for the injection.
+    assert not oracle.reported_at(findings, "a.py", 3, None, "created_at", before=findings[:1])
 
 
 def test_tsl003_verdicts_compare_runtime_defaults_with_findings():

@@ -381,12 +381,27 @@ def probe_source(models: Iterable[dict], field: str = "created_at") -> tuple[str
     return "\n".join(lines) + "\n", where
 
 
-def reported_at(findings: list[dict], path: str, line: int, column: int | None = None) -> bool:
+def reported_at(
+    findings: list[dict],
+    path: str,
+    line: int,
+    column: int | None = None,
+    field: str | None = None,
+    before: list[dict] = (),
+) -> bool:
+    """Is there a TSL001 finding at path:line (and column, and for `field`, when given) that
+    the untouched run (`before`) did not have already?"""
+    old = {(f.get("path"), f.get("line"), f.get("column"), f.get("field")) for f in before}
     for f in findings:
         if f.get("code") != "TSL001" or f.get("path") != path or f.get("line") != line:
             continue
-        if column is None or f.get("column") == column:
-            return True
+        if column is not None and f.get("column") != column:
+            continue
+        if field is not None and f.get("field") != field:
+            continue
+        if (f.get("path"), f.get("line"), f.get("column"), f.get("field")) in old:
+            continue
+        return True
     return False
 
 

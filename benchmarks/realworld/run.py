@@ -211,7 +211,7 @@ def measure(project: dict, args: argparse.Namespace) -> dict:
     site_rows = []
     for s in sites_all:
         column = s.key_column if per_line[(s.path, s.key_line)] > 1 else None
-        hit = oracle.reported_at(injected, s.path, s.key_line, column)
+        hit = oracle.reported_at(injected, s.path, s.key_line, column, s.field, untouched)
         site_rows.append(
             {
                 "path": s.path,
