@@ -387,7 +387,7 @@ def reported_at(
     line: int,
     column: int | None = None,
     field: str | None = None,
-    before: list[dict] = (),
+    before: Iterable[dict] = (),
 ) -> bool:
     """Is there a TSL001 finding at path:line (and column, and for `field`, when given) that
     the untouched run (`before`) did not have already?"""
