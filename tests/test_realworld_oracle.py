@@ -62,6 +62,15 @@ def test_import_map_follows_relative_imports_and_keeps_the_typed_import():
     assert pkg["Order"] == "shop.models.Order"
 
 
+def test_import_map_binds_module_level_assignments_where_no_import_does():
+    source = "from a import models\nmodels = Lazy('a')\nToken = get_token_model()\n"
+    names = oracle.import_map(ast.parse(source), "m", is_package=False)
+    assert names == {"models": "a.models", "Token": "m.Token"}
+    site = "Token._default_manager.create(a=1)\nToken.objects.filter(a=1)\n"
+    found = oracle.find_sites("m.py", source + site, {"m.Token": "app.models.Token"})
+    assert [(s.line, s.kind) for s in found] == [(4, "objects.create")]
+
+
 def test_import_map_last_module_level_binding_wins():
     source = "from a import Page\nfrom b import Page\ndef f():\n    from c import Other\n"
     names = oracle.import_map(ast.parse(source), "m", is_package=False)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 OTHER = "_tsl_other"
 CREATE_METHODS = ("create", "get_or_create", "update_or_create")
+MANAGERS = ("objects", "_default_manager")
 PROBE_MODULE = "tsl_oracle_probe"
 
 
@@ -88,18 +89,28 @@ def import_map(tree: ast.AST, module: str, is_package: bool) -> dict[str, str]:
     """Local name -> dotted name it binds to, from the file's import and class statements.
 
     Module-level imports and classes bind in source order, the last one winning (as at run
-    time; assignments such as `models = LazyImport(...)` are ignored, since the proxy stands
-    for the module it names in a TYPE_CHECKING import); imports inside functions and classes
-    fill in names no module-level statement binds. One flat map per file: an honest
+    time). A module-level assignment (`AccessToken = get_access_token_model()`) binds the
+    module's own attribute, which the runtime truth then says is a model or not, but only
+    where no import binds the name (so `models = LazyImport("pkg.models")` beside a
+    TYPE_CHECKING import keeps the import); imports inside functions and classes fill in
+    names no module-level statement binds. One flat map per file: an honest
     simplification, documented in the README.
     """
     names: dict[str, str] = {}
     body = tree.body if isinstance(tree, ast.Module) else []
     top_nodes = list(_module_level(body))
+    assigned: dict[str, str] = {}
     for node in top_nodes:
         _bind_imports(node, module, is_package, names)
         if isinstance(node, ast.ClassDef):
             names[node.name] = f"{module}.{node.name}"
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, f"{module}.{target.id}")
+    for key, value in assigned.items():
+        names.setdefault(key, value)
     seen = {id(n) for n in top_nodes}
     inner: dict[str, str] = {}
     for node in ast.walk(tree):
@@ -270,7 +281,7 @@ def find_sites(
             isinstance(func, ast.Attribute)
             and func.attr in CREATE_METHODS
             and isinstance(func.value, ast.Attribute)
-            and func.value.attr == "objects"
+            and func.value.attr in MANAGERS
         ):
             kind, target = "objects.create", func.value.value
         elif (insert := _insert_target(node)) is not None:
