@@ -311,6 +311,7 @@ def linter_source(linter: str) -> Path | None:
     python = Path(linter).resolve().parent / "python"
     done = subprocess.run(
         [str(python), "-c", "import timestamp_lint; print(timestamp_lint.__file__)"],
+        cwd=tempfile.gettempdir(),  # not the current folder, which may hold another checkout
         capture_output=True,
         text=True,
         check=False,
