@@ -264,3 +264,100 @@ def test_allowed_by_default_mirrors_the_default_allow_globs():
     assert oracle.allowed_by_default("app/scripts/backfill_users.py")
     assert oracle.allowed_by_default("app/serializers.py")
     assert not oracle.allowed_by_default("app/services.py")
+
+
+SAMPLE_MODELS = """\
+from sqlalchemy import Column, DateTime, Integer, event, func
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Flow(Base):
+    __tablename__ = "flow"
+    id = Column(Integer, primary_key=True)
+    created_at = Column(DateTime, server_default=func.now())
+    updated_at = Column(DateTime, server_default=func.now())
+
+
+class Step(Base):
+    __tablename__ = "step"
+    id = Column(Integer, primary_key=True)
+    created_at = Column(DateTime)
+    updated_at = Column(DateTime, default=func.now(), onupdate=func.now())
+
+
+class Hooked(Base):
+    __tablename__ = "hooked"
+    id = Column(Integer, primary_key=True)
+    updated_at = Column(DateTime, default=func.now())
+
+
+@event.listens_for(Hooked, "before_update")
+def _stamp(mapper, connection, target):
+    target.updated_at = func.now()
+
+
+class DB:
+    @property
+    def Flow(self) -> type[Flow]:
+        return Flow
+"""
+
+
+def test_truth_script_reads_models_columns_hooks_and_bindings(tmp_path):
+    """truth.py end to end on a tiny SQLAlchemy package (no network, this interpreter)."""
+    import json
+    import subprocess
+
+    pytest.importorskip("sqlalchemy")
+    pkg = tmp_path / "oracle_sample"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from .models import Flow\n")
+    (pkg / "models.py").write_text(SAMPLE_MODELS)
+    (pkg / "broken.py").write_text("import not_a_module_anywhere_xyz\n")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"packages": ["oracle_sample"], "kind": "sqlalchemy"}))
+    out = tmp_path / "out.json"
+    truth = Path(__file__).resolve().parent.parent / "benchmarks" / "realworld" / "truth.py"
+    subprocess.run(
+        [sys.executable, str(truth), str(config), str(out)],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        check=True,
+        timeout=120,
+    )
+    result = json.loads(out.read_text())
+    assert result["imports"]["imported"] == 2
+    assert list(result["imports"]["failed"]) == ["oracle_sample.broken"]
+    models = {m["id"]: m for m in result["models"]}
+    assert sorted(models) == [
+        "oracle_sample.models.Flow",
+        "oracle_sample.models.Hooked",
+        "oracle_sample.models.Step",
+    ]
+    assert models["oracle_sample.models.Flow"]["file"] == "oracle_sample/models.py"
+    cols = {
+        (mid, c["name"]): (c["insert_default"], c["update_hook"])
+        for mid, m in models.items()
+        for c in m["columns"]
+    }
+    assert cols[("oracle_sample.models.Flow", "updated_at")] == (True, False)
+    assert cols[("oracle_sample.models.Step", "created_at")] == (False, False)
+    assert cols[("oracle_sample.models.Step", "updated_at")] == (True, True)
+    assert cols[("oracle_sample.models.Hooked", "updated_at")] == (True, True)  # the listener
+    assert result["bindings"]["oracle_sample.Flow"] == "oracle_sample.models.Flow"
+    assert result["attr_bindings"] == {"oracle_sample.models.DB.Flow": "oracle_sample.models.Flow"}
+    assert result["class_bindings"] == {"oracle_sample.models.DB": "oracle_sample.models.DB"}
+    verdicts = oracle.tsl003_verdicts(result["models"], [])
+    assert [
+        (v["model"].rsplit(".", 1)[-1], v["field"], v["runtime_missing"]) for v in verdicts
+    ] == [
+        ("Flow", "created_at", []),
+        ("Flow", "updated_at", ["update hook"]),
+        ("Hooked", "updated_at", []),
+        ("Step", "created_at", ["insert default"]),
+        ("Step", "updated_at", []),
+    ]

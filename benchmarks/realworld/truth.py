@@ -263,14 +263,32 @@ def _django_models(packages, roots, fields):
     return out
 
 
+def _unwrapped(functions, depth: int = 3) -> list:
+    """The user's functions behind listener wrappers (SQLAlchemy keeps the listener in the
+    closure of its `wrap`), `functools.wraps` chains included."""
+    out = []
+    for fn in functions:
+        fn = inspect.unwrap(fn) if callable(fn) else fn
+        module = getattr(fn, "__module__", "") or ""
+        if depth and module.startswith("sqlalchemy"):
+            inner = [
+                c.cell_contents
+                for c in (getattr(fn, "__closure__", None) or ())
+                if callable(getattr(c, "cell_contents", None))
+            ]
+            out.extend(_unwrapped(inner, depth - 1))
+        else:
+            out.append(fn)
+    return out
+
+
 def _apply_hooks(columns: list[dict], functions) -> None:
     """A `save()` override or a before_insert/before_update listener whose source assigns
     `<x>.<field> =` (or `setattr(<x>, "<field>", ...)`) stamps that field: it counts as the
     insert default and the update hook (`hook_sets` names the hook). Reading the hook's source
     is the one static step of the runtime truth; which hooks exist is runtime truth."""
     sources = []
-    for fn in functions:
-        fn = getattr(fn, "__wrapped__", fn)
+    for fn in _unwrapped(functions):
         with contextlib.suppress(Exception):
             sources.append((fn.__qualname__, inspect.getsource(fn)))
     for col in columns:
