@@ -120,6 +120,10 @@ def _mb(value: int | None) -> str:
     return "-" if value is None else f"{value / 2**20:.0f}"
 
 
+def _plain_ratio(top: float | None, bottom: float | None) -> str:
+    return "-" if top is None or not bottom else f"{top / bottom:.2f}"
+
+
 def _ratio(row: dict[str, Any]) -> str:
     if row["value"] is None:
         return "-"
@@ -141,8 +145,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "| tree | files | lines | ruff s | cold s | warm s | touched s "
         "| cold / ruff (<= 1.5) | warm / cold (<= 0.3) | touched / cold (<= 0.4) "
-        "| peak RSS cold MB | load |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| cold / ruff CPU | peak RSS cold MB | load |",
+        "| --- " + "| ---: " * 12 + "|",
     ]
     notes = []
     for record in results["trees"]:
@@ -155,6 +159,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {_seconds(wall['ruff'])} | {_seconds(wall['cold'])} | {_seconds(wall['warm'])} "
             f"| {_seconds(wall['touched'])} | "
             + " | ".join(_ratio(r) for r in ratios)
+            + f" | {_plain_ratio(summary['cpu']['cold'], summary['cpu']['ruff'])}"
             + f" | {_mb(summary['rss']['cold'])} | {load} |"
         )
         for mode, count in summary["failed"].items():
@@ -162,8 +167,10 @@ def markdown(results: dict[str, Any]) -> str:
                 notes.append(f"- {record['name']}: {count} {mode} run(s) exited with an error")
     lines.append("")
     lines.append(
-        "Times are median wall seconds; CPU times and every sample are in the results JSON. "
-        "`load` is the range of the 1-minute load average seen at the start of each round."
+        "Times are median wall seconds; `cold / ruff CPU` compares median user + system "
+        "seconds of the whole process trees (Ruff's threads, timestamp-lint's workers), the "
+        "fairer figure on a busy machine; every sample is in the results JSON. `load` is the "
+        "range of the 1-minute load average at the start of each round."
     )
     if notes:
         lines += ["", *notes]
@@ -385,7 +392,10 @@ def commit_of(linter: str) -> str | None:
 
 
 def tree_env(venv: Path | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    # PYTHONDONTWRITEBYTECODE would make every run compile the linter's modules again: an
+    # installed linter has its bytecode, so the runs must too.
+    drop = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     if venv is not None:
         env["VIRTUAL_ENV"] = str(venv)
     return env
@@ -516,6 +526,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "command": command,
             "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         }
+        log("warm-up: one unmeasured cold run per tree (bytecode, page cache)")
+        for dest, env in places:
+            measure([args.linter, ".", "--no-cache", *args.linter_arg], dest, env)
         for round_no in range(args.runs):
             log(f"round {round_no + 1}/{args.runs}")
             for record, (dest, env) in zip(records, places, strict=True):
