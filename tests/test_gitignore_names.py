@@ -1,0 +1,48 @@
+"""`globs.without_gitignored` asks git about each file by its path relative to the root,
+however the files and the root are spelled."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from timestamp_lint.globs import _relative_names, without_gitignored
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+
+def _repo(root: Path) -> list[Path]:
+    root.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    (root / ".gitignore").write_text("ignored.py\nsub/gen/\n")
+    paths = ["keep.py", "ignored.py", "sub/gen/a.py", "sub/ok.py", "sub/ignored.py"]
+    for rel in paths:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x = 1\n")
+    return [root / rel for rel in paths]
+
+
+def test_absolute_files_under_absolute_root(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    files = _repo(root)
+    kept = without_gitignored(files, root)
+    assert kept == [root / "keep.py", root / "sub" / "ok.py"]
+
+
+def test_relative_root_and_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _repo(tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo" / "sub")
+    root = Path("..")
+    relative = [Path(os.path.relpath(f)) for f in files]
+    assert without_gitignored(relative, root) == [Path("../keep.py"), Path("ok.py")]
+
+
+def test_names_are_relative_to_the_root_only() -> None:
+    root = Path("/srv/app")
+    files = [Path("/srv/app/pkg/m.py"), Path("/srv/application/x.py"), Path("/srv/app")]
+    assert _relative_names(files, root) == [b"pkg/m.py", b"../application/x.py", b"."]
+    assert _relative_names([Path("/a.py")], Path("/")) == [b"a.py"]

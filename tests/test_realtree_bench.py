@@ -1,0 +1,157 @@
+"""The pure logic of benchmarks/realtree/run.py: medians, ratios against the targets, the
+file a touched run edits, the report and its README markers. No network, no timing."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "realtree" / "run.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("realtree_run", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["realtree_run"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+rt = _load()
+
+
+def sample(wall: float, rss: int = 100 * 2**20, code: int = 0) -> dict:
+    return {"wall": wall, "cpu": wall, "rss": rss, "returncode": code}
+
+
+def record(name: str = "demo", **walls: list[float]) -> dict:
+    return {
+        "name": name,
+        "files": 2500,
+        "lines": 400000,
+        "touch": "app/models.py",
+        "loads": [3.0, 5.5],
+        "samples": {mode: [sample(w) for w in values] for mode, values in walls.items()},
+    }
+
+
+def test_median_of_nothing_is_none():
+    assert rt.median([]) is None
+    assert rt.median([3.0, 1.0, 2.0]) == 2.0
+
+
+def test_ratios_against_targets():
+    rows = {
+        r["ratio"]: r
+        for r in rt.ratio_rows({"ruff": 2.0, "cold": 4.0, "warm": 1.0, "touched": 1.5})
+    }
+    assert rows["cold / ruff"]["value"] == pytest.approx(2.0)
+    assert rows["cold / ruff"]["ok"] is False
+    assert rows["warm / cold"]["value"] == pytest.approx(0.25)
+    assert rows["warm / cold"]["ok"] is True
+    assert rows["touched / cold"]["value"] == pytest.approx(0.375)
+    assert rows["touched / cold"]["ok"] is True
+
+
+def test_ratio_exactly_at_target_is_met():
+    rows = rt.ratio_rows({"ruff": 2.0, "cold": 3.0, "warm": 0.9, "touched": 1.2})
+    assert [r["ok"] for r in rows] == [True, True, True]
+
+
+def test_missing_or_zero_denominator_gives_no_ratio():
+    rows = rt.ratio_rows({"ruff": 0.0, "cold": None, "warm": 1.0, "touched": None})
+    assert all(r["value"] is None and r["ok"] is None for r in rows)
+
+
+def test_summary_uses_medians_and_highest_rss():
+    rec = record(ruff=[1.0, 9.0, 2.0], cold=[3.0, 4.0, 30.0], warm=[1.0], touched=[1.0])
+    rec["samples"]["cold"][1]["rss"] = 300 * 2**20
+    summary = rt.summarize_tree(rec)
+    assert summary["wall"]["ruff"] == 2.0
+    assert summary["wall"]["cold"] == 4.0
+    assert summary["rss"]["cold"] == 300 * 2**20
+    assert summary["ratios"][0]["value"] == pytest.approx(2.0)
+
+
+def test_failed_runs_are_counted():
+    rec = record(ruff=[1.0], cold=[1.0], warm=[1.0], touched=[1.0])
+    rec["samples"]["warm"].append(sample(1.0, code=2))
+    assert rt.summarize_tree(rec)["failed"]["warm"] == 1
+    assert rt.summarize_tree(rec)["failed"]["cold"] == 0
+
+
+def test_pick_touch_file_prefers_shallow_models_module():
+    paths = [
+        "pkg/a/b/models.py",
+        "pkg/api/views.py",
+        "pkg/models/user.py",
+        "pkg/models/__init__.py",
+        "pkg/core/models.py",
+    ]
+    assert rt.pick_touch_file(paths) == "pkg/core/models.py"
+    assert rt.pick_touch_file(["x/deep/y.py", "top.py"]) == "top.py"
+    assert rt.pick_touch_file([]) is None
+
+
+def test_markdown_report_rows_and_misses():
+    results = {
+        "meta": {
+            "commit": "abc1234",
+            "linter_version": "timestamp-lint 0.1",
+            "ruff_version": "ruff 0.1",
+            "runs": 3,
+            "cores": 2,
+            "python": "3.11",
+            "load_before": 4.0,
+            "load_after": 5.0,
+            "command": "python benchmarks/realtree/run.py --runs 3",
+        },
+        "trees": [
+            record("big", ruff=[2.0], cold=[5.0], warm=[1.0], touched=[1.0]),
+            record("small", ruff=[1.0], cold=[1.0], warm=[0.2], touched=[0.3]),
+        ],
+    }
+    results["trees"][1]["samples"]["cold"].append(sample(1.0, code=2))
+    text = rt.markdown(results)
+    assert "`abc1234`" in text
+    assert "`python benchmarks/realtree/run.py --runs 3`" in text
+    big = next(line for line in text.splitlines() if line.startswith("| big |"))
+    assert "| 2,500 | 400,000 |" in big
+    assert "2.50 **MISS**" in big
+    assert "0.20 |" in big  # warm / cold met
+    assert "3.0-5.5" in big
+    small = next(line for line in text.splitlines() if line.startswith("| small |"))
+    assert "**MISS**" not in small
+    assert "- small: 1 cold run(s) exited with an error" in text
+
+
+def test_replace_between_markers():
+    text = f"# B\n\nbefore\n{rt.START_MARK}\nold\n{rt.END_MARK}\nafter\n"
+    new = rt.replace_between_markers(text, "new table\n")
+    assert new == f"# B\n\nbefore\n{rt.START_MARK}\nnew table\n{rt.END_MARK}\nafter\n"
+    with pytest.raises(ValueError):
+        rt.replace_between_markers("no markers", "x")
+
+
+def test_top_level_skips_tooling_and_metadata(tmp_path):
+    for name in ("django", "pip", "setuptools", "__pycache__", "foo-1.0.dist-info", "not-ident"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "six.py").write_text("")
+    (tmp_path / "x.pth").write_text("")
+    assert rt.top_level(tmp_path, ["django"]) == ["six.py"]
+    assert rt.top_level(tmp_path, []) == ["django", "six.py"]
+
+
+def test_copy_py_copies_python_files_only(tmp_path):
+    src = tmp_path / "src"
+    (src / "pkg" / "__pycache__").mkdir(parents=True)
+    (src / "pkg" / "a.py").write_text("x = 1\n")
+    (src / "pkg" / "data.json").write_text("{}")
+    (src / "pkg" / "__pycache__" / "a.py").write_text("")
+    rt.copy_py(src, tmp_path / "out")
+    copied = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*"))
+    assert copied == ["pkg", "pkg/a.py"]
