@@ -236,8 +236,8 @@ def function_at(
                 return None
             target_summary = _module_of(index, path)
             return function_at(index, target_summary, (attr,)) if target_summary else None
-        if kind != "value" or summary.values.get(name) is not None:
-            return None  # a class, an alias, or nothing: only a `def` is a helper
+        if kind != "function":
+            return None  # a class, an alias, branches, or nothing: only a `def` is a helper
         tree = module_tree(index, summary.path)
         if tree is None:
             return None
