@@ -75,11 +75,25 @@ def shape(summary: ModuleSummary | None) -> Any:
     no result depends on it, and typing above a class would otherwise rebuild the index."""
     if summary is None:
         return None
+    summary = _functions_as_values(summary)
     classes = tuple(
         (name, _frozen(cls, frozenset({"line"}))) for name, cls in summary.classes.items()
     )
     rest = _frozen(summary, frozenset({"classes"}))
     return (rest, classes)
+
+
+def _functions_as_values(summary: ModuleSummary) -> ModuleSummary:
+    """`summary` with its module-level functions bound like opaque values, as the skeleton
+    of the incremental lint binds them (`name = (...)`, keeping line numbers). What a
+    function returns is left out with its body: an edit that changes the class a function
+    returns (a base built by a factory) is seen by the next whole-file lint (open, save)."""
+    bindings = {
+        name: tuple(("value", None) if kind == "function" else (kind, p) for kind, p in options)
+        for name, options in summary.bindings.items()
+    }
+    order = {name: "value" if kind == "function" else kind for name, kind in summary.order.items()}
+    return dataclasses.replace(summary, bindings=bindings, order=order)
 
 
 def _parse(path: Path, data: bytes):
