@@ -139,3 +139,42 @@ def test_single_file_run_knows_the_declared_names(project) -> None:
     root = project({"app/__init__.py": "", "app/models.py": MODELS, "app/copies.py": COPIES})
     single = lint_paths([root / "app" / "copies.py"], options=NO_CACHE)
     assert [f.line for f in single.findings] == [5, 6, 7, 10, 11]
+
+
+CACHED_MODEL = """
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Integer
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class Flow(Base):
+    __tablename__ = "flows"
+    id = Column(Integer, primary_key=True)
+    born = Column(DateTime{default})
+"""
+
+
+def test_a_field_the_models_start_to_declare_rechecks_cached_results(tmp_path: Path) -> None:
+    # The service never changes. Its cached result (no finding: `born` was no timestamp
+    # field) must not survive the model's new clock default, and no file is read for the
+    # names on a warm run.
+    root = tmp_path / "p"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[tool.timestamp-lint]\n")
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "models.py").write_text(CACHED_MODEL.format(default=""))
+    (root / "app" / "svc.py").write_text(
+        "from app.models import Flow\n\n\ndef spawn(master):\n    return Flow(born=master.born)\n"
+    )
+    cached = Options(cache_dir=tmp_path / "cache")
+    assert lint_paths([root], options=cached).findings == []
+    (root / "app" / "models.py").write_text(
+        CACHED_MODEL.format(default=", default=datetime.utcnow")
+    )
+    found = lint_paths([root / "app" / "svc.py"], options=cached).findings  # as pre-commit
+    assert [(f.code, f.line, f.field) for f in found] == [("TSL001", 5, "born")]
+    whole = lint_paths([root], options=cached).findings
+    assert [(f.code, f.field) for f in whole] == [("TSL001", "born")]

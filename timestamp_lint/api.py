@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from timestamp_lint import tempfiles
+from timestamp_lint import detect, tempfiles
 from timestamp_lint.cache import CACHE_DIR_NAME, Cache, Fingerprint, content_hash
 from timestamp_lint.config import (
     Overrides,
@@ -75,6 +75,7 @@ class FileOutcome:
     deps: dict[Path, Fingerprint] = field(default_factory=dict)  # for the cache
     listeners: str | None = None  # for the cache
     analyzed: bool = False
+    cached: bool = False  # taken from the cache
 
 
 @dataclass(frozen=True)
@@ -383,37 +384,56 @@ def run(
         directory = options.cache_dir or config.root / CACHE_DIR_NAME
         cache = Cache(directory, config, project_files, with_edits=options.edits)
         index.use_store(directory)  # summaries of installed modules, across runs
+        if config.detect_fields:  # the field names the models declare, as remembered
+            detect.use_source(index, cache.declared_names)
     outcomes: dict[Path, FileOutcome] = {}
     analyser = _Analyser(engine, options, since)
+
+    def take(path: Path, cached: Cache | None) -> None:
+        """Lint `path` (from `cached` results where they are still valid)."""
+        if options.stdin is not None:
+            analyser.add(path, options.stdin, None)
+            return
+        data = None
+        try:
+            if cached is not None:
+                stat = os.stat(path)
+                if _usable(hit := cached.lookup(path, stat), options, since):
+                    outcomes[path] = FileOutcome(path, tuple(hit), cached=True)
+                    return
+            elif cache is not None:
+                stat = os.stat(path)
+            data = read_source(path)
+        except (OSError, SourceError):
+            analyser.add(path, data, None)  # the engine reports what is wrong with it
+            return
+        fingerprint = None
+        if cache is not None:  # the content hash only serves the cache
+            fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
+            cache.observe(path, stat, data)
+            if cached is not None and _usable(
+                hit := cached.lookup(path, stat, fingerprint[2]), options, since
+            ):
+                outcomes[path] = FileOutcome(path, tuple(hit), cached=True)
+                return
+        if not engine.needs_analysis(data, path):
+            outcomes[path] = FileOutcome(path)
+            if cache is not None and fingerprint is not None:
+                cache.store(path, fingerprint, (), {}, analyzed=False)
+        else:
+            analyser.add(path, data, fingerprint)
+
     try:  # an interrupted run stops its workers
         for path in files:
-            if options.stdin is not None:
-                analyser.add(path, options.stdin, None)
-                continue
-            data = None
-            try:
-                if cache is not None:
-                    stat = os.stat(path)
-                    if _usable(hit := cache.lookup(path, stat), options, since):
-                        outcomes[path] = FileOutcome(path, tuple(hit))
-                        continue
-                data = read_source(path)
-            except (OSError, SourceError):
-                analyser.add(path, data, None)  # the engine reports what is wrong with it
-                continue
-            fingerprint = None
-            if cache is not None:  # the content hash only serves the cache
-                fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
-                cache.observe(path, stat, data)
-                if _usable(hit := cache.lookup(path, stat, fingerprint[2]), options, since):
-                    outcomes[path] = FileOutcome(path, tuple(hit))
-                    continue
-            if not engine.needs_analysis(data, path):
-                outcomes[path] = FileOutcome(path)
-                if cache is not None and fingerprint is not None:
-                    cache.store(path, fingerprint, (), {}, analyzed=False)
-            else:
-                analyser.add(path, data, fingerprint)
+            take(path, cache)
+        # Cached results assume the timestamp field names the models declared when they
+        # were written: when a model now declares another, every file is judged again.
+        if cache is not None and config.detect_fields and cache.entries:
+            detect.field_names(index)
+            if cache.names_changed:
+                for path in [p for p in files if outcomes.get(p, FileOutcome(p)).cached]:
+                    del outcomes[path]
+                    take(path, None)
     except BaseException:
         analyser.abort()
         raise

@@ -36,7 +36,7 @@ from timestamp_lint.ftypes import Applicability, Config, Edit, Finding, Fix
 from timestamp_lint.source import SourceError, read_source
 
 CACHE_DIR_NAME = ".timestamp_lint_cache"
-FORMAT = 2
+FORMAT = 3
 Fingerprint = tuple[int, int, str]  # mtime in ns, size, content hash
 # A results file larger than this is discarded unread (memory stays bounded whatever the
 # folder holds): a generous allowance per project file, as entries grow with the project.
@@ -152,8 +152,12 @@ class Cache:
         ).hexdigest()
         self.entries: dict[str, dict[str, Any]] = {}
         self.project_files = project_files
-        # which project files may define listeners: name -> [mtime, size, flag]
+        # per project file, by mtime and size: whether it may define listeners, and the
+        # timestamp fields its classes declare (`detect`): name -> [mtime, size, flag, names]
         self.listen: dict[str, list] = {}
+        self.fields = frozenset(config.fields)
+        self.learned: list[str] | None = None  # the learned field names the entries assume
+        self.names_changed = False  # the names differ from those the entries assume
         self._listeners: str | None = None  # the project's listener digest, once computed
         self.dirty = False
         self._stats: dict[str, os.stat_result | None] = {}
@@ -177,16 +181,21 @@ class Cache:
         for name, entry in entries.items():
             if _valid_entry(entry) and (same_project or (not entry["deps"] and not entry["a"])):
                 self.entries[name] = entry
+        learned = data.get("learned")
+        if isinstance(learned, list) and all(isinstance(name, str) for name in learned):
+            self.learned = learned
         listen = data.get("listen")
         if isinstance(listen, dict):
             self.listen = {
                 name: row
                 for name, row in listen.items()
                 if isinstance(row, list)
-                and len(row) == 3
+                and len(row) == 4
                 and isinstance(row[0], int)
                 and isinstance(row[1], int)
                 and isinstance(row[2], bool)
+                and isinstance(row[3], list)
+                and all(isinstance(name, str) for name in row[3])
             }
 
     # -- lookups -----------------------------------------------------------------------
@@ -235,6 +244,33 @@ class Cache:
         except (KeyError, TypeError, ValueError):
             return None
 
+    def declared_names(self) -> frozenset[str]:
+        """The timestamp field names the project's classes declare (`detect.declared_in`),
+        from what is remembered of each file by mtime and size: only files changed since
+        are read again. When they differ from what the cached results assumed, those
+        results are not valid (`names_changed`): a file that never mentioned a new name may
+        now copy it."""
+        names: set[str] = set()
+        for path in self.project_files:
+            name = relative_to_root(path, self.root)
+            stat = self._stat(name)
+            if stat is None:
+                continue
+            row = self.listen.get(name)
+            if row is None or (row[0], row[1]) != (stat.st_mtime_ns, stat.st_size):
+                try:
+                    data = read_source(path)
+                except SourceError:
+                    continue
+                row = self.observe(path, stat, data)
+            names.update(row[3])
+        found = frozenset(names)
+        if self.learned != sorted(found):
+            self.names_changed = self.learned is not None
+            self.learned = sorted(found)
+            self.dirty = True
+        return found
+
     def listeners(self) -> str:
         """The project's listener digest as it is now. Which files may define listeners is
         remembered by mtime and size, so only files changed since are read again."""
@@ -260,8 +296,12 @@ class Cache:
     # -- updates -----------------------------------------------------------------------
 
     def observe(self, path: Path, stat: os.stat_result, data: bytes) -> list:
-        """Remember whether `path`, as `stat` describes it, may define listeners."""
-        row = [stat.st_mtime_ns, stat.st_size, may_define_listeners(data)]
+        """Remember whether `path`, as `stat` describes it, may define listeners, and which
+        timestamp fields its classes declare."""
+        from timestamp_lint.detect import declared_in  # detect needs the index, which needs us
+
+        declared = sorted(declared_in(data, self.fields))
+        row = [stat.st_mtime_ns, stat.st_size, may_define_listeners(data), declared]
         name = relative_to_root(path, self.root)
         if self.listen.get(name) != row:
             self.listen[name] = row
@@ -305,6 +345,7 @@ class Cache:
                 "project": self.project,
                 "entries": self.entries,
                 "listen": self.listen,
+                "learned": self.learned,
             },
             separators=(",", ":"),
         ).encode()

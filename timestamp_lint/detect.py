@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections.abc import Callable
 
 from timestamp_lint.columns import is_timestamp
 from timestamp_lint.ftypes import ColumnInfo
@@ -38,6 +39,9 @@ _DECLARATION = re.compile(rb"[ \t]+([A-Za-z_][A-Za-z0-9_]*)(?:[ \t]*:[^=\n]*=|[ 
 _LINES_UP = 8  # how far above the default a declaration's first line may be
 
 _known: weakref.WeakKeyDictionary[ProjectIndex, frozenset[str]] = weakref.WeakKeyDictionary()
+_sources: weakref.WeakKeyDictionary[ProjectIndex, Callable[[], frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def field_names(index: ProjectIndex) -> frozenset[str]:
@@ -51,12 +55,14 @@ def field_names(index: ProjectIndex) -> frozenset[str]:
 
 def _declared(index: ProjectIndex) -> frozenset[str]:
     """Names that a class body may declare as columns stamping the current time, read from
-    the bytes of every project file (no parse): for each default or update hook that names
-    the clock, the name that starts its statement. A name found wrongly costs only a few
+    the bytes of every project file (no parse). A name found wrongly costs only a few
     files parsed in vain: a copy is reported only into a model whose own column, as the
     index reads it, stamps the time."""
     if not index.config.detect_fields:
         return frozenset()
+    source = _sources.get(index)
+    if source is not None:
+        return source()
     configured = frozenset(index.config.fields)
     names: set[str] = set()
     for path in index.project_files():
@@ -64,18 +70,33 @@ def _declared(index: ProjectIndex) -> frozenset[str]:
             data = read_source(path)
         except SourceError:
             continue
-        if b"class" not in data:
-            continue
-        for hook in _HOOKS:
-            start = data.find(hook)
-            while start >= 0:
-                end = start + len(hook)
-                if hook == b"auto_now" or _CLOCK_AFTER.match(data, end):
-                    name = _declared_name(data, start)
-                    if name is not None and name not in configured:
-                        names.add(name)
-                start = data.find(hook, end)
+        names.update(declared_in(data, configured))
     return frozenset(names)
+
+
+def declared_in(data: bytes, configured: frozenset[str]) -> frozenset[str]:
+    """The names one file's bytes declare as columns stamping the current time, besides the
+    `configured` ones: for each default or update hook that names the clock, the name that
+    starts its statement. (The cache keeps this per file, so warm runs read no file for it.)"""
+    if b"class" not in data:
+        return frozenset()
+    names: set[str] = set()
+    for hook in _HOOKS:
+        start = data.find(hook)
+        while start >= 0:
+            end = start + len(hook)
+            if hook == b"auto_now" or _CLOCK_AFTER.match(data, end):
+                name = _declared_name(data, start)
+                if name is not None and name not in configured:
+                    names.add(name)
+            start = data.find(hook, end)
+    return frozenset(names)
+
+
+def use_source(index: ProjectIndex, declared: Callable[[], frozenset[str]]) -> None:
+    """Let `declared()` (the cache's per-file memory of `declared_in`) give the names the
+    models declare, instead of reading every project file."""
+    _sources[index] = declared
 
 
 def _declared_name(data: bytes, offset: int) -> str | None:
