@@ -73,6 +73,7 @@ _WORD_OR_DOT = _WORD | {0x2E}
 _BLANKS = frozenset(b" \t")
 _ASSIGN_AFTER = re.compile(rb"\s*=(?!=)")  # `created_at =`, not `created_at ==`
 _DECLARE_AFTER = re.compile(rb"\s*[:=]")
+_KEY_AFTER = re.compile(rb"\s*:")  # after a quoted name: a dict key
 # places where a dict may reach a new record, or a field be set by name: a word, whether
 # it must start a name, and what must follow it
 _OTHER_GIVES = (
@@ -105,7 +106,8 @@ class Prescreen:
         ask about again). Most files mention no field at all, which `bytes.find` tells at
         memory speed; the occurrences of the others are classified where they stand:
 
-        - read: `.created_at`, or a string `"created_at"` (a key, `getattr`);
+        - read: `.created_at`, or a string `"created_at"` that is not a dict key
+          (`x["created_at"]`, `getattr`);
         - named: a field is given a value by name, which the rules read from a keyword
           (`created_at=`), an assignment (`x.created_at =`) or a string literal (a dict key,
           `setattr`): `created_at =`, or any string `"created_at"`;
@@ -140,7 +142,9 @@ class Prescreen:
                     start = data.find(name, start + 1)
                     continue
                 quoted = before in _QUOTES and after in _QUOTES
-                if before == 0x2E or quoted:  # "."
+                # a read: `.created_at`, or a string that is no dict key (`"created_at":`
+                # gives a value; `getattr(x, "created_at")` and `x["created_at"]` read one)
+                if before == 0x2E or (quoted and not _KEY_AFTER.match(data, end + 1)):
                     reads = True
                 if quoted or _ASSIGN_AFTER.match(data, end):
                     gives.append(start)
