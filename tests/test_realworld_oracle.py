@@ -263,7 +263,10 @@ def test_allowed_by_default_mirrors_the_default_allow_globs():
     assert oracle.allowed_by_default("app/alembic/versions/x.py")
     assert oracle.allowed_by_default("app/scripts/backfill_users.py")
     assert oracle.allowed_by_default("app/serializers.py")
+    assert oracle.allowed_by_default("app/tests/test_views.py")
+    assert oracle.allowed_by_default("app/conftest.py")
     assert not oracle.allowed_by_default("app/services.py")
+    assert not oracle.allowed_by_default("app/testing.py")
 
 
 SAMPLE_MODELS = """\
