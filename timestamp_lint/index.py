@@ -150,8 +150,8 @@ def summarize(
 ) -> ModuleSummary:
     """Read what the module's top level binds, following its branches as Python would run
     them: a `try` body wins over its handlers (`except ImportError:` fallbacks), both
-    branches of an `if` may run (a name bound differently on each stays unresolved unless
-    both mean the same thing), `if TYPE_CHECKING:` bindings are kept apart as the types a
+    branches of an `if` may run (a name keeps every binding its branches give it, see
+    `ChoiceSym`), `if TYPE_CHECKING:` bindings are kept apart as the types a
     checker would see, and `with` blocks run their body. A branch binding `X = None` is
     dropped when another binds X: a use of X as a base, a callee or a module runs only
     where X is something else (`None` has no attributes we follow and cannot be called)."""
@@ -433,6 +433,8 @@ class InstanceSym:
 
 @dataclass(frozen=True)
 class ChoiceSym:
+    """One of `options` (two or more, none None), in the order the branches bind them."""
+
     options: tuple[ModuleSym | NamespaceSym | ClassSym | FunctionSym | InstanceSym | str, ...]
 
 
