@@ -14,6 +14,7 @@ import click
 
 from timestamp_lint.ftypes import Config, UserError
 from timestamp_lint.index import (
+    ChoiceSym,
     ClassSummary,
     ClassSym,
     Kind,
@@ -47,17 +48,27 @@ def class_chain(index: ProjectIndex, cls: ClassSummary, depth: int = 0) -> list[
         return lines
     for base, symbol in index.bases_of(cls):
         written = show_expr(base) if base is not None else "<expression>"
-        if isinstance(symbol, ClassSym):
-            lines.extend(class_chain(index, symbol.cls, depth + 1))
-        elif isinstance(symbol, str):
-            known = external_kind(symbol, frozenset(index.config.model_bases))
-            verdict = {Kind.MODEL: "an ORM root", Kind.SQLMODEL: "SQLModel"}.get(
-                known, "not a known model base"
-            )
-            lines.append(f"{pad}  base {written} is {symbol}: {verdict}")
-        else:
-            lines.append(f"{pad}  base {written} did not resolve")
+        lines.extend(_base_chain(index, written, symbol, depth))
     return lines
+
+
+def _base_chain(index: ProjectIndex, written: str, symbol: object, depth: int) -> list[str]:
+    pad = "  " * depth
+    if isinstance(symbol, ClassSym):
+        return class_chain(index, symbol.cls, depth + 1)
+    if isinstance(symbol, str):
+        known = external_kind(symbol, frozenset(index.config.model_bases))
+        verdict = {Kind.MODEL: "an ORM root", Kind.SQLMODEL: "SQLModel"}.get(
+            known, "not a known model base"
+        )
+        return [f"{pad}  base {written} is {symbol}: {verdict}"]
+    if isinstance(symbol, ChoiceSym):
+        count = len(symbol.options)
+        lines = [f"{pad}  base {written} is bound on branches, one of {count}:"]
+        for option in symbol.options:
+            lines.extend(_base_chain(index, written, option, depth + 1))
+        return lines
+    return [f"{pad}  base {written} did not resolve"]
 
 
 def explain_line(path: Path, line: int, config: Config) -> str:

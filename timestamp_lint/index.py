@@ -10,6 +10,10 @@ Names resolve to *symbols*:
 - `ClassSym(summary)`: a class defined in the project;
 - `str`: a dotted path outside the project, where a call is written `()`, e.g.
   `"sqlalchemy.orm.declarative_base()"` or `"flask_sqlalchemy.SQLAlchemy().Model"`;
+- `ChoiceSym(options)`: a name bound to different things on the branches of its module
+  (`if/else`, `try/except`): one of them at run time, we cannot tell which. It is no class
+  (a call through it names no model), but a class inheriting from it is a model when every
+  option is one;
 - `None`: anything we cannot follow (a local value, a function result, a missing module).
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import enum
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -44,6 +49,7 @@ T = TypeVar("T")
 CALL = "()"
 Expr = tuple[str, ...]  # a dotted expression, calls written as "()" parts
 MAX_DEPTH = 64
+MAX_LINEAGES = 16  # combinations of branch-bound bases followed for one class
 ROOT_MARKERS = ("manage.py", "pyproject.toml", "setup.cfg")
 
 
@@ -72,6 +78,7 @@ class ClassSummary:
 
 
 Binding = tuple[str, object]  # ("import", dotted) | ("class", ClassSummary) | ("value", Expr)
+NONE: Binding = ("none", None)  # `X = None`
 
 
 @dataclass
@@ -143,9 +150,11 @@ def summarize(
 ) -> ModuleSummary:
     """Read what the module's top level binds, following its branches as Python would run
     them: a `try` body wins over its handlers (`except ImportError:` fallbacks), both
-    branches of an `if` may run (a name bound differently on each stays unresolved unless
-    both mean the same thing), `if TYPE_CHECKING:` bindings are kept apart as the types a
-    checker would see, and `with` blocks run their body."""
+    branches of an `if` may run (a name keeps every binding its branches give it, see
+    `ChoiceSym`), `if TYPE_CHECKING:` bindings are kept apart as the types a
+    checker would see, and `with` blocks run their body. A branch binding `X = None` is
+    dropped when another binds X: a use of X as a base, a callee or a module runs only
+    where X is something else (`None` has no attributes we follow and cannot be called)."""
     summary = ModuleSummary(path=path, name=name, root=root, is_package=is_package)
     summary.hooks = extract_hooks(tree, fields)
     package = summary.package()
@@ -209,6 +218,8 @@ def summarize(
                     value = None  # `x = x.y`: not followed
                 loader = _literal_call(stmt.value) if stmt.value is not None else None
                 binding: Binding = ("loader", loader) if loader else ("value", value)
+                if isinstance(stmt.value, ast.Constant) and stmt.value.value is None:
+                    binding = NONE
                 for target in targets:
                     if isinstance(target, ast.Name):
                         bind(env, target.id, binding)
@@ -239,6 +250,7 @@ def summarize(
 
     summary.strings = _string_constants(tree.body)
     for local, options in visit(tree.body, {}).items():
+        options = tuple(o for o in options if o != NONE) or (("value", None),)
         summary.bindings[local] = options
         if len(options) > 1:
             summary.order[local] = "branches"
@@ -371,6 +383,24 @@ def _save_fields(node: ast.ClassDef, fields: frozenset[str]) -> frozenset[str]:
     return frozenset()
 
 
+def agreed_columns(versions: list[dict[str, ColumnInfo]]) -> dict[str, ColumnInfo]:
+    """The columns every version declares alike (one version per branch a model's bases
+    may take); declared in different classes alike, the owner names them all."""
+    first, *others = versions
+    agreed: dict[str, ColumnInfo] = {}
+    for name, info in first.items():
+        owners = [info.owner]
+        for other in others:
+            found = other.get(name)
+            if found is None or replace(found, owner=info.owner) != info:
+                break
+            if found.owner not in owners:
+                owners.append(found.owner)
+        else:
+            agreed[name] = replace(info, owner=" or ".join(owners))
+    return agreed
+
+
 # --------------------------------------------------------------------------- symbols
 
 
@@ -401,7 +431,28 @@ class InstanceSym:
     cls: ClassSummary  # an instance of a class of the project or of an installed package
 
 
-Symbol = ModuleSym | NamespaceSym | ClassSym | FunctionSym | InstanceSym | str | None
+@dataclass(frozen=True)
+class ChoiceSym:
+    """One of `options` (two or more, none None), in the order the branches bind them."""
+
+    options: tuple[ModuleSym | NamespaceSym | ClassSym | FunctionSym | InstanceSym | str, ...]
+
+
+Symbol = ModuleSym | NamespaceSym | ClassSym | FunctionSym | InstanceSym | ChoiceSym | str | None
+
+
+def one_of(found: list[Symbol]) -> Symbol:
+    """What a name bound to each of `found` (one per branch) is: the symbol when every
+    branch gives the same, a `ChoiceSym` when they differ, None when one is unknown."""
+    options: list[Symbol] = []
+    for symbol in found:
+        for option in symbol.options if isinstance(symbol, ChoiceSym) else (symbol,):
+            if option not in options:
+                options.append(option)
+    if None in options or not options:
+        return None
+    return options[0] if len(options) == 1 else ChoiceSym(tuple(options))
+
 
 # Calls that return the model Django's app registry holds under string literals.
 MODEL_LOADERS = frozenset(
@@ -852,10 +903,10 @@ class ProjectIndex:
         with self.tracing() as trace:
             symbol = self.lookup(module, parts[0])
             for part in parts[1:]:
-                if symbol is None or isinstance(symbol, (ClassSym, InstanceSym, str)):
+                if symbol is None or isinstance(symbol, (ClassSym, InstanceSym, ChoiceSym, str)):
                     break
                 symbol = self._attribute(symbol, part, None, module.path, 1)
-        if symbol is not None:
+        if symbol is not None and not isinstance(symbol, ChoiceSym):
             return None
         return trace[-1] if trace else "not resolved"
 
@@ -872,19 +923,21 @@ class ProjectIndex:
 
     def lookup(self, module: ModuleSummary, name: str, depth: int = 0) -> Symbol:
         """What a top-level `name` of `module` refers to. A name bound on several branches
-        resolves only when every branch gives the same symbol; when the runtime binding is
-        opaque (a lazy proxy), an `if TYPE_CHECKING:` import gives the type."""
+        resolves when every branch gives the same symbol, else to a `ChoiceSym`; when the
+        runtime binding is opaque (a lazy proxy, or differs per branch), an
+        `if TYPE_CHECKING:` import gives the type."""
         if depth > MAX_DEPTH:
             return None
         trace = self._trace
         options = module.bindings.get(name)
         if options is not None:
-            found = {self._binding(module, name, b, depth + 1) for b in options}
-            symbol = found.pop() if len(found) == 1 else None
+            symbol = one_of([self._binding(module, name, b, depth + 1) for b in options])
             if trace is not None and len(options) > 1:
-                verdict = "the same on each" if symbol is not None else "not resolved"
+                resolved = symbol is not None and not isinstance(symbol, ChoiceSym)
+                verdict = "the same on each" if resolved else "not resolved"
                 trace.append(f"{name} is bound on {len(options)} branches: {verdict}")
-            opaque = symbol is None or isinstance(symbol, InstanceSym)  # e.g. a lazy proxy
+            # a lazy proxy, or a different thing per branch
+            opaque = symbol is None or isinstance(symbol, (InstanceSym, ChoiceSym))
             if not opaque or name not in module.typing:
                 return symbol
             if trace is not None:
@@ -950,6 +1003,9 @@ class ProjectIndex:
     ) -> Symbol:
         if depth > MAX_DEPTH:
             return None
+        if isinstance(symbol, ChoiceSym):
+            options = symbol.options
+            return one_of([self._attribute(o, part, dotted, prefer_root, depth) for o in options])
         if isinstance(symbol, str):
             return symbol + part if part == CALL else f"{symbol}.{part}"
         if isinstance(symbol, NamespaceSym):
@@ -988,18 +1044,20 @@ class ProjectIndex:
         return None
 
     def _call_function(self, function: FunctionSym, depth: int) -> Symbol:
-        """What calling a module-level function gives: what all its `return`s name, when
-        they name the same thing (`MP_Node = get_tree_base()`)."""
+        """What calling a module-level function gives: what all its `return`s name
+        (`MP_Node = get_tree_base()`), one of them (a `ChoiceSym`) when they differ."""
         module = self.summary(function.path)
         if module is None:
             return None
-        found = {
-            self.resolve_expr(module, e, depth + 1) if e is not None else None
-            for e in function.returns
-        }
-        symbol = found.pop() if len(found) == 1 else None
+        symbol = one_of(
+            [
+                self.resolve_expr(module, e, depth + 1) if e is not None else None
+                for e in function.returns
+            ]
+        )
         if self._trace is not None:
-            verdict = "the same on each" if symbol is not None else "not all the same thing"
+            resolved = symbol is not None and not isinstance(symbol, ChoiceSym)
+            verdict = "the same on each" if resolved else "not all the same thing"
             count = len(function.returns)
             self._trace.append(f"{function.name}() has {count} return(s): {verdict}")
         return symbol
@@ -1175,9 +1233,14 @@ class ProjectIndex:
         """What a base class expression names, installed classes followed."""
         if base is None:
             return None
-        symbol = self.resolve_expr(module, base)
+        return self._followed(self.resolve_expr(module, base))
+
+    def _followed(self, symbol: Symbol) -> Symbol:
+        """`symbol` with names of installed packages followed into their sources."""
+        if isinstance(symbol, ChoiceSym):
+            return one_of([self._followed(o) for o in symbol.options])
         if isinstance(symbol, str) and self._follows_installed(symbol):
-            symbol = self.installed(symbol)
+            return self.installed(symbol)
         return symbol
 
     def bases_of(self, cls: ClassSummary) -> list[tuple[Expr | None, Symbol]]:
@@ -1229,13 +1292,7 @@ class ProjectIndex:
                 symbol = self.resolve_expr(module, decorator)
                 if isinstance(symbol, str) and decorator_kind(symbol) is Kind.MODEL:
                     return Kind.MODEL
-        kinds = set()
-        for base in cls.bases:
-            symbol = self._base(module, base)
-            if isinstance(symbol, str):
-                kinds.add(external_kind(symbol, self._model_bases))
-            elif isinstance(symbol, ClassSym):
-                kinds.add(self.class_kind(symbol.cls))
+        kinds = {self._base_kind(self._base(module, base)) for base in cls.bases}
         if Kind.MODEL in kinds:
             return Kind.MODEL
         self._hook_map()
@@ -1244,6 +1301,18 @@ class ProjectIndex:
             return Kind.MODEL  # mapped imperatively
         if Kind.SQLMODEL in kinds:
             return Kind.MODEL if cls.keywords.get("table") is True else Kind.SQLMODEL
+        return Kind.NONE
+
+    def _base_kind(self, symbol: Symbol) -> Kind:
+        """What a base class (resolved, installed names followed) makes its subclasses; a
+        base bound differently on each branch, what every option makes them, else NONE."""
+        if isinstance(symbol, str):
+            return external_kind(symbol, self._model_bases)
+        if isinstance(symbol, ClassSym):
+            return self.class_kind(symbol.cls)
+        if isinstance(symbol, ChoiceSym):
+            kinds = {self._base_kind(o) for o in symbol.options}
+            return kinds.pop() if len(kinds) == 1 else Kind.NONE
         return Kind.NONE
 
     def model_class(self, symbol: Symbol) -> ClassSummary | None:
@@ -1257,24 +1326,44 @@ class ProjectIndex:
     # -- columns -----------------------------------------------------------------------
 
     def ancestors(self, cls: ClassSummary) -> list[ClassSummary]:
-        """Project classes `cls` inherits from, nearest first (depth-first, left to right)."""
-        found: list[ClassSummary] = []
-        seen = {(cls.path, cls.name)}
-        stack = [cls]
-        while stack:
-            current = stack.pop()
-            module = self.summary(current.path)
-            if module is None:
+        """Project classes `cls` inherits from, nearest first (depth-first, left to right):
+        those it inherits from whichever branch binds its bases."""
+        lines = self.lineages(cls)
+        if len(lines) <= 1:
+            return lines[0] if lines else []
+        return [c for c in lines[0] if all(c in line for line in lines[1:])]
+
+    def lineages(self, cls: ClassSummary) -> list[list[ClassSummary]]:
+        """The project classes `cls` may inherit from at run time (nearest first,
+        depth-first, left to right): one list per combination of the options of its bases
+        bound differently on branches (`ChoiceSym`), one list when none is; [] past
+        MAX_LINEAGES combinations (nothing inherited is then known)."""
+        done: list[list[ClassSummary]] = []
+        pending: list[tuple[list[ClassSummary], list[ClassSummary]]] = [([], [cls])]
+        while pending:
+            found, stack = pending.pop()
+            if not stack:
+                done.append(found)
                 continue
-            bases = []
-            for base in current.bases:
+            current, stack = stack[-1], stack[:-1]
+            module = self.summary(current.path)
+            alternatives: list[list[ClassSummary | None]] = []
+            for base in current.bases if module is not None else ():
                 symbol = self._base(module, base)
-                if isinstance(symbol, ClassSym) and (symbol.cls.path, symbol.cls.name) not in seen:
-                    seen.add((symbol.cls.path, symbol.cls.name))
-                    bases.append(symbol.cls)
-            found.extend(bases)
-            stack.extend(reversed(bases))
-        return found
+                options = symbol.options if isinstance(symbol, ChoiceSym) else (symbol,)
+                alternatives.append([o.cls if isinstance(o, ClassSym) else None for o in options])
+            combos = list(itertools.product(*alternatives))
+            if len(done) + len(pending) + len(combos) > MAX_LINEAGES:
+                return []
+            for combo in reversed(combos):
+                seen = {id(cls), *map(id, found)}
+                bases: list[ClassSummary] = []
+                for base_cls in combo:
+                    if base_cls is not None and id(base_cls) not in seen:
+                        seen.add(id(base_cls))
+                        bases.append(base_cls)
+                pending.append((found + bases, stack + bases[::-1]))
+        return done
 
     def derives_from(self, cls: ClassSummary, externals: frozenset[str]) -> bool:
         for current in (cls, *self.ancestors(cls)):
@@ -1409,21 +1498,27 @@ class ProjectIndex:
         return self._memoized(self._models, (cls.path, cls.name), lambda: self._model(cls), empty)
 
     def _model(self, cls: ClassSummary) -> ModelInfo:
-        columns: dict[str, ColumnInfo] = {}
+        """A column inherited through a base bound differently on branches is known only
+        when every branch declares it alike (a fix must be safe whichever branch runs)."""
+        mapped_columns: dict[str, ColumnInfo] = {}
         mapped = self.mapping(cls)
         if mapped is not None:
             module, table = mapped
             for name, decl in table.items():
                 info = interpret(decl, cls.qualname, lambda e: self.resolve_expr(module, e), False)
                 if info is not None:
-                    columns[name] = self._hooked(info, name, cls)
-        for current in (cls, *self.ancestors(cls)):
-            for name in current.columns:
-                if name not in columns:
-                    info = self.column_info(current, name, cls)
-                    if info is not None:
-                        columns[name] = info
-        return ModelInfo(cls.qualname, cls.path, columns)
+                    mapped_columns[name] = self._hooked(info, name, cls)
+        versions = []
+        for line in self.lineages(cls) or [[]]:
+            columns = dict(mapped_columns)
+            for current in (cls, *line):
+                for name in current.columns:
+                    if name not in columns:
+                        info = self.column_info(current, name, cls)
+                        if info is not None:
+                            columns[name] = info
+            versions.append(columns)
+        return ModelInfo(cls.qualname, cls.path, agreed_columns(versions))
 
     # -- for other modules (additive) ---------------------------------------------------
 
