@@ -177,3 +177,35 @@ def test_select_and_noqa(tmp_path: Path) -> None:
     path.write_text(text)
     after = run_cli("--no-cache", "--select", "TSL004", "--output-format", "json", ".", cwd=root)
     assert len(json.loads(after.stdout)) == len(json.loads(only.stdout)) - 1
+
+
+@pytest.mark.parametrize(
+    ("body", "worth"),
+    [
+        # a copy or a key set to None reaches LibCST only when the record is then stored
+        ("snapshot = copy.deepcopy(state)\nseen.add(1)\nreturn snapshot\n", False),
+        ("new = copy.copy(old)\nsession.add(new)\n", True),
+        ("new = copy.copy(old)\nnew.save()\n", True),
+        ("obj.id = None\nold.save()\nreturn obj\n", False),
+        ("obj.pk = None\nobj.save()\n", True),
+    ],
+)
+def test_the_first_pass_lets_through_only_stored_copies(
+    tmp_path: Path, body: str, worth: bool
+) -> None:
+    import ast
+
+    from timestamp_lint.api import make_engine
+    from timestamp_lint.config import load_config
+
+    source = "import copy\n\n\ndef f(session, state, old, obj, seen):\n" + "".join(
+        f"    {line}\n" for line in body.splitlines()
+    )
+    (tmp_path / "pyproject.toml").write_text("[tool.timestamp-lint]\n")
+    path = tmp_path / "mod.py"
+    path.write_text(source)
+    engine = make_engine(load_config(tmp_path))
+    data = source.encode()
+    summary = engine.index.summary(path, data)
+    assert engine.needs_analysis(data, path)  # the byte scan sees the words
+    assert engine.prescreen.worth_analysing(data, ast.parse(source), summary, {"TSL004"}) is worth

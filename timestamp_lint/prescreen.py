@@ -312,12 +312,24 @@ class Prescreen:
         self._tree, self._facts = tree, {}
         self._scoped = True
         self._any_nested_import = True
+        stored: set[str] | None = None  # names saved or added anywhere, once asked
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                if name in ("make_transient", "copy", "deepcopy"):
+                if name == "make_transient":
                     return True
+            elif (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and _called_name(node.value.func) in ("copy", "deepcopy")
+            ):
+                # `new = copy.copy(obj)` matters only when `new` is then saved or added
+                stored = _stored_names(tree) if stored is None else stored
+                if any(isinstance(t, ast.Name) and t.id in stored for t in node.targets):
+                    return True
+                continue
+            if isinstance(node, ast.Call):
                 stars = [k.value for k in node.keywords if k.arg is None]
                 if stars:
                     self._node, self._region = node, None
@@ -325,15 +337,21 @@ class Prescreen:
                         self._may_be_model(func, summary)
                     ):
                         return True
-            elif isinstance(node, ast.Assign):
-                if (
-                    isinstance(node.value, ast.Constant)
-                    and node.value.value is None
-                    and any(
-                        isinstance(t, ast.Attribute) and t.attr in ("pk", "id")
-                        for t in node.targets
-                    )
-                ):
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant)
+                and node.value.value is None
+            ):
+                # `obj.pk = None` matters only when `obj` is then saved
+                keys = [
+                    t.value.id
+                    for t in node.targets
+                    if isinstance(t, ast.Attribute)
+                    and t.attr in ("pk", "id")
+                    and isinstance(t.value, ast.Name)
+                ]
+                stored = _stored_names(tree) if stored is None and keys else stored
+                if any(key in stored for key in keys):
                     return True
             elif isinstance(node, ast.For) and columns_text(node.iter):
                 return True
@@ -534,6 +552,28 @@ class Prescreen:
             if why is not None:
                 found.append((node.lineno, node.col_offset + 1, show_expr(parts), why))
         return found
+
+
+_STORES = frozenset({"add", "add_all", "merge", "bulk_save_objects"})
+
+
+def _called_name(func: ast.expr) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _stored_names(tree: ast.Module) -> set[str]:
+    """Local names the module saves (`x.save()`) or hands to `session.add(x)` & co anywhere:
+    what TSL004 asks of a copied record or of one whose key is set to None (in the same
+    function; anywhere in the module is the wider, cheaper test)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        if node.func.attr == "save" and isinstance(node.func.value, ast.Name):
+            names.add(node.func.value.id)
+        elif node.func.attr in _STORES:
+            names.update(a.id for a in node.args if isinstance(a, ast.Name))
+    return names
 
 
 def _clone_words(data: bytes) -> Iterator[int]:
