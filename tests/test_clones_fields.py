@@ -178,3 +178,16 @@ def test_a_field_the_models_start_to_declare_rechecks_cached_results(tmp_path: P
     assert [(f.code, f.line, f.field) for f in found] == [("TSL001", 5, "born")]
     whole = lint_paths([root], options=cached).findings
     assert [(f.code, f.field) for f in whole] == [("TSL001", "born")]
+
+
+def test_names_are_learned_only_from_declarations_that_stamp_the_time() -> None:
+    from timestamp_lint.detect import declared_in
+
+    source = b"""
+class Run(Base):
+    created = Column(DateTime, default=datetime.utcnow)
+    status = Column(String, default=State.unknown_now)  # the word, not the clock
+"""
+    assert declared_in(source, frozenset({"created_at"})) == {"created"}
+    # a file that does not parse keeps what its bytes suggest
+    assert "status" in declared_in(source + b"\n  def broken(:\n", frozenset())

@@ -13,14 +13,15 @@ is reported only into a model that has the column (`detected_column`).
 
 from __future__ import annotations
 
+import ast
 import re
 import weakref
 from collections.abc import Callable
 
-from timestamp_lint.columns import is_timestamp
+from timestamp_lint.columns import extract_columns, is_timestamp, stamps_time
 from timestamp_lint.ftypes import ColumnInfo
 from timestamp_lint.index import ClassSummary, ProjectIndex
-from timestamp_lint.source import SourceError, read_source
+from timestamp_lint.source import SourceError, decode_source, read_source
 
 # A column that stamps the time has a default or update hook whose value names the clock,
 # on one line (`server_default=func.now()`, `"onupdate": text("now()")`), or Django's
@@ -90,7 +91,29 @@ def declared_in(data: bytes, configured: frozenset[str]) -> frozenset[str]:
                 if name is not None and name not in configured:
                     names.add(name)
             start = data.find(hook, end)
-    return frozenset(names)
+    if not names:
+        return frozenset()
+    return _confirmed(data, configured, frozenset(names))
+
+
+def _confirmed(data: bytes, configured: frozenset[str], names: frozenset[str]) -> frozenset[str]:
+    """Of the `names` the bytes suggest, those a class body of the file really declares as a
+    column that stamps the time, as the index reads declarations (`extract_columns`): a
+    common word found wrongly (`status`) would send every file that mentions it through the
+    first pass. A file that does not parse keeps the byte scan's names."""
+    try:
+        tree = ast.parse(decode_source(data))
+    except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return names
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            found.update(
+                name
+                for name, decl in extract_columns(node, configured).items()
+                if name not in configured and stamps_time(decl)
+            )
+    return frozenset(found)
 
 
 def use_source(index: ProjectIndex, declared: Callable[[], frozenset[str]]) -> None:
