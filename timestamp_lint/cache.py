@@ -24,7 +24,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, astuple
 from pathlib import Path
 from typing import Any
@@ -244,13 +244,9 @@ class Cache:
         except (KeyError, TypeError, ValueError):
             return None
 
-    def declared_names(self) -> frozenset[str]:
-        """The timestamp field names the project's classes declare (`detect.declared_in`),
-        from what is remembered of each file by mtime and size: only files changed since
-        are read again. When they differ from what the cached results assumed, those
-        results are not valid (`names_changed`): a file that never mentioned a new name may
-        now copy it."""
-        names: set[str] = set()
+    def _rows(self) -> Iterator[tuple[Path, list]]:
+        """Each project file with what is remembered of it (`observe`), as it is now: by
+        mtime and size, so only files changed since are read again."""
         for path in self.project_files:
             name = relative_to_root(path, self.root)
             stat = self._stat(name)
@@ -263,6 +259,16 @@ class Cache:
                 except SourceError:
                     continue
                 row = self.observe(path, stat, data)
+            yield path, row
+
+    def declared_names(self) -> frozenset[str]:
+        """The timestamp field names the project's classes declare (`detect.declared_in`),
+        from what is remembered of each file by mtime and size: only files changed since
+        are read again. When they differ from what the cached results assumed, those
+        results are not valid (`names_changed`): a file that never mentioned a new name may
+        now copy it."""
+        names: set[str] = set()
+        for _, row in self._rows():
             names.update(row[3])
         found = frozenset(names)
         if self.learned != sorted(found):
@@ -275,21 +281,7 @@ class Cache:
         """The project's listener digest as it is now. Which files may define listeners is
         remembered by mtime and size, so only files changed since are read again."""
         if self._listeners is None:
-            found = []
-            for path in self.project_files:
-                name = relative_to_root(path, self.root)
-                stat = self._stat(name)
-                if stat is None:
-                    continue
-                row = self.listen.get(name)
-                if row is None or (row[0], row[1]) != (stat.st_mtime_ns, stat.st_size):
-                    try:
-                        data = read_source(path)
-                    except SourceError:
-                        continue
-                    row = self.observe(path, stat, data)
-                if row[2]:
-                    found.append(path)
+            found = [path for path, row in self._rows() if row[2]]
             self._listeners = listener_digest(found, self.root)
         return self._listeners
 
