@@ -188,6 +188,20 @@ class Run(Base):
     created = Column(DateTime, default=datetime.utcnow)
     status = Column(String, default=State.unknown_now)  # the word, not the clock
 """
-    assert declared_in(source, frozenset({"created_at"})) == {"created"}
-    # a file that does not parse keeps what its bytes suggest
-    assert "status" in declared_in(source + b"\n  def broken(:\n", frozenset())
+    assert declared_in(source, frozenset({"created_at"})) == {"Run.created"}
+    assert declared_in(source + b"\n  def broken(:\n", frozenset()) == frozenset()
+
+
+def test_names_are_learned_only_from_models(tmp_path: Path) -> None:
+    # a Pydantic schema's clock default teaches nothing: `timestamp` is no field to look for
+    root = tmp_path / "p"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[tool.timestamp-lint]\n")
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "models.py").write_text(CACHED_MODEL.format(default=", default=datetime.now"))
+    (root / "app" / "schemas.py").write_text(
+        "from datetime import datetime\n\nfrom pydantic import BaseModel, Field\n\n\n"
+        "class Event(BaseModel):\n    timestamp: datetime = Field(default_factory=datetime.now)\n"
+    )
+    index = ProjectIndex(load_config(root))
+    assert field_names(index) == {"created_at", "updated_at", "born"}

@@ -385,7 +385,7 @@ def run(
         cache = Cache(directory, config, project_files, with_edits=options.edits)
         index.use_store(directory)  # summaries of installed modules, across runs
         if config.detect_fields:  # the field names the models declare, as remembered
-            detect.use_source(index, cache.declared_names)
+            detect.use_source(index, cache.declared)
     outcomes: dict[Path, FileOutcome] = {}
     analyser = _Analyser(engine, options, since)
 
@@ -428,12 +428,10 @@ def run(
             take(path, cache)
         # Cached results assume the timestamp field names the models declared when they
         # were written: when a model now declares another, every file is judged again.
-        if cache is not None and config.detect_fields and cache.entries:
-            detect.field_names(index)
-            if cache.names_changed:
-                for path in [p for p in files if outcomes.get(p, FileOutcome(p)).cached]:
-                    del outcomes[path]
-                    take(path, None)
+        if cache is not None and config.detect_fields and cache.declarations_changed():
+            for path in [p for p in files if outcomes.get(p, FileOutcome(p)).cached]:
+                del outcomes[path]
+                take(path, None)
     except BaseException:
         analyser.abort()
         raise

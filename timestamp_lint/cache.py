@@ -156,8 +156,9 @@ class Cache:
         # timestamp fields its classes declare (`detect`): name -> [mtime, size, flag, names]
         self.listen: dict[str, list] = {}
         self.fields = frozenset(config.fields)
-        self.learned: list[str] | None = None  # the learned field names the entries assume
-        self.names_changed = False  # the names differ from those the entries assume
+        # the declared timestamp columns the entries assume ("path:Class.field")
+        self.learned: list[str] | None = None
+        self._declared: list[tuple[Path, str]] | None = None
         self._listeners: str | None = None  # the project's listener digest, once computed
         self.dirty = False
         self._stats: dict[str, os.stat_result | None] = {}
@@ -261,21 +262,25 @@ class Cache:
                 row = self.observe(path, stat, data)
             yield path, row
 
-    def declared_names(self) -> frozenset[str]:
-        """The timestamp field names the project's classes declare (`detect.declared_in`),
-        from what is remembered of each file by mtime and size: only files changed since
-        are read again. When they differ from what the cached results assumed, those
-        results are not valid (`names_changed`): a file that never mentioned a new name may
-        now copy it."""
-        names: set[str] = set()
-        for _, row in self._rows():
-            names.update(row[3])
-        found = frozenset(names)
-        if self.learned != sorted(found):
-            self.names_changed = self.learned is not None
-            self.learned = sorted(found)
-            self.dirty = True
-        return found
+    def declared(self) -> list[tuple[Path, str]]:
+        """Each project file with the timestamp columns its classes declare
+        (`detect.declared_in`), as remembered: only files changed since are read again."""
+        if self._declared is None:
+            self._declared = [(path, entry) for path, row in self._rows() for entry in row[3]]
+        return self._declared
+
+    def declarations_changed(self) -> bool:
+        """Whether the columns the project's classes declare as stamping the time differ
+        from those the cached results were computed with: then those results are not valid
+        (a file that never mentioned a new field name may now copy it). Recorded for the
+        next run."""
+        now = sorted(f"{relative_to_root(path, self.root)}:{e}" for path, e in self.declared())
+        if self.learned == now:
+            return False
+        changed = self.learned is not None
+        self.learned = now
+        self.dirty = True
+        return changed
 
     def listeners(self) -> str:
         """The project's listener digest as it is now. Which files may define listeners is

@@ -16,11 +16,12 @@ from __future__ import annotations
 import ast
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from timestamp_lint.columns import extract_columns, is_timestamp, stamps_time
 from timestamp_lint.ftypes import ColumnInfo
-from timestamp_lint.index import ClassSummary, ProjectIndex
+from timestamp_lint.index import ClassSummary, Kind, ProjectIndex
 from timestamp_lint.source import SourceError, decode_source, read_source
 
 # A column that stamps the time has a default or update hook whose value names the clock,
@@ -40,7 +41,7 @@ _DECLARATION = re.compile(rb"[ \t]+([A-Za-z_][A-Za-z0-9_]*)(?:[ \t]*:[^=\n]*=|[ 
 _LINES_UP = 8  # how far above the default a declaration's first line may be
 
 _known: weakref.WeakKeyDictionary[ProjectIndex, frozenset[str]] = weakref.WeakKeyDictionary()
-_sources: weakref.WeakKeyDictionary[ProjectIndex, Callable[[], frozenset[str]]] = (
+_sources: weakref.WeakKeyDictionary[ProjectIndex, Callable[[], Iterable[tuple[Path, str]]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -55,30 +56,40 @@ def field_names(index: ProjectIndex) -> frozenset[str]:
 
 
 def _declared(index: ProjectIndex) -> frozenset[str]:
-    """Names that a class body may declare as columns stamping the current time, read from
-    the bytes of every project file (no parse). A name found wrongly costs only a few
-    files parsed in vain: a copy is reported only into a model whose own column, as the
-    index reads it, stamps the time."""
+    """Names that a model class of the project declares as columns stamping the current
+    time. The bytes of each file name the candidates (`declared_in`, no parse for most
+    files); the index decides which of their classes are models: a Pydantic schema's
+    `timestamp: datetime = Field(default_factory=now)` teaches nothing."""
     if not index.config.detect_fields:
         return frozenset()
     source = _sources.get(index)
     if source is not None:
-        return source()
-    configured = frozenset(index.config.fields)
+        found = source()
+    else:
+        configured = frozenset(index.config.fields)
+        found = set()
+        for path in index.project_files():
+            try:
+                data = read_source(path)
+            except SourceError:
+                continue
+            found.update((path, entry) for entry in declared_in(data, configured))
     names: set[str] = set()
-    for path in index.project_files():
-        try:
-            data = read_source(path)
-        except SourceError:
-            continue
-        names.update(declared_in(data, configured))
+    for path, entry in found:
+        owner, _, name = entry.partition(".")
+        summary = index.summary(path) if name not in names else None
+        cls = summary.classes.get(owner) if summary is not None else None
+        if cls is not None and index.class_kind(cls) is Kind.MODEL:
+            names.add(name)
     return frozenset(names)
 
 
 def declared_in(data: bytes, configured: frozenset[str]) -> frozenset[str]:
-    """The names one file's bytes declare as columns stamping the current time, besides the
-    `configured` ones: for each default or update hook that names the clock, the name that
-    starts its statement. (The cache keeps this per file, so warm runs read no file for it.)"""
+    """The columns one file's top-level classes declare as stamping the current time,
+    besides the `configured` fields, as `Class.field`. The bytes name the candidates: for
+    each default or update hook that names the clock, the name that starts its statement;
+    a file with none is not parsed. (The cache keeps this per file, so warm runs read no
+    file for it.)"""
     if b"class" not in data:
         return frozenset()
     names: set[str] = set()
@@ -97,28 +108,27 @@ def declared_in(data: bytes, configured: frozenset[str]) -> frozenset[str]:
 
 
 def _confirmed(data: bytes, configured: frozenset[str], names: frozenset[str]) -> frozenset[str]:
-    """Of the `names` the bytes suggest, those a class body of the file really declares as a
-    column that stamps the time, as the index reads declarations (`extract_columns`): a
-    common word found wrongly (`status`) would send every file that mentions it through the
-    first pass. A file that does not parse keeps the byte scan's names."""
+    """Of the `names` the bytes suggest, those a top-level class body of the file really
+    declares as a column that stamps the time, as the index reads declarations
+    (`extract_columns`), as `Class.field`. A file that does not parse holds no model."""
     try:
         tree = ast.parse(decode_source(data))
     except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
-        return names
+        return frozenset()
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in tree.body:
         if isinstance(node, ast.ClassDef):
             found.update(
-                name
+                f"{node.name}.{name}"
                 for name, decl in extract_columns(node, configured).items()
-                if name not in configured and stamps_time(decl)
+                if name in names and name not in configured and stamps_time(decl)
             )
     return frozenset(found)
 
 
-def use_source(index: ProjectIndex, declared: Callable[[], frozenset[str]]) -> None:
-    """Let `declared()` (the cache's per-file memory of `declared_in`) give the names the
-    models declare, instead of reading every project file."""
+def use_source(index: ProjectIndex, declared: Callable[[], Iterable[tuple[Path, str]]]) -> None:
+    """Let `declared()` (the cache's per-file memory of `declared_in`: each file with each
+    of its entries) give the candidates, instead of reading every project file."""
     _sources[index] = declared
 
 
