@@ -277,10 +277,11 @@ class Cache:
         now = sorted(f"{relative_to_root(path, self.root)}:{e}" for path, e in self.declared())
         if self.learned == now:
             return False
-        changed = self.learned is not None
+        stale = bool(self.entries)  # computed with other (or unrecorded) declarations
         self.learned = now
-        self.dirty = True
-        return changed
+        if stale or now:  # a project with no declarations and no results writes nothing
+            self.dirty = True
+        return stale
 
     def listeners(self) -> str:
         """The project's listener digest as it is now. Which files may define listeners is
