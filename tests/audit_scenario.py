@@ -84,3 +84,17 @@ def wait_until_past(moment: str) -> datetime:
     if remaining > 0:
         time.sleep(remaining + 0.05)
     return second
+
+
+def audit(*args: str) -> tuple[int, str, str]:
+    """Run `timestamp-lint audit ARGS` in this process: exit code, stdout, stderr."""
+    from click.testing import CliRunner
+
+    from timestamp_lint.audit.command import audit as audit_command
+
+    try:  # click < 8.2 mixes stderr into stdout unless told not to
+        runner = CliRunner(mix_stderr=False)
+    except TypeError:  # click >= 8.2 keeps them apart and has no such option
+        runner = CliRunner()
+    result = runner.invoke(audit_command, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr

@@ -18,15 +18,10 @@ from click.testing import CliRunner
 
 from timestamp_lint.audit.command import audit as audit_command
 
-from .audit_scenario import demo_copy, run_scenario, wait_until_past
+from .audit_scenario import audit, demo_copy, run_scenario, wait_until_past
 from .conftest import run_cli
 
 LINK = "--link=discovery_flows.master_id=discovery_flows.id"
-
-
-def audit(*args: str):
-    result = CliRunner().invoke(audit_command, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def stamp(delta: timedelta) -> str:

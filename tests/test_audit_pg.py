@@ -15,11 +15,8 @@ import pytest
 pytest.importorskip("sqlalchemy")
 pytest.importorskip("psycopg")
 
-from click.testing import CliRunner
 
-from timestamp_lint.audit.command import audit as audit_command
-
-from .audit_scenario import demo_copy, run_scenario, wait_until_past
+from .audit_scenario import audit, demo_copy, run_scenario, wait_until_past
 from .conftest import run_cli, write_project
 from .pg import Server, running_server
 
@@ -30,11 +27,6 @@ LINK = "--link=discovery_flows.master_id=discovery_flows.id"
 def pg():
     with running_server() as server:
         yield server
-
-
-def audit(*args: str):
-    result = CliRunner().invoke(audit_command, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def table(report: dict, name: str) -> dict:

@@ -75,9 +75,13 @@ def table_name(path: Path, class_name: str, line: int, kinds: set[str]) -> str |
 
 def load(root: Path) -> ProjectModels:
     """The project's models by table, and the copy findings by the table they write to."""
-    from timestamp_lint.api import Options, lint_paths, make_engine, resolve_config
-    from timestamp_lint.discover import walk_python_files
-    from timestamp_lint.globs import PathMatcher
+    from timestamp_lint.api import (
+        Options,
+        lint_paths,
+        make_engine,
+        project_files_of,
+        resolve_config,
+    )
     from timestamp_lint.index import ClassSym
     from timestamp_lint.report import display_path
 
@@ -88,7 +92,7 @@ def load(root: Path) -> ProjectModels:
     by_qualname: dict[str, str] = {}
     try:
         index = make_engine(config).index
-        for path in walk_python_files(config.root, config.root, PathMatcher(config.exclude)):
+        for path in project_files_of(config):  # the command line's walk (`.gitignore` too)
             module = index.summary(path)
             if module is None:
                 continue

@@ -24,11 +24,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from timestamp_lint.api import Options, process
+from timestamp_lint.api import Options, process, project_files_of
 from timestamp_lint.cache import Fingerprint, content_hash
 from timestamp_lint.columns import may_define_listeners
 from timestamp_lint.config import find_project_root, load_config
-from timestamp_lint.discover import walk_python_files
 from timestamp_lint.engine import (
     MAX_ANALYSED_LINES,
     SKIP_FILE_RE,
@@ -37,7 +36,6 @@ from timestamp_lint.engine import (
     code_lines,
 )
 from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding
-from timestamp_lint.globs import PathMatcher
 from timestamp_lint.index import ModuleSummary, ProjectIndex, summarize
 from timestamp_lint.server import incremental
 from timestamp_lint.server.documents import to_bytes
@@ -124,7 +122,7 @@ class Project:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
+        self.files = project_files_of(config)  # the command line's walk (`.gitignore` too)
         self.buffers: dict[Path, bytes] = {}  # open documents, as the editor has them
         self.parsed: dict[Path, bytes] = {}  # the last content of each buffer that parsed
         self.deps: dict[Path, frozenset[Path]] = {}  # modules each open buffer's lint read
