@@ -196,7 +196,8 @@ def process(
             return replace(plain, findings=findings, output=options.stdin)
         module, nodes = located
         try:
-            text = fixer.apply(module, set(nodes), result.text)
+            rewrites = fixer.rewrites_for(nodes, [v for _, v in chosen])
+            text = fixer.apply(module, set(nodes), result.text, rewrites)
         except fixer.FixError as exc:
             return FileOutcome(path, findings, error=f"{display_path(path)}: {exc}")
     done = {id(f) for f, _ in chosen}

@@ -344,8 +344,16 @@ class Engine:
             if located is None or result.text is None:
                 return
             module, nodes = located
+            rewrites = fixer.rewrites_for(nodes, violations)
             whole = [
-                ([i], (fixer.edit_between(result.text, fixer.apply(module, {n}, result.text)),))
+                (
+                    [i],
+                    (
+                        fixer.edit_between(
+                            result.text, fixer.apply(module, {n}, result.text, rewrites)
+                        ),
+                    ),
+                )
                 for i, n in enumerate(nodes)
             ]
             edits = [entry[1][0] for entry in whole]
@@ -381,7 +389,8 @@ class Engine:
             module, source, line_map = result.parts[part]
             nodes = [violations[i].node for i in indices]
             source_lines = source.split("\n")
-            for members, entry in fixer.statement_edits(module, nodes, source, together):
+            rewrites = fixer.rewrites_for(nodes, [violations[i] for i in indices])
+            for members, entry in fixer.statement_edits(module, nodes, source, together, rewrites):
                 if entry is None:
                     if together:
                         return None

@@ -392,7 +392,8 @@ class Project:
                 if located is not None:
                     module, nodes = located
                     try:
-                        return fixer.apply(module, set(nodes), result.text)
+                        rewrites = fixer.rewrites_for(nodes, chosen)
+                        return fixer.apply(module, set(nodes), result.text, rewrites)
                     except fixer.FixError:
                         return None
             return None
