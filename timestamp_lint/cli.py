@@ -33,7 +33,7 @@ from timestamp_lint.config import Overrides, Selection, git_root, parse_override
 from timestamp_lint.docs import all_codes, rule_doc, rule_text
 from timestamp_lint.ftypes import Applicability, Config, Finding, UserError
 from timestamp_lint.report import FORMATS, ReportContext, get_reporter
-from timestamp_lint.report.text import summary
+from timestamp_lint.report.text import hidden_fixes, summary
 from timestamp_lint.report.text import unresolved as unresolved_report
 from timestamp_lint.since import ChangedLines, changed_lines
 
@@ -385,6 +385,8 @@ def check(
         if not quiet:
             noun = "finding" if result.fixed == 1 else "findings"
             click.echo(f"Would fix {result.fixed} {noun}.", err=True)
+            if hidden := hidden_fixes(result.findings, unsafe_fixes):
+                click.echo(hidden, err=True)
         sys.exit(EXIT_FINDINGS if result.diffs and not exit_zero else EXIT_CLEAN)
     if statistics:
         text = statistics_report(result.findings, output_format == "json", unsafe_fixes)

@@ -328,11 +328,12 @@ what to remove.
     def visit_For(self, node: cst.For) -> None:
         if not columns_iterable(self.semantics.code(node.iter)):
             return
-        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        # a one-line loop (`for c in cols: setattr(...)`) has one line: its suite
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else (node.body,)
         if any(isinstance(s, (cst.If, cst.Continue)) for s in _walk(node.body)):
             return
         for line in body:
-            if not isinstance(line, cst.SimpleStatementLine):
+            if not isinstance(line, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
                 continue
             for small in line.body:
                 call = small.value if isinstance(small, cst.Expr) else None
@@ -404,8 +405,11 @@ what to remove.
 # Every fix is unsafe: which keys a mapping carries is judged from how it is built, and the
 # new record stops receiving the source's values for them.
 
-MAPPING_REASON = "the keys a mapping holds are judged from how it is built"
-LOOP_REASON = "the loop then leaves them as the new record's defaults set them"
+MAPPING_REASON = (
+    "the new record stops receiving the source's values for these keys, and which keys the "
+    "mapping holds is judged from how it is built"
+)
+LOOP_REASON = "the new record stops receiving the source's values for these columns"
 # mappings whose `.items()` can be called as they are written (primaries)
 WRAPPABLE = (cst.Name, cst.Attribute, cst.Call, cst.Dict, cst.DictComp, cst.Subscript)
 
