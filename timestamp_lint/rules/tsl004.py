@@ -71,8 +71,28 @@ def duplicate(project: Project) -> Project:
 ```
 
 ## Fix safety
-There is no automatic fix: which keys to drop depends on the mapping, and the message says
-what to remove.
+Where leaving the timestamps out is unambiguous, `--fix --unsafe-fixes` does it, and
+changes nothing else:
+
+- `Model(**X)`, X a mapping of the record (`vars(src)`, `src.__dict__`,
+  `model_to_dict(src)`, `src.to_dict()`, a local holding one):
+  `Model(**{k: v for k, v in X.items() if k not in ("created_at", "updated_at")})`. The
+  call gets the same pairs in the same order, minus those keys; X itself is not changed,
+  so code that uses a local mapping afterwards still sees it whole;
+- a comprehension over the columns (`{c.name: ... for c in Model.__table__.columns}`)
+  gets `if c.name not in (...)` (or `and c.name not in (...)` after its own condition);
+- a loop that only does `setattr(new, c.name, getattr(old, c.name))` gets
+  `if c.name in (...): continue` before it.
+
+The keys are the ones the message names, timestamp fields learned from the model's
+columns included. The fix is unsafe: which keys a mapping holds is judged from how it is
+built, and the new record stops receiving the source's values for them (a column without
+an insert default that stamps the time then gets NULL; the fix message says so).
+
+There is no fix for a local mapping bound on more than one path, a loop that does more than
+copy, `make_transient`, `copy.copy` then `add`, or Django's `pk = None` then `save()`: where
+the timestamps should be reset depends on the code around the copy, and the message says
+what to do.
 """
 
     def __init__(self, context) -> None:
@@ -169,8 +189,8 @@ what to remove.
             key = _code(value.key)
             return (
                 lambda arg: arg.with_changes(value=_filter_comprehension(arg.value, kept)),
-                f"Leave {names} out with `if {_membership_code(key, kept, True)}` in the "
-                "comprehension",
+                f"Leave {names} out with `{'and' if value.for_in.ifs else 'if'} "
+                f"{_membership_code(key, kept, True)}` in the comprehension",
             )
         if not isinstance(value, WRAPPABLE):
             return None, None
@@ -468,9 +488,21 @@ def _filter_comprehension(comp: cst.BaseExpression, kept: list[str]) -> cst.Base
     """The comprehension with one more `if key not in (...)` clause."""
     if not (isinstance(comp, cst.DictComp) and _filterable(comp)):
         return comp  # not the node the finding saw: leave it
-    clause = cst.CompIf(test=_membership(comp.key, kept, True))
-    for_in = comp.for_in.with_changes(ifs=[*comp.for_in.ifs, clause])
-    return comp.with_changes(for_in=for_in)
+    test = _membership(comp.key, kept, True)
+    ifs = list(comp.for_in.ifs)
+    if not ifs:
+        ifs.append(cst.CompIf(test=test))
+    else:  # `if A` -> `if A and key not in (...)`, A in parentheses where `and` needs it
+        last = ifs[-1].test
+        if not last.lpar and (
+            isinstance(last, (cst.IfExp, cst.Lambda, cst.NamedExpr))
+            or (isinstance(last, cst.BooleanOperation) and isinstance(last.operator, cst.Or))
+        ):
+            last = last.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        ifs[-1] = ifs[-1].with_changes(
+            test=cst.BooleanOperation(left=last, operator=cst.And(), right=test)
+        )
+    return comp.with_changes(for_in=comp.for_in.with_changes(ifs=ifs))
 
 
 def _guard_loop(block: cst.CSTNode, kept: list[str]) -> cst.CSTNode:
