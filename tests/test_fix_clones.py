@@ -382,3 +382,42 @@ def test_rule_doc_describes_the_fix() -> None:
     text = done.stdout
     assert "## Fix safety" in text and "--unsafe-fixes" in text
     assert "if k not in" in text  # an example of what the fix writes
+
+
+def test_unsafe_fixes_setting(clone) -> None:
+    """`unsafe-fixes = true` in the configuration, as in Ruff; `--no-unsafe-fixes` wins."""
+    root = clone("clones_sqlalchemy")
+    path = root / "catalog/services/clones.py"
+    before = path.read_bytes()
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "unsafe-fixes = true\n")
+    shown = run_cli("--show-settings", cwd=root).stdout
+    assert "unsafe-fixes = true" in shown.splitlines()
+    off = run_cli("--select", "TSL004", "--fix", "--no-unsafe-fixes", "--no-cache", cwd=root)
+    assert path.read_bytes() == before
+    assert off.stdout.splitlines()[-1] == (
+        "8 hidden fixes can be enabled with the `--unsafe-fixes` option."
+    )
+    plain = run_cli("--select", "TSL004", "--no-cache", cwd=root)
+    assert plain.stdout.endswith("Found 10 findings.\n8 fixes available with `--fix`.\n")
+    on = run_cli("--select", "TSL004", "--fix", "--no-cache", cwd=root)
+    assert on.stdout.splitlines()[-1] == "Fixed 8 findings (2 remaining)."
+    golden = FIXTURES / "clones_sqlalchemy/catalog/services/clones.py.fixed"
+    assert path.read_bytes() == golden.read_bytes()
+
+
+def test_unsafe_fixes_setting_on_the_command_line_and_its_errors(clone) -> None:
+    root = clone("clones_sqlalchemy")
+    path = root / "catalog/services/clones.py"
+    done = run_cli(
+        "--select", "TSL004", "--config", "unsafe-fixes = true", "--diff", "--no-cache", cwd=root
+    )
+    assert done.stderr == "Would fix 8 findings.\n"
+    (root / "pyproject.toml").write_text('[tool.timestamp-lint]\nunsafe-fixes = "yes"\n')
+    bad = run_cli("--fix", "--no-cache", cwd=root)
+    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
+    assert "unsafe-fixes" in bad.stderr and "Traceback" not in bad.stderr
+    assert (
+        path.read_bytes()
+        == (FIXTURES / "clones_sqlalchemy/catalog/services/clones.py").read_bytes()
+    )

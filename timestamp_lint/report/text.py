@@ -31,6 +31,8 @@ def summary(result, *, fixing: bool = False, unsafe: bool = False) -> str:
     line = f"Found {_count(len(findings))}."
     safe = sum(1 for f in findings if f.fix and f.fix.applicability is Applicability.SAFE)
     risky = sum(1 for f in findings if f.fix and f.fix.applicability is Applicability.UNSAFE)
+    if unsafe:  # `--unsafe-fixes` / `unsafe-fixes = true`: `--fix` applies them all
+        safe, risky = safe + risky, 0
     if safe:
         line += f"\n{_count(safe, 'fix', 'fixes')} available with `--fix`."
     if risky:
