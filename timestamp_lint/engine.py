@@ -345,17 +345,8 @@ class Engine:
                 return
             module, nodes = located
             rewrites = fixer.rewrites_for(nodes, violations)
-            whole = [
-                (
-                    [i],
-                    (
-                        fixer.edit_between(
-                            result.text, fixer.apply(module, {n}, result.text, rewrites)
-                        ),
-                    ),
-                )
-                for i, n in enumerate(nodes)
-            ]
+            fixed = [fixer.apply(module, {n}, result.text, rewrites) for n in nodes]
+            whole = [([i], (fixer.edit_between(result.text, f),)) for i, f in enumerate(fixed)]
             edits = [entry[1][0] for entry in whole]
         replaced = {}
         for (finding, _), edit in zip(result.removals, edits, strict=True):
