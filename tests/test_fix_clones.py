@@ -19,6 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from timestamp_lint import analysis
 from timestamp_lint import fix as fixer
@@ -421,3 +423,82 @@ def test_unsafe_fixes_setting_on_the_command_line_and_its_errors(clone) -> None:
         path.read_bytes()
         == (FIXTURES / "clones_sqlalchemy/catalog/services/clones.py").read_bytes()
     )
+
+
+# --------------------------------------------------------------------------- generated shapes
+
+MAPPINGS = [
+    "vars(note)",
+    "note.__dict__",
+    "(note.__dict__)",
+    "note.to_dict()",
+    "dict(vars(note))",
+    "{**vars(note)}",
+    "data",
+    "{c.name: getattr(note, c.name) for c in Note.__table__.columns}",
+    '{c.name: getattr(note, c.name) for c in Note.__table__.columns if not c.name.startswith("_")}',
+    '{k: v for k, v in vars(note).items() if flag or not k.startswith("_")}',
+    "{a.key: getattr(note, a.key) for a in inspect(note).mapper.column_attrs}",
+]
+COMMENTS = ["", "  # a comment", "  # noqa: E501"]
+
+
+@st.composite
+def clone_program(draw) -> str:
+    """A function with one TSL004 shape the fix rewrites, laid out in one of several ways."""
+    head = (
+        "from sqlalchemy import inspect\n\nfrom shop.models import Board, Note\n\n\n"
+        "def f(note: Note, old: Board, flag: bool):\n"
+    )
+    if draw(st.booleans()):
+        mapping = draw(st.sampled_from(MAPPINGS))
+        body = "    data = note.to_dict()\n" if mapping == "data" else ""
+        comment = draw(st.sampled_from(COMMENTS))
+        layout = draw(st.sampled_from(["inline", "lines", "lines-comma", "keyword-first"]))
+        if layout == "inline":
+            body += f"    return Note(**{mapping}){comment}\n"
+        elif layout == "lines":
+            body += f"    return Note(\n        **{mapping}{comment}\n    )\n"
+        elif layout == "lines-comma":
+            body += f"    return Note(\n        # all of it\n        **{mapping},{comment}\n    )\n"
+        else:
+            body += f"    return Note(title=old.name, **{mapping}){comment}\n"
+        return head + body
+    target = draw(st.sampled_from(["column", "c"]))
+    key = draw(st.sampled_from([f"{target}.name", f"{target}.key"]))
+    before = draw(st.sampled_from(["", "        # copy it\n", "\n"]))
+    comment = draw(st.sampled_from(COMMENTS))
+    return head + (
+        "    new = Board(name=old.name)\n"
+        f"    for {target} in Board.__table__.columns:\n"
+        f"{before}        setattr(new, {key}, getattr(old, {key})){comment}\n"
+        "    return new\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("generated") / "clone_fixes"
+    shutil.copytree(FIXTURES / "clone_fixes", root, ignore=shutil.ignore_patterns("*.fixed"))
+    return root
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=clone_program())
+def test_fix_properties_on_generated_clones(generated: Path, source: str) -> None:
+    """Each generated clone is reported with an unsafe fix that keeps every other byte
+    (the SARIF edit, applied, is what --fix writes), gives the AST of the fix made by hand,
+    and leaves nothing to fix."""
+    path = generated / "shop" / "generated.py"
+    path.write_text(source, encoding="utf-8")
+    findings = lint_paths([path], options=EDITS).findings
+    assert [f.code for f in findings] == ["TSL004"], source
+    (finding,) = findings
+    assert finding.fix is not None and finding.fix.applicability is Applicability.UNSAFE
+    result = fix_paths([path], unsafe=True, options=NO_CACHE)
+    after = path.read_text(encoding="utf-8")
+    assert result.fixed == 1 and not result.errors
+    assert fixer.apply_edits(source, finding.fix.edits) == after
+    assert _normal(ast.parse(after)) == _normal(_expected_tree(source, findings))
+    assert lint_paths([path], options=NO_CACHE).findings == []
+    assert fix_paths([path], unsafe=True, options=NO_CACHE).fixed == 0
