@@ -105,7 +105,8 @@ def test_message_names_the_model_the_fields_and_the_advice(project) -> None:
         "and 'updated_at' timestamps; drop them first (data.pop('created_at', None), "
         "data.pop('updated_at', None)) so the column defaults stamp the current time"
     )
-    assert (finding.model, finding.field, finding.fix) == ("app.models.Project", "created_at", None)
+    assert (finding.model, finding.field) == ("app.models.Project", "created_at")
+    assert finding.fix is not None and finding.fix.applicability.value == "unsafe"
     assert (finding.line, finding.column, finding.end_column) == (6, 20, 26)
 
 

@@ -194,7 +194,10 @@ def test_cli_fix_summary_and_exit_status(copy: Path) -> None:
     result = run_cli("--fix", cwd=copy)
     # unsafe: Legacy has no default, and entries of dicts built apart from the call
     assert result.returncode == 1
-    assert result.stdout.splitlines()[-1] == "Fixed 19 findings (6 remaining)."
+    assert result.stdout.splitlines()[-2:] == [
+        "Fixed 19 findings (6 remaining).",
+        "4 hidden fixes can be enabled with the `--unsafe-fixes` option.",
+    ]
     result = run_cli("--fix", "--unsafe-fixes", cwd=copy)
     assert result.stdout.splitlines()[-1] == "Fixed 4 findings (2 remaining)."  # lookup, TSL003
     result = run_cli("--fix", "app/cases/kwargs.py", cwd=copy)

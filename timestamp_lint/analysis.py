@@ -104,6 +104,18 @@ def fix_for(
     """Removing the node; safe when the model's column stamps the current time itself."""
     if violation.node is None or violation.model is None or violation.field is None:
         return None
+    if violation.rewrite is not None:  # a fix that changes its node: always unsafe
+        edits: tuple[Edit, ...] = ()
+        if with_edits:
+            rewrites = {violation.node: violation.rewrite}
+            with contextlib.suppress(fixer.FixError):
+                fixed = fixer.apply(module, {violation.node}, text, rewrites)
+                edits = (fixer.edit_between(text, fixed),)
+        message = violation.fix_message or "Rewrite the clone"
+        reason = violation.unsafe_reason
+        return Fix(
+            Applicability.UNSAFE, f"{message} (unsafe: {reason})" if reason else message, edits
+        )
     column = index.model_info(violation.model).columns.get(violation.field)
     node = violation.node
     if isinstance(node, cst.Arg):
@@ -116,7 +128,7 @@ def fix_for(
     if len(removed) > 60:
         removed = removed[:57] + "..."
     # the text edit (for SARIF) costs a whole-module transformation: only when asked for
-    edits: tuple[Edit, ...] = ()
+    edits = ()
     if with_edits:
         with contextlib.suppress(fixer.FixError):
             edits = (fixer.edit_between(text, fixer.apply(module, {violation.node}, text)),)

@@ -52,7 +52,7 @@ class Options:
     """What a run does with each file, and how."""
 
     fix: bool = False  # apply fixes
-    unsafe: bool = False  # unsafe fixes too
+    unsafe: bool | None = None  # unsafe fixes too (None: as the configuration's `unsafe-fixes`)
     diff: bool = False  # with fix: compute diffs, write nothing
     stdin: bytes | None = None  # lint these bytes instead of reading the (single) file
     jobs: int | None = None  # worker processes; None: one per CPU; 1: in this process
@@ -137,6 +137,14 @@ def iter_results(paths: Sequence[Path], config: Config) -> Iterable[FileResult]:
         yield engine.lint_file(path)
 
 
+def with_unsafe(options: Options, config: Config) -> Options:
+    """`options` deciding whether unsafe fixes apply: `--unsafe-fixes` /
+    `--no-unsafe-fixes` when given, else the configuration's `unsafe-fixes`."""
+    if options.unsafe is None:
+        return replace(options, unsafe=config.unsafe_fixes)
+    return options
+
+
 def _to_fix(finding: Finding, options: Options, since: ChangedLines | None) -> bool:
     """Whether this run fixes `finding`: its fix is allowed, and with `--since` it is one
     of the findings `--since` reports."""
@@ -169,6 +177,7 @@ def process(
     """Lint one file and, when asked, fix it. Files are written atomically; a file that
     changed on disk since it was read, or that is a symlink, is left alone (`error`).
     With `since`, only the findings on changed lines (those `--since` reports) are fixed."""
+    options = with_unsafe(options, engine.config)
     result = engine.lint_file(path, data, fingerprint)
     findings = tuple(result.findings)
     plain = FileOutcome(path, findings + tuple(result.unresolved), analyzed=result.analyzed)
@@ -196,7 +205,8 @@ def process(
             return replace(plain, findings=findings, output=options.stdin)
         module, nodes = located
         try:
-            text = fixer.apply(module, set(nodes), result.text)
+            rewrites = fixer.rewrites_for(nodes, [v for _, v in chosen])
+            text = fixer.apply(module, set(nodes), result.text, rewrites)
         except fixer.FixError as exc:
             return FileOutcome(path, findings, error=f"{display_path(path)}: {exc}")
     done = {id(f) for f, _ in chosen}
@@ -368,6 +378,7 @@ def run(
     others are read once and pre-filtered here; only files that can hold a finding are
     analysed (in worker processes when there are many).
     """
+    options = with_unsafe(options, config)
     notes = WalkNotes()
     project_files = project_files_of(config, notes)
     tempfiles.remove_stale(notes.temporaries)  # what killed `--fix` runs left
@@ -511,11 +522,12 @@ def fix_paths(
     *,
     config: Config | None = None,
     config_file: Path | None = None,
-    unsafe: bool = False,
+    unsafe: bool | None = None,
     diff: bool = False,
     options: Options = Options(),
 ) -> LintResult:
-    """Apply safe fixes (and unsafe ones with `unsafe`); with `diff`, write nothing and return
+    """Apply safe fixes (and unsafe ones with `unsafe`, by default as the configuration's
+    `unsafe-fixes` says); with `diff`, write nothing and return
     unified diffs instead. `errors` names files that could not be written."""
     projects = _projects(paths, config, config_file)
     return run_projects(projects, replace(options, fix=True, unsafe=unsafe, diff=diff))

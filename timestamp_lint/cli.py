@@ -33,7 +33,7 @@ from timestamp_lint.config import Overrides, Selection, git_root, parse_override
 from timestamp_lint.docs import all_codes, rule_doc, rule_text
 from timestamp_lint.ftypes import Applicability, Config, Finding, UserError
 from timestamp_lint.report import FORMATS, ReportContext, get_reporter
-from timestamp_lint.report.text import summary
+from timestamp_lint.report.text import hidden_fixes, summary
 from timestamp_lint.report.text import unresolved as unresolved_report
 from timestamp_lint.since import ChangedLines, changed_lines
 
@@ -232,7 +232,11 @@ def settings_report(projects: list[Project]) -> str:
 @click.option("--ignore", multiple=True, help="Comma-separated codes or prefixes to skip.")
 @click.option("--extend-ignore", multiple=True, help="Like --ignore (kept for Ruff users).")
 @click.option("--fix", is_flag=True, help="Apply safe fixes, then report what remains.")
-@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, apply unsafe fixes too.")
+@click.option(
+    "--unsafe-fixes/--no-unsafe-fixes",
+    default=None,
+    help="With --fix or --diff, apply unsafe fixes too (default: the `unsafe-fixes` setting).",
+)
 @click.option(
     "--diff",
     is_flag=True,
@@ -291,7 +295,7 @@ def check(
     ignore: tuple[str, ...],
     extend_ignore: tuple[str, ...],
     fix: bool,
-    unsafe_fixes: bool,
+    unsafe_fixes: bool | None,
     diff: bool,
     since: str | None,
     stdin_filename: str | None,
@@ -315,6 +319,7 @@ def check(
     """
     targets = list(paths) or [Path(".")]
     stdin: bytes | None = None
+    unsafe_given = unsafe_fixes  # the flag; None: each project's `unsafe-fixes` decides
     if stdin_filename is not None:
         if targets != [Path("-")]:
             fail("--stdin-filename needs '-' as the only path")
@@ -332,6 +337,8 @@ def check(
             force_exclude,
         )
         projects = plan_projects(targets, overrides)
+        if unsafe_fixes is None:  # what the summary says: as the projects' `unsafe-fixes`
+            unsafe_fixes = bool(projects) and all(p.config.unsafe_fixes for p in projects)
         if show_settings:
             sys.stdout.write(settings_report(projects))
             sys.exit(EXIT_CLEAN)
@@ -354,7 +361,7 @@ def check(
 
         options = Options(
             fix=fix or diff,
-            unsafe=unsafe_fixes,
+            unsafe=None if unsafe_given is None else unsafe_fixes,
             diff=diff,
             stdin=stdin,
             jobs=jobs,
@@ -385,6 +392,8 @@ def check(
         if not quiet:
             noun = "finding" if result.fixed == 1 else "findings"
             click.echo(f"Would fix {result.fixed} {noun}.", err=True)
+            if hidden := hidden_fixes(result.findings, unsafe_fixes):
+                click.echo(hidden, err=True)
         sys.exit(EXIT_FINDINGS if result.diffs and not exit_zero else EXIT_CLEAN)
     if statistics:
         text = statistics_report(result.findings, output_format == "json", unsafe_fixes)
@@ -397,7 +406,9 @@ def check(
             context = replace(context, color=False)
         text = get_reporter(output_format)(result.findings, context)
         if output_format in TEXT_FORMATS and not quiet:
-            text += summary(result, fixing=fix, unsafe=unsafe_fixes) + "\n"
+            # "available with `--fix`" counts unsafe fixes when the configuration enables them
+            shown = unsafe_fixes if fix else unsafe_fixes and unsafe_given is None
+            text += summary(result, fixing=fix, unsafe=shown) + "\n"
             text += unresolved_report(result, context, listed=show_unresolved)
     if output_file is not None:
         try:

@@ -63,6 +63,7 @@ _BOOL_KEYS = {
     "respect-gitignore": "respect_gitignore",
     "force-exclude": "force_exclude",
     "detect-fields": "detect_fields",
+    "unsafe-fixes": "unsafe_fixes",
 }
 KNOWN_KEYS = (*_LIST_KEYS, *_SELECTION_KEYS, *_TABLE_KEYS, *_BOOL_KEYS)
 

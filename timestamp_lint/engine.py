@@ -344,10 +344,9 @@ class Engine:
             if located is None or result.text is None:
                 return
             module, nodes = located
-            whole = [
-                ([i], (fixer.edit_between(result.text, fixer.apply(module, {n}, result.text)),))
-                for i, n in enumerate(nodes)
-            ]
+            rewrites = fixer.rewrites_for(nodes, violations)
+            fixed = [fixer.apply(module, {n}, result.text, rewrites) for n in nodes]
+            whole = [([i], (fixer.edit_between(result.text, f),)) for i, f in enumerate(fixed)]
             edits = [entry[1][0] for entry in whole]
         replaced = {}
         for (finding, _), edit in zip(result.removals, edits, strict=True):
@@ -381,7 +380,8 @@ class Engine:
             module, source, line_map = result.parts[part]
             nodes = [violations[i].node for i in indices]
             source_lines = source.split("\n")
-            for members, entry in fixer.statement_edits(module, nodes, source, together):
+            rewrites = fixer.rewrites_for(nodes, [violations[i] for i in indices])
+            for members, entry in fixer.statement_edits(module, nodes, source, together, rewrites):
                 if entry is None:
                     if together:
                         return None

@@ -134,12 +134,25 @@ def remove_elements(
     return kept, lead, closing
 
 
-class RemoveNodes(cst.CSTTransformer):
-    """Remove the given Arg, DictElement and small-statement nodes (by identity)."""
+Rewrites = dict[cst.CSTNode, Callable[[cst.CSTNode], cst.CSTNode]]
 
-    def __init__(self, nodes: set[cst.CSTNode]) -> None:
+
+class RemoveNodes(cst.CSTTransformer):
+    """Remove the given Arg, DictElement and small-statement nodes (by identity), and
+    replace each node of `rewrites` with what its function makes of it (a fix that changes
+    a node rather than removing it, such as TSL004's filter of a mapping's keys)."""
+
+    def __init__(self, nodes: set[cst.CSTNode], rewrites: Rewrites | None = None) -> None:
         super().__init__()
-        self.nodes = nodes
+        self.rewrites = {n: r for n, r in (rewrites or {}).items() if n in nodes}
+        self.nodes = set(nodes) - set(self.rewrites)
+
+    def on_leave(self, original_node, updated_node):
+        updated = super().on_leave(original_node, updated_node)
+        rewrite = self.rewrites.get(original_node)
+        if rewrite is not None and isinstance(updated, cst.CSTNode):
+            return rewrite(updated)
+        return updated
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         if not any(arg in self.nodes for arg in original.args):
@@ -228,8 +241,20 @@ def _arg_trailing(arg: cst.Arg) -> Whitespace:
     return arg.whitespace_after_arg
 
 
-def apply(module: cst.Module, nodes: set[cst.CSTNode], original: str) -> str:
-    """`original` (the module's source) with `nodes` removed.
+def rewrites_for(nodes: Sequence[cst.CSTNode], violations: Sequence) -> Rewrites:
+    """The rewrites of the violations (in the order of `nodes`, their nodes in the module
+    being fixed) whose fix changes their node rather than removing it."""
+    return {
+        node: violation.rewrite
+        for node, violation in zip(nodes, violations, strict=True)
+        if getattr(violation, "rewrite", None) is not None
+    }
+
+
+def apply(
+    module: cst.Module, nodes: set[cst.CSTNode], original: str, rewrites: Rewrites | None = None
+) -> str:
+    """`original` (the module's source) with `nodes` removed (those of `rewrites` rewritten).
 
     LibCST renders every byte it parsed, except a final lone carriage return, which it
     drops; that tail is put back. Any other difference between the unchanged rendering and
@@ -239,14 +264,19 @@ def apply(module: cst.Module, nodes: set[cst.CSTNode], original: str) -> str:
     if not original.startswith(rendered):
         raise FixError("not fixed: LibCST does not reproduce this file exactly")
     tail = original[len(rendered) :]
-    fixed = module.visit(RemoveNodes(nodes)).code if nodes else rendered
+    fixed = module.visit(RemoveNodes(nodes, rewrites)).code if nodes else rendered
     return fixed + tail
 
 
 def statement_edits(
-    module: cst.Module, nodes: Sequence[cst.CSTNode], original: str, together: bool
+    module: cst.Module,
+    nodes: Sequence[cst.CSTNode],
+    original: str,
+    together: bool,
+    rewrites: Rewrites | None = None,
 ) -> list[tuple[list[int], tuple[Edit, int, int] | None]]:
-    """Edits that remove `nodes` from `original` (the module's source), each computed on the
+    """Edits that remove `nodes` from `original` (the module's source; those of `rewrites`
+    are rewritten instead), each computed on the
     top-level statement that holds its nodes: with `together`, one per statement (all its
     nodes at once), else one per node. Each comes with the indices of its nodes, and the
     first and last line of the statement; None where it cannot be computed this way. The
@@ -284,13 +314,14 @@ def statement_edits(
             continue
         statement = module.body[number]
         group = {nodes[i] for i in indices}
+        own = {n: r for n, r in (rewrites or {}).items() if n in group}
         if isinstance(statement, cst.SimpleStatementLine) and all(
-            small in group for small in statement.body
+            small in group and small not in own for small in statement.body
         ):  # a module-level statement that goes entirely: its block decides
             edits.append((indices, None))
             continue
         before = parts[number]
-        after = module.code_for_node(statement.visit(RemoveNodes(group)))
+        after = module.code_for_node(statement.visit(RemoveNodes(group, own)))
         start = 0
         limit = min(len(before), len(after))
         while start < limit and before[start] == after[start]:

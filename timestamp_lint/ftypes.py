@@ -135,6 +135,7 @@ class Config:
     # columns whose declaration stamps the current time are timestamp fields, whatever
     # their name (`created = Column(DateTime, default=datetime.utcnow)`)
     detect_fields: bool = True
+    unsafe_fixes: bool = False  # --fix / --diff apply unsafe fixes too (Ruff's `unsafe-fixes`)
     python: tuple[Path, ...] = ()  # the project's interpreter or virtual environment
     environment: tuple[Path, ...] = ()  # the environment's prefix, found (empty: ours)
 

@@ -23,12 +23,16 @@ def summary(result, *, fixing: bool = False, unsafe: bool = False) -> str:
     """The closing line of text output, with what `--fix` did or could do."""
     findings = result.findings
     if fixing:
-        return f"Fixed {_count(result.fixed)} ({len(findings)} remaining)."
+        line = f"Fixed {_count(result.fixed)} ({len(findings)} remaining)."
+        hidden = hidden_fixes(findings, unsafe)
+        return f"{line}\n{hidden}" if hidden else line
     if not findings:
         return f"All checks passed ({_count(result.files_checked, 'file')} checked)."
     line = f"Found {_count(len(findings))}."
     safe = sum(1 for f in findings if f.fix and f.fix.applicability is Applicability.SAFE)
     risky = sum(1 for f in findings if f.fix and f.fix.applicability is Applicability.UNSAFE)
+    if unsafe:  # `--unsafe-fixes` / `unsafe-fixes = true`: `--fix` applies them all
+        safe, risky = safe + risky, 0
     if safe:
         line += f"\n{_count(safe, 'fix', 'fixes')} available with `--fix`."
     if risky:
@@ -36,6 +40,18 @@ def summary(result, *, fixing: bool = False, unsafe: bool = False) -> str:
             f"\n{_count(risky, 'more fix', 'more fixes')} available with `--fix --unsafe-fixes`."
         )
     return line
+
+
+def hidden_fixes(findings: Sequence[Finding], unsafe: bool) -> str:
+    """After `--fix` or `--diff` without `--unsafe-fixes`, as Ruff says it: "2 hidden fixes
+    can be enabled with the `--unsafe-fixes` option." (empty when there are none)."""
+    if unsafe:
+        return ""
+    hidden = sum(1 for f in findings if f.fix and f.fix.applicability is Applicability.UNSAFE)
+    if not hidden:
+        return ""
+    noun = _count(hidden, "hidden fix", "hidden fixes")
+    return f"{noun} can be enabled with the `--unsafe-fixes` option."
 
 
 def unresolved(result, context: ReportContext, *, listed: bool = False) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -30,6 +31,11 @@ class Violation:
     unsafe_reason: str | None = None  # why removing it may change more than this record
     # where `node` is in the file: ((line, column), (end line, end column)), 0-based columns
     node_span: tuple[tuple[int, int], tuple[int, int]] | None = None
+    # a fix that rewrites `node` instead of removing it: `rewrite(node)` replaces it (the
+    # function is given the node of the module being fixed, and builds on it alone), with
+    # `fix_message` saying what it does; such a fix is unsafe (`unsafe_reason` says why)
+    rewrite: Callable[[cst.CSTNode], cst.CSTNode] | None = None
+    fix_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ class Rule(cst.BatchableCSTVisitor):
         field: str | None = None,
         fixable: bool = False,
         unsafe_reason: str | None = None,
+        rewrite: Callable[[cst.CSTNode], cst.CSTNode] | None = None,
+        fix_message: str | None = None,
     ) -> None:
         positions = self.semantics.positions
         start = positions[start_node or node].start
@@ -79,12 +87,14 @@ class Rule(cst.BatchableCSTVisitor):
                 model=model,
                 field=field,
                 node=node,
-                fixable=fixable,
+                fixable=fixable or rewrite is not None,
                 unsafe_reason=unsafe_reason,
                 node_span=(
                     (span.start.line, span.start.column),
                     (span.end.line, span.end.column),
                 ),
+                rewrite=rewrite,
+                fix_message=fix_message,
             )
         )
 

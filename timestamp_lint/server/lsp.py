@@ -31,7 +31,7 @@ from timestamp_lint.docs import all_codes, rule_doc, rule_text
 from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding, UserError
 from timestamp_lint.report.sarif import INFORMATION_URI
 from timestamp_lint.server.documents import UTF16, Document, text_edits, to_bytes
-from timestamp_lint.server.projects import CONFIG_NAMES, Project, config_for, is_safe
+from timestamp_lint.server.projects import CONFIG_NAMES, Project, config_for, in_fix_all
 from timestamp_lint.source import SourceError, decode_source
 
 logger = logging.getLogger("timestamp_lint.server")
@@ -427,8 +427,14 @@ class TimestampLintServer(LanguageServer):
                 )
                 actions.append(action)
                 self._attach(doc, action, [finding.line, finding.column, finding.code])
-        if _wanted(FIX_ALL, only) and any(is_safe(f) for f in doc.findings):
-            action = lsp.CodeAction(title="timestamp-lint: apply all safe fixes", kind=FIX_ALL)
+        unsafe = doc.project.config.unsafe_fixes  # fix-all applies what --fix would
+        if _wanted(FIX_ALL, only) and any(in_fix_all(f, unsafe) for f in doc.findings):
+            title = (
+                "timestamp-lint: apply all fixes"
+                if unsafe
+                else "timestamp-lint: apply all safe fixes"
+            )
+            action = lsp.CodeAction(title=title, kind=FIX_ALL)
             actions.append(action)
             self._attach(doc, action, "all")
         if not self.lazy_edits:  # an action whose fix could not be computed is not offered

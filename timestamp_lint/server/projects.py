@@ -392,7 +392,8 @@ class Project:
                 if located is not None:
                     module, nodes = located
                     try:
-                        return fixer.apply(module, set(nodes), result.text)
+                        rewrites = fixer.rewrites_for(nodes, chosen)
+                        return fixer.apply(module, set(nodes), result.text, rewrites)
                     except fixer.FixError:
                         return None
             return None
@@ -419,3 +420,8 @@ def _same(a: Finding, b: Finding) -> bool:
 
 def is_safe(finding: Finding) -> bool:
     return finding.fix is not None and finding.fix.applicability is Applicability.SAFE
+
+
+def in_fix_all(finding: Finding, unsafe: bool) -> bool:
+    """Whether fix-all applies the finding's fix: a safe one, or any with `unsafe-fixes`."""
+    return finding.fix is not None and (unsafe or is_safe(finding))
