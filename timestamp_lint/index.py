@@ -71,6 +71,15 @@ class ClassSummary:
     strings: dict[str, str] = field(default_factory=dict)  # `label = "wagtailcore"` in its body
     # `@property def Flow(self) -> type[orm.Flow]`: name -> the annotation (see `annotation`)
     properties: dict[str, tuple[bool, Expr]] = field(default_factory=dict)
+    # the declared type of an instance attribute: `queries: Components` in the body, or in
+    # `__init__` `self.queries: Components = ...` / `self.queries = param` (`param: Components`)
+    declared: dict[str, tuple[bool, Expr]] = field(default_factory=dict)
+    # methods whose every `return` is `callee(<positional parameter>)`: name -> (the
+    # parameter's position, `self` left out; each return's callee), see `insert_argument`
+    forwards: dict[str, tuple[int, tuple[Expr, ...]]] = field(default_factory=dict)
+    # abstract methods (a docstring, `...`, `pass` or `raise NotImplementedError` only) with a
+    # return annotation: name -> the classes it names (each member of a `Union` / `|`)
+    abstract: dict[str, tuple[Expr, ...]] = field(default_factory=dict)
 
     @property
     def qualname(self) -> str:
@@ -208,6 +217,8 @@ def summarize(
                     attributes=_body_names(stmt),
                     strings=_string_constants(stmt.body),
                     properties=_properties(stmt),
+                    declared=_declared(stmt),
+                    **_methods(stmt),
                 )
                 summary.classes[stmt.name] = cls
                 bind(env, stmt.name, ("class", cls))
@@ -365,6 +376,162 @@ def _properties(node: ast.ClassDef) -> dict[str, tuple[bool, Expr]]:
     return found
 
 
+def _declared(node: ast.ClassDef) -> dict[str, tuple[bool, Expr]]:
+    """The declared types of instance attributes, as a type checker reads them: annotations
+    in the class body (`queries: Components`), and in `__init__` an annotated assignment to
+    `self.x`, or `self.x = param` where `param` is annotated (each attribute assigned once)."""
+    found: dict[str, tuple[bool, Expr]] = {}
+    init = None
+    for stmt in node.body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            named = annotation(stmt.annotation)
+            if named is not None:
+                found[stmt.target.id] = named
+        elif isinstance(stmt, ast.FunctionDef) and stmt.name == "__init__":
+            init = stmt
+    arguments = init.args.posonlyargs + init.args.args if init is not None else []
+    if len(arguments) < 2:
+        return found
+    owner = arguments[0].arg
+    params = {a.arg: a.annotation for a in (*arguments[1:], *init.args.kwonlyargs)}
+    seen: dict[str, tuple[bool, Expr] | None] = {}
+    for stmt in ast.walk(init):
+        if isinstance(stmt, ast.Assign):
+            targets, value, written = stmt.targets, stmt.value, None
+        elif isinstance(stmt, ast.AnnAssign):
+            targets, value, written = [stmt.target], stmt.value, stmt.annotation
+        elif isinstance(stmt, ast.AugAssign):
+            targets, value, written = [stmt.target], None, None
+        else:
+            continue
+        for target in targets:
+            if not (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == owner
+            ):
+                continue
+            if written is None and isinstance(value, ast.Name) and value.id in params:
+                written = params[value.id]
+            named = annotation(written) if written is not None else None
+            seen[target.attr] = None if target.attr in seen else named
+    for name, named in seen.items():
+        if named is not None and name not in found:
+            found[name] = named
+    return found
+
+
+def _is_abstract_body(body: list[ast.stmt]) -> bool:
+    """A docstring, `...`, `pass` or `raise NotImplementedError(...)` only."""
+    for stmt in body:
+        if isinstance(stmt, ast.Pass) or (
+            isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+        ):
+            continue
+        if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+            raised = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+            if isinstance(raised, ast.Name) and raised.id == "NotImplementedError":
+                continue
+        return False
+    return True
+
+
+def _union_members(node: ast.expr | None) -> tuple[Expr, ...] | None:
+    """`A`, `Union[A, B]`, `A | B`, as strings too: the dotted classes named, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        left, right = _union_members(node.left), _union_members(node.right)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, ast.Subscript):
+        head = expr_parts(node.value)
+        if head is None or head[-1] != "Union":
+            return None
+        elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        members: tuple[Expr, ...] = ()
+        for element in elements:
+            found = _union_members(element)
+            if found is None:
+                return None
+            members += found
+        return members
+    parts = expr_parts(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+    return (parts,) if parts is not None else None
+
+
+def _methods(node: ast.ClassDef) -> dict[str, dict]:
+    """`forwards` and `abstract` of a class (see `ClassSummary`)."""
+    forwards: dict[str, tuple[int, tuple[Expr, ...]]] = {}
+    abstract: dict[str, tuple[Expr, ...]] = {}
+    for stmt in node.body:
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        static = any(expr_parts(d) == ("staticmethod",) for d in stmt.decorator_list)
+        params = [a.arg for a in (*stmt.args.posonlyargs, *stmt.args.args)]
+        params = params if static else params[1:]
+        if _is_abstract_body(stmt.body):
+            members = _union_members(stmt.returns) if stmt.returns is not None else None
+            if members:
+                abstract[stmt.name] = members
+            continue
+        forwarded = _forwarded_param(stmt, params)
+        if forwarded is not None:
+            forwards[stmt.name] = forwarded
+    return {"forwards": forwards, "abstract": abstract}
+
+
+def _forwarded_param(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]
+) -> tuple[int, tuple[Expr, ...]] | None:
+    """(position, callees) when every `return` of `function` is `callee(<param>)`, the same
+    positional parameter given alone, never re-bound, to a callee no local name shadows."""
+    returns: list[ast.Return] = []
+    stack: list[ast.stmt] = list(function.body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, ast.Return):
+            returns.append(stmt)
+        elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for block in ("body", "orelse", "finalbody", "handlers"):
+                stack.extend(getattr(stmt, block, ()))
+    position, callees = None, []
+    for stmt in sorted(returns, key=lambda r: (r.lineno, r.col_offset)):
+        value = stmt.value
+        if not (
+            isinstance(value, ast.Call)
+            and len(value.args) == 1
+            and not value.keywords
+            and isinstance(value.args[0], ast.Name)
+            and value.args[0].id in params
+        ):
+            return None
+        found = params.index(value.args[0].id)
+        callee = expr_parts(value.func)
+        if callee is None or CALL in callee or (position is not None and found != position):
+            return None
+        if callee[0] in {a.arg for a in (*function.args.posonlyargs, *function.args.args)}:
+            return None  # `self.insert(obj)`, `fn(obj)`: not a module-level callee
+        position = found
+        callees.append(callee)
+    if position is None:
+        return None
+    bound = {params[position], *(c[0] for c in callees)}
+    arguments = function.args
+    if any(a.arg in bound for a in (*arguments.kwonlyargs, arguments.vararg, arguments.kwarg) if a):
+        return None
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and node.id in bound and not isinstance(node.ctx, ast.Load):
+            return None
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+            (a.asname or a.name).partition(".")[0] in bound for a in node.names
+        ):
+            return None
+    return position, tuple(callees)
+
+
 def _body_names(node: ast.ClassDef) -> frozenset[str]:
     names = set()
     for stmt in node.body:
@@ -479,6 +646,19 @@ def _app_model(args: tuple[str, ...]) -> tuple[str | None, str | None]:
         return args[0], args[1]
     label, _, name = args[0].rpartition(".")
     return (label, name) if label and name else (None, None)
+
+
+def is_insert_function(dotted: str) -> bool:
+    """`sqlalchemy.insert`, dialect inserts, and Flask-SQLAlchemy's `db.insert`."""
+    if dotted.startswith("sqlalchemy."):
+        return dotted.endswith(".insert")
+    return dotted.startswith("flask_sqlalchemy.") and dotted.endswith(".SQLAlchemy().insert")
+
+
+def _is_insert_class(dotted: str) -> bool:
+    """SQLAlchemy's `Insert` statement class, of any dialect (`sqlalchemy.Insert`,
+    `sqlalchemy.dialects.postgresql.Insert`, `sqlalchemy.sql.dml.Insert`...)."""
+    return dotted.startswith("sqlalchemy.") and dotted.endswith(".Insert")
 
 
 def show_expr(parts: Expr) -> str:
@@ -601,6 +781,7 @@ class ProjectIndex:
         self._labels: dict[str, str] | None = None
         self._summaries: dict[Path, ModuleSummary | None] = {}
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
+        self._inserts: dict[tuple[Path, str, str], tuple[int | None, frozenset[Path]]] = {}
         if files is None:
             files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
         for path in files:
@@ -880,7 +1061,7 @@ class ProjectIndex:
         """What a value annotated in `module` is (see `annotation`): the class for
         `type[X]`, an instance of the class for `X` (as a type checker takes it)."""
         is_type, parts = named
-        symbol = self.resolve_expr(module, parts)
+        symbol = self._followed(self.resolve_expr(module, parts))
         if self._trace is not None:
             shown = f"type[{show_expr(parts)}]" if is_type else show_expr(parts)
             self._trace.append(f"annotated {shown} in {self.where(module.path)}")
@@ -1143,9 +1324,10 @@ class ProjectIndex:
         package on the way defines it: the attribute of the external base it comes from,
         e.g. `AppSQLAlchemy().Model` is `flask_sqlalchemy.SQLAlchemy().Model`."""
         for current in (cls, *self.ancestors(cls)):
-            if part in current.properties:
+            declared = current.properties.get(part) or current.declared.get(part)
+            if declared is not None:
                 module = self.summary(current.path)
-                return self.annotated(module, current.properties[part]) if module else None
+                return self.annotated(module, declared) if module else None
             if part in current.attributes:
                 return None
         for current in (cls, *self.ancestors(cls)):
@@ -1157,6 +1339,89 @@ class ProjectIndex:
                 if isinstance(symbol, str) and not self._follows_installed(symbol):
                     return f"{symbol}{CALL}.{part}"
         return None
+
+    # -- methods that build an INSERT of their argument --------------------------------
+
+    def insert_argument(self, cls: ClassSummary, method: str) -> int | None:
+        """The position of the argument that `<instance of cls>.method(...)` passes to
+        SQLAlchemy's `insert()` (any dialect), so that `db.queries.insert(db.Flow)` is an
+        insert of `Flow`: the method `cls` uses (its own or an ancestor's) returns
+        `insert(<that parameter>)` on every `return`; or it is abstract, its return
+        annotation names SQLAlchemy `Insert` classes only (`Union[postgresql.Insert,
+        sqlite.Insert]`), and every override of it in its module does so (at least one).
+        None otherwise, or when the method is not found."""
+        for current in (cls, *self.ancestors(cls)):
+            if method in current.forwards or method in current.abstract:
+                compute = self._forwarded_insert if method in current.forwards else None
+                found = self._memoized(
+                    self._inserts,
+                    (current.path, current.name, method),
+                    lambda c=current, f=compute or self._abstract_insert: f(c, method),
+                    None,
+                )
+                if self._trace is not None:
+                    verdict = f"argument {found + 1}" if found is not None else "no argument"
+                    self._trace.append(f"{current.name}.{method}(...) is an insert of {verdict}")
+                return found
+            if method in current.attributes:
+                break
+        if self._trace is not None:
+            self._trace.append(f"{cls.name}.{method}(...) builds no insert we know of")
+        return None
+
+    def _forwarded_insert(self, cls: ClassSummary, method: str) -> int | None:
+        position, callees = cls.forwards[method]
+        module = self.summary(cls.path)
+        if module is None:
+            return None
+        for callee in callees:
+            symbol = self.resolve_expr(module, callee)
+            if not (isinstance(symbol, str) and is_insert_function(symbol)):
+                if self._trace is not None:
+                    self._trace.append(
+                        f"{cls.name}.{method} returns {show_expr(callee)}(...):"
+                        " no SQLAlchemy insert"
+                    )
+                return None
+        if self._trace is not None:
+            shown = ", ".join(sorted({show_expr(c) for c in callees}))
+            self._trace.append(
+                f"{self.where(cls.path)}: {cls.name}.{method} returns {shown}(<argument"
+                f" {position + 1}>): an insert of that argument"
+            )
+        return position
+
+    def _abstract_insert(self, cls: ClassSummary, method: str) -> int | None:
+        module = self.summary(cls.path)
+        if module is None:
+            return None
+        members = cls.abstract[method]
+        for member in members:
+            symbol = self.resolve_expr(module, member)
+            if not (isinstance(symbol, str) and _is_insert_class(symbol)):
+                if self._trace is not None:
+                    self._trace.append(
+                        f"{cls.name}.{method} is abstract and returns {show_expr(member)}:"
+                        " no SQLAlchemy Insert"
+                    )
+                return None
+        overrides = [
+            other
+            for other in module.classes.values()
+            if other is not cls and method in other.attributes and cls in self.ancestors(other)
+        ]
+        positions = {
+            self._forwarded_insert(o, method) if method in o.forwards else None for o in overrides
+        }
+        found = positions.pop() if len(positions) == 1 else None
+        if self._trace is not None:
+            names = ", ".join(o.name for o in overrides) or "none"
+            verdict = "each an insert of the same argument" if found is not None else "not all"
+            self._trace.append(
+                f"{self.where(cls.path)}: {cls.name}.{method} is abstract, returns SQLAlchemy"
+                f" Insert; its overrides in the module ({names}): {verdict}"
+            )
+        return found
 
     # -- installed packages ----------------------------------------------------------
 

@@ -1,0 +1,252 @@
+"""Resolution of the last real-world recall gaps (oracle R2, P7):
+
+- an INSERT built by a project method (`db.queries.insert(db.Flow).values(...)`, prefect):
+  the receiver's declared type, the method's summary (every `return` is SQLAlchemy's
+  `insert(<param>)`), an abstract method's `Insert` annotation and its overrides;
+- swappable-model loaders (`AccessToken = get_access_token_model()`, django-oauth-toolkit):
+  `apps.get_model(<a setting>)`, the setting read through a settings object whose defaults
+  hold `getattr(settings, "NAME", "app.Model")`."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from timestamp_lint.api import Options, lint_paths
+from timestamp_lint.config import load_config
+from timestamp_lint.index import ClassSym, InstanceSym, ProjectIndex, summarize
+
+from .conftest import FIXTURES, cli, write_project
+from .test_resolution_env import make_venv
+
+NO_CACHE = Options(cache=False, jobs=1)
+INSERTS = FIXTURES / "resolution_insert_method"
+
+
+def _index(root: Path) -> ProjectIndex:
+    return ProjectIndex(load_config(root))
+
+
+def _class(index: ProjectIndex, module: str, name: str):
+    summary = index.summary(index.find_module(module, None))
+    symbol = index.lookup(summary, name)
+    assert isinstance(symbol, ClassSym), symbol
+    return symbol.cls
+
+
+def _summary(source: str):
+    tree = ast.parse(source)
+    return summarize(Path("m.py"), "m", Path("."), False, tree, frozenset({"created_at"}))
+
+
+def _found(root: Path, *paths: Path) -> list[tuple[str, int]]:
+    result = lint_paths(list(paths) or [root], options=NO_CACHE)
+    return sorted((f.path.relative_to(root).as_posix(), f.line) for f in result.findings)
+
+
+# --------------------------------------------------------------------------- R2: inserts
+
+
+def test_abstract_insert_with_forwarding_overrides_inserts_its_argument() -> None:
+    index = _index(INSERTS)
+    base = _class(index, "pkg.database.query_components", "BaseQueryComponents")
+    assert index.insert_argument(base, "insert") == 0
+    postgres = _class(index, "pkg.database.query_components", "PostgresQueryComponents")
+    assert index.insert_argument(postgres, "insert") == 0
+
+
+def test_an_override_inserting_another_model_is_no_insert_of_the_argument() -> None:
+    index = _index(INSERTS)
+    base = _class(index, "pkg.database.query_components", "BaseQueryComponents")
+    assert index.insert_argument(base, "upsert") is None
+    # the concrete Postgres override alone does insert its argument
+    postgres = _class(index, "pkg.database.query_components", "PostgresQueryComponents")
+    assert index.insert_argument(postgres, "upsert") == 0
+
+
+def test_abstract_method_annotated_with_no_insert_class_is_no_insert() -> None:
+    index = _index(INSERTS)
+    base = _class(index, "pkg.database.query_components", "BaseQueryComponents")
+    assert index.insert_argument(base, "statement") is None
+
+
+def test_a_method_named_insert_building_no_insert_stays_silent() -> None:
+    index = _index(INSERTS)
+    outbox = _class(index, "pkg.database.query_components", "Outbox")
+    assert index.insert_argument(outbox, "insert") is None
+    assert index.insert_argument(outbox, "missing") is None
+
+
+def test_attribute_assigned_from_an_annotated_init_parameter_has_its_type() -> None:
+    index = _index(INSERTS)
+    interface = _class(index, "pkg.database.interface", "DatabaseInterface")
+    queries = index._instance_attribute(interface, "queries")
+    assert isinstance(queries, InstanceSym) and queries.cls.name == "BaseQueryComponents"
+    outbox = index._instance_attribute(interface, "outbox")  # a class-body annotation
+    assert isinstance(outbox, InstanceSym) and outbox.cls.name == "Outbox"
+    assert index._instance_attribute(interface, "orm") is None  # an unannotated parameter
+
+
+def test_declared_attributes_as_a_type_checker_reads_them() -> None:
+    summary = _summary(
+        """
+class Interface:
+    size: int
+    later: "Later"
+    def __init__(self, a: A, b: B, c, *, d: D):
+        self.a = a
+        self.b = b
+        self.b = c          # assigned twice: no single declared type
+        self.c = c          # an unannotated parameter
+        self.d: E = make(d)  # the written annotation wins
+        other.x = a         # not an attribute of self
+"""
+    )
+    declared = summary.classes["Interface"].declared
+    assert declared == {
+        "size": (False, ("int",)),
+        "later": (False, ("Later",)),
+        "a": (False, ("A",)),
+        "d": (False, ("E",)),
+    }
+
+
+def test_method_summaries_take_only_the_forwarding_shape() -> None:
+    summary = _summary(
+        """
+class Components:
+    def insert(self, obj):
+        if obj.big:
+            return postgresql.insert(obj)
+        return sqlite.insert(obj)
+    def rebinds(self, obj):
+        obj = obj.table
+        return postgresql.insert(obj)
+    def two(self, obj, other):
+        return postgresql.insert(other)
+    def mixed(self, obj, other):
+        if obj:
+            return postgresql.insert(obj)
+        return postgresql.insert(other)
+    def keyword(self, obj):
+        return postgresql.insert(obj, inline=True)
+    def through_self(self, obj):
+        return self.insert(obj)
+    def shadowed(self, obj):
+        import other as postgresql
+        return postgresql.insert(obj)
+    @staticmethod
+    def static(obj):
+        return postgresql.insert(obj)
+    @abstractmethod
+    def abstract(self, obj) -> "Union[postgresql.Insert, sqlite.Insert]":
+        '''doc'''
+    def not_implemented(self, obj) -> postgresql.Insert | sqlite.Insert:
+        raise NotImplementedError
+    def unannotated(self, obj):
+        ...
+"""
+    )
+    cls = summary.classes["Components"]
+    assert cls.forwards == {
+        "insert": (0, (("postgresql", "insert"), ("sqlite", "insert"))),
+        "two": (1, (("postgresql", "insert"),)),
+        "static": (0, (("postgresql", "insert"),)),
+    }
+    assert cls.abstract == {
+        "abstract": (("postgresql", "Insert"), ("sqlite", "Insert")),
+        "not_implemented": (("postgresql", "Insert"), ("sqlite", "Insert")),
+    }
+
+
+def test_explain_shows_the_insert_method() -> None:
+    done = cli(INSERTS, "explain", "pkg/models/flows.py:9")
+    assert done.returncode == 0, done.stderr
+    assert "annotated BaseQueryComponents in pkg/database/interface.py" in done.stdout
+    assert "BaseQueryComponents.insert(...) is an insert of argument 1" in done.stdout
+    assert "creates pkg.database.orm_models.Flow records (insert(Flow).values)" in done.stdout
+
+
+def test_explain_and_the_run_agree_on_an_annotated_method_parameter() -> None:
+    """Oracle R2b (prefect `core_policy.py`): a constructor through an annotated parameter
+    of a method, under an `if`, with `**` of a Union-annotated parameter's call."""
+    done = cli(INSERTS, "explain", "pkg/models/flows.py:41")
+    assert done.returncode == 0, done.stderr
+    assert "creates pkg.database.orm_models.Flow records (Flow)" in done.stdout
+    done = cli(INSERTS, "explain", "pkg/models/flows.py:42")
+    assert "TSL001 at 42:48" in done.stdout
+    assert ("pkg/models/flows.py", 42) in _found(INSERTS)
+
+
+INSTALLED_COMPONENTS = {
+    "dbkit/__init__.py": "",
+    "dbkit/components.py": """
+        from abc import ABC, abstractmethod
+
+        from sqlalchemy.dialects import postgresql, sqlite
+
+
+        class QueryComponents(ABC):
+            @abstractmethod
+            def insert(self, obj) -> "postgresql.Insert | sqlite.Insert":
+                ...
+
+
+        class PostgresComponents(QueryComponents):
+            def insert(self, obj):
+                return postgresql.insert(obj)
+        """,
+}
+
+INSERT_PROJECT = {
+    "pyproject.toml": "[tool.timestamp-lint]\n",
+    "app/__init__.py": "",
+    "app/models.py": """
+        from sqlalchemy import Column, DateTime, Integer, func
+        from sqlalchemy.orm import declarative_base
+
+        Base = declarative_base()
+
+
+        class Flow(Base):
+            __tablename__ = "flows"
+            id = Column(Integer, primary_key=True)
+            created_at = Column(DateTime, server_default=func.now())
+        """,
+    "app/copy.py": """
+        from dbkit.components import QueryComponents
+
+        from app.models import Flow
+
+
+        def copy(queries: QueryComponents, session, old):
+            session.execute(queries.insert(Flow).values(created_at=old.created_at))
+        """,
+}
+
+
+def test_insert_method_of_an_installed_package(tmp_path: Path, monkeypatch) -> None:
+    root = write_project(tmp_path / "project", INSERT_PROJECT)
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert _found(root) == [], "dbkit is not installed anywhere yet"
+    make_venv(root / ".venv", files=INSTALLED_COMPONENTS)
+    assert _found(root) == [("app/copy.py", 7)]
+    assert _found(root, root / "app" / "copy.py") == [("app/copy.py", 7)]  # single file
+
+
+def test_stored_summaries_keep_declared_types_and_insert_methods(tmp_path: Path) -> None:
+    from timestamp_lint.summary_store import decode, encode
+
+    source = INSTALLED_COMPONENTS["dbkit/components.py"]
+    summary = _summary(source.replace("\n        ", "\n"))
+    again = decode(encode(summary))
+    for name, cls in summary.classes.items():
+        stored = again.classes[name]
+        assert (stored.forwards, stored.abstract, stored.declared) == (
+            cls.forwards,
+            cls.abstract,
+            cls.declared,
+        )
+    assert again.classes["QueryComponents"].abstract
+    assert again.classes["PostgresComponents"].forwards
