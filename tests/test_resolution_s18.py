@@ -250,3 +250,212 @@ def test_stored_summaries_keep_declared_types_and_insert_methods(tmp_path: Path)
         )
     assert again.classes["QueryComponents"].abstract
     assert again.classes["PostgresComponents"].forwards
+
+
+# --------------------------------------------------------------------------- P7: swappable
+
+SWAPPABLE = FIXTURES / "resolution_swappable"
+
+
+def _string(index: ProjectIndex, module: str, value: tuple[str, ...]) -> str | None:
+    summary = index.summary(index.find_module(module, None))
+    return index.string_value(summary, value)
+
+
+def test_a_settings_object_attribute_is_its_default_setting() -> None:
+    index = _index(SWAPPABLE)
+    assert _string(index, "tokens.models", ("conf", "ACCESS_TOKEN_MODEL")) == "tokens.AccessToken"
+    # a literal in the defaults mapping itself
+    assert _string(index, "tokens.models", ("conf", "APPLICATION_MODEL")) == "tokens.Application"
+    # the imported module-level setting
+    assert _string(index, "tokens.validators", ("ACCESS_TOKEN_MODEL",)) == "tokens.AccessToken"
+
+
+def test_the_projects_own_settings_override_the_swappable_default() -> None:
+    index = _index(SWAPPABLE)
+    assert _string(index, "tokens.models", ("conf", "REFRESH_TOKEN_MODEL")) == (
+        "custom.RefreshToken"
+    )
+    assert _string(index, "tokens.validators", ("settings", "AUTH_USER_MODEL")) == "custom.User"
+
+
+def test_a_setting_whose_default_is_no_literal_stays_unresolved_and_counted() -> None:
+    index = _index(SWAPPABLE)
+    assert _string(index, "tokens.models", ("conf", "GRANT_MODEL")) is None
+    assert _string(index, "tokens.models", ("conf", "TOKEN_LENGTH")) is None  # not a string
+    assert _string(index, "tokens.models", ("conf", "MISSING")) is None
+    done = cli(SWAPPABLE, "--no-cache", "--show-unresolved", ".")
+    assert done.returncode == 1, done.stderr
+    assert (
+        "tokens/validators.py:23:5: not checked: Grant: apps.get_model(conf.GRANT_MODEL):"
+        " conf.GRANT_MODEL is no string literal or setting we can read"
+    ) in done.stdout
+    assert "1 creation site with copied timestamps was not checked" in done.stdout
+
+
+def test_explain_follows_the_swappable_setting() -> None:
+    done = cli(SWAPPABLE, "explain", "tokens/validators.py:22")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "tokens/settings.py: conf.REFRESH_TOKEN_MODEL is the default"
+        " DEFAULTS['REFRESH_TOKEN_MODEL'] of a settings object (TokenSettings)"
+    ) in done.stdout
+    assert (
+        "Django setting TOKENS_REFRESH_TOKEN_MODEL (default 'tokens.RefreshToken'):"
+        " 'custom.RefreshToken'"
+    ) in done.stdout
+    assert "creates custom.models.RefreshToken records (RefreshToken)" in done.stdout
+
+
+SETTINGS_SHAPES = {
+    "pyproject.toml": "[tool.timestamp-lint]\n",
+    "app/__init__.py": "",
+    "app/models.py": """
+        from django.db import models
+
+
+        class Token(models.Model):
+            created_at = models.DateTimeField(auto_now_add=True)
+        """,
+    "app/conf.py": """
+        from django.conf import settings
+
+        TOKEN_MODEL = getattr(settings, "APP_TOKEN_MODEL", "app.Token")
+        DEFAULTS = {"TOKEN_MODEL": TOKEN_MODEL}
+
+
+        class Plain:
+            def __init__(self, defaults=None):
+                self.defaults = defaults
+
+
+        class Own:
+            TOKEN_MODEL = "app.Other"
+
+            def __init__(self, defaults=None):
+                self.defaults = defaults
+
+            def __getattr__(self, name):
+                return self.defaults[name]
+
+
+        class Positional:
+            def __init__(self, user, defaults):
+                self.user, self.defaults = user, defaults
+
+            def __getattr__(self, name):
+                return self.defaults[name]
+
+
+        class Overrides:
+            def __init__(self, overrides):
+                self.overrides = overrides
+
+            def __getattr__(self, name):
+                return self.overrides[name]
+
+
+        plain = Plain(DEFAULTS)
+        own = Own(DEFAULTS)
+        positional = Positional(None, DEFAULTS)
+        keyword = Positional(user=None, defaults=DEFAULTS)
+        overrides = Overrides(DEFAULTS)
+        """,
+}
+
+
+def test_only_settings_objects_reading_their_defaults_are_followed(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "project", SETTINGS_SHAPES)
+    index = _index(root)
+    assert _string(index, "app.conf", ("positional", "TOKEN_MODEL")) == "app.Token"
+    assert _string(index, "app.conf", ("keyword", "TOKEN_MODEL")) == "app.Token"
+    assert _string(index, "app.conf", ("plain", "TOKEN_MODEL")) is None  # no __getattr__
+    assert _string(index, "app.conf", ("own", "TOKEN_MODEL")) is None  # its class sets it
+    assert _string(index, "app.conf", ("overrides", "TOKEN_MODEL")) is None  # no `defaults`
+
+
+def test_project_settings_that_disagree_or_compute_leave_the_setting_unknown(
+    tmp_path: Path,
+) -> None:
+    files = dict(SETTINGS_SHAPES)
+    files["site/settings/base.py"] = 'APP_TOKEN_MODEL = "app.Token"\n'
+    files["site/settings/dev.py"] = 'APP_TOKEN_MODEL = "app.DevToken"\n'
+    index = _index(write_project(tmp_path / "disagree", files))
+    assert _string(index, "app.conf", ("TOKEN_MODEL",)) is None
+    files.pop("site/settings/dev.py")
+    files["site/settings/base.py"] = 'import os\nAPP_TOKEN_MODEL = os.environ["MODEL"]\n'
+    index = _index(write_project(tmp_path / "computed", files))
+    assert _string(index, "app.conf", ("TOKEN_MODEL",)) is None
+    files["site/settings/base.py"] = (
+        "from django.conf import settings\n"
+        'APP_TOKEN_MODEL = getattr(settings, "APP_TOKEN_MODEL", "app.Other")\n'
+    )  # an app reading the setting does not set it
+    index = _index(write_project(tmp_path / "reads", files))
+    assert _string(index, "app.conf", ("TOKEN_MODEL",)) == "app.Token"
+
+
+INSTALLED_TOKENS = {
+    "tokenapp/__init__.py": "",
+    "tokenapp/settings.py": """
+        from django.conf import settings
+
+        ACCESS_TOKEN_MODEL = getattr(settings, "TOKENAPP_TOKEN_MODEL", "tokenapp.AccessToken")
+        DEFAULTS = {"ACCESS_TOKEN_MODEL": ACCESS_TOKEN_MODEL}
+
+
+        class Settings:
+            def __init__(self, user_settings=None, defaults=None):
+                self.defaults = defaults
+
+            def __getattr__(self, name):
+                return self.defaults[name]
+
+
+        tokenapp_settings = Settings(None, DEFAULTS)
+        """,
+    "tokenapp/models.py": """
+        from django.apps import apps
+        from django.db import models
+
+        from tokenapp.settings import tokenapp_settings
+
+
+        class AccessToken(models.Model):
+            created_at = models.DateTimeField(auto_now_add=True)
+
+
+        def get_access_token_model():
+            return apps.get_model(tokenapp_settings.ACCESS_TOKEN_MODEL)
+        """,
+}
+
+TOKEN_PROJECT = {
+    "pyproject.toml": "[tool.timestamp-lint]\n",
+    "app/__init__.py": "",
+    "app/views.py": """
+        from tokenapp.models import get_access_token_model
+
+        AccessToken = get_access_token_model()
+
+
+        def refresh(old):
+            return AccessToken.objects.create(created_at=old.created_at)
+        """,
+}
+
+
+def test_swappable_loader_of_an_installed_app(tmp_path: Path, monkeypatch) -> None:
+    root = write_project(tmp_path / "project", TOKEN_PROJECT)
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert _found(root) == [], "tokenapp is not installed anywhere yet"
+    make_venv(root / ".venv", files=INSTALLED_TOKENS)
+    assert _found(root) == [("app/views.py", 7)]
+    assert _found(root, root / "app" / "views.py") == [("app/views.py", 7)]  # single file
+    # relabelled by its AppConfig: `tokenapp.AccessToken` is no model of the registry
+    site = next((root / ".venv" / "lib").glob("python*/site-packages"))
+    (site / "tokenapp" / "apps.py").write_text(
+        "from django.apps import AppConfig\n\n\nclass TokenConfig(AppConfig):\n"
+        '    name = "tokenapp"\n    label = "tokens"\n'
+    )
+    assert _found(root) == []

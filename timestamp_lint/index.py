@@ -80,6 +80,7 @@ class ClassSummary:
     # abstract methods (a docstring, `...`, `pass` or `raise NotImplementedError` only) with a
     # return annotation: name -> the classes it names (each member of a `Union` / `|`)
     abstract: dict[str, tuple[Expr, ...]] = field(default_factory=dict)
+    init_params: tuple[str, ...] = ()  # the parameters of its `__init__`, `self` left out
 
     @property
     def qualname(self) -> str:
@@ -108,6 +109,16 @@ class ModuleSummary:
     bindings: dict[str, tuple[Binding, ...]] = field(default_factory=dict)
     typing: dict[str, tuple[Binding, ...]] = field(default_factory=dict)  # `if TYPE_CHECKING:`
     strings: dict[str, str] = field(default_factory=dict)  # `NAME = "text"` (settings)
+    # `NAME = getattr(settings, "SETTING", "default")`: name -> (settings, "SETTING", default)
+    settings: dict[str, tuple[Expr, str, str]] = field(default_factory=dict)
+    # `DEFAULTS = {"KEY": NAME, "OTHER": "text", ...}`: name -> key -> a dotted name, a
+    # string (a `str` value), or None for anything else
+    mappings: dict[str, dict[str, Expr | str | None]] = field(default_factory=dict)
+    # `conf = Settings(USER, DEFAULTS)` with a mapping above among the arguments: name ->
+    # (callee, positional arguments, keyword arguments), dotted names or None
+    calls: dict[str, tuple[Expr, tuple[Expr | None, ...], dict[str, Expr | None]]] = field(
+        default_factory=dict
+    )
 
     def package(self) -> str:
         if self.is_package:
@@ -219,6 +230,7 @@ def summarize(
                     properties=_properties(stmt),
                     declared=_declared(stmt),
                     **_methods(stmt),
+                    init_params=_init_params(stmt),
                 )
                 summary.classes[stmt.name] = cls
                 bind(env, stmt.name, ("class", cls))
@@ -235,7 +247,7 @@ def summarize(
                     if isinstance(target, ast.Name):
                         bind(env, target.id, binding)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                bind(env, stmt.name, ("function", (stmt.name, _returns(stmt))))
+                bind(env, stmt.name, ("function", (stmt.name, *_returns(stmt))))
             elif isinstance(stmt, ast.If):
                 if _is_type_checking(stmt.test):
                     summary.typing.update(
@@ -260,6 +272,7 @@ def summarize(
         return env
 
     summary.strings = _string_constants(tree.body)
+    _settings_values(summary, tree.body)
     for local, options in visit(tree.body, {}).items():
         options = tuple(o for o in options if o != NONE) or (("value", None),)
         summary.bindings[local] = options
@@ -274,7 +287,74 @@ def summarize(
             summary.values[local] = payload if kind == "value" else None
     for local in summary.typing:
         summary.order.setdefault(local, "typing")
+    for table in (summary.strings, summary.settings, summary.mappings, summary.calls):
+        for local in [n for n in table if len(summary.bindings.get(n, ())) != 1]:
+            del table[local]  # bound on several branches: no one value
     return summary
+
+
+def _dotted_or_text(node: ast.expr) -> Expr | str | None:
+    """A string literal as a `str`, a dotted name (`NAME`, `mod.NAME`) as its parts."""
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    return expr_parts(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+
+
+def _settings_values(summary: ModuleSummary, statements: list[ast.stmt]) -> None:
+    """Fill `settings`, `mappings` and `calls` of `summary` (see `ModuleSummary`) from the
+    module's top-level assignments to one name."""
+    for stmt in statements:
+        if not (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
+            continue
+        name, value = stmt.targets[0].id, stmt.value
+        if isinstance(value, ast.Dict):
+            summary.mappings[name] = {
+                key.value: _dotted_or_text(item)
+                for key, item in zip(value.keys, value.values, strict=True)
+                if isinstance(key, ast.Constant) and isinstance(key.value, str)
+            }
+        elif not isinstance(value, ast.Call) or any(isinstance(a, ast.Starred) for a in value.args):
+            continue
+        elif (
+            isinstance(value.func, ast.Name)
+            and value.func.id == "getattr"
+            and len(value.args) == 3
+            and not value.keywords
+        ):
+            holder, setting, default = value.args
+            holder_parts = (
+                expr_parts(holder) if isinstance(holder, ast.Name | ast.Attribute) else None
+            )
+            if (
+                holder_parts is not None
+                and isinstance(setting, ast.Constant)
+                and isinstance(setting.value, str)
+                and isinstance(default, ast.Constant)
+                and isinstance(default.value, str)
+            ):
+                summary.settings[name] = (holder_parts, setting.value, default.value)
+        else:
+            callee = expr_parts(value.func)
+            args = tuple(
+                expr_parts(a) if isinstance(a, ast.Name | ast.Attribute) else None
+                for a in value.args
+            )
+            keywords = {
+                k.arg: expr_parts(k.value)
+                if isinstance(k.value, ast.Name | ast.Attribute)
+                else None
+                for k in value.keywords
+                if k.arg is not None
+            }
+            given = [*args, *keywords.values()]
+            if callee is not None and any(
+                a is not None and len(a) == 1 and a[0] in summary.mappings for a in given
+            ):
+                summary.calls[name] = (callee, args, keywords)
 
 
 def targets_names(targets: list[ast.expr]) -> set[str]:
@@ -295,20 +375,26 @@ def _string_constants(statements: list[ast.stmt]) -> dict[str, str]:
     return found
 
 
-def _literal_call(node: ast.expr) -> tuple[Expr, tuple[str, ...]] | None:
-    """`load_model("app", "Model")`: the callee and its string arguments (at least one, no
-    other argument), or None."""
+def _literal_call(node: ast.expr) -> tuple[Expr, tuple[str | Expr, ...]] | None:
+    """`load_model("app", "Model")`, `get_model(settings.TOKEN_MODEL)`: the callee and its
+    arguments (one or two, nothing else), each a string literal (a `str`) or a dotted name
+    (its parts: a setting, see `ProjectIndex.string_value`), or None."""
     if not isinstance(node, ast.Call) or node.keywords or not 1 <= len(node.args) <= 2:
         return None
-    if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args):
+    args = tuple(_dotted_or_text(a) for a in node.args)
+    if None in args:
         return None
     callee = expr_parts(node.func)
-    return (callee, tuple(a.value for a in node.args)) if callee is not None else None
+    return (callee, args) if callee is not None else None
 
 
-def _returns(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[Expr | None, ...]:
+def _returns(
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+) -> tuple[tuple[Expr | None, ...], tuple[tuple[Expr, tuple[str | Expr, ...]] | None, ...]]:
     """What each `return` of a module-level function gives, as module-level expressions:
-    None for a return of a local name (a parameter, an assigned name) or of anything else.
+    None for a return of a local name (a parameter, an assigned name) or of anything else;
+    and, for each, the loader call it is (`apps.get_model(settings.MODEL)`, see
+    `_literal_call`; its names module-level ones), else None.
     Statements only are walked (expressions are most of a body; their own bindings, `:=`,
     are not seen): it runs for every function of every module summarized."""
     arguments = node.args
@@ -341,7 +427,14 @@ def _returns(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[Expr | None,
             if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 stack.extend(getattr(stmt, block, ()))
     exprs = [expr_parts(value) if value is not None else None for value in found]
-    return tuple(None if e is None or e[0] in local else e for e in exprs) or (None,)
+    returns = tuple(None if e is None or e[0] in local else e for e in exprs) or (None,)
+    loaders = []
+    for value, expr in zip(found, returns, strict=False):
+        loader = _literal_call(value) if value is not None and expr is not None else None
+        if loader is not None and any(not isinstance(a, str) and a[0] in local for a in loader[1]):
+            loader = None
+        loaders.append(loader)
+    return returns, tuple(loaders) if any(loaders) else ()
 
 
 def annotation(node: ast.expr | None) -> tuple[bool, Expr] | None:
@@ -419,6 +512,15 @@ def _declared(node: ast.ClassDef) -> dict[str, tuple[bool, Expr]]:
         if named is not None and name not in found:
             found[name] = named
     return found
+
+
+def _init_params(node: ast.ClassDef) -> tuple[str, ...]:
+    for stmt in node.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == "__init__":
+            arguments = stmt.args
+            names = [a.arg for a in (*arguments.posonlyargs, *arguments.args)][1:]
+            return (*names, *(a.arg for a in arguments.kwonlyargs))
+    return ()
 
 
 def _is_abstract_body(body: list[ast.stmt]) -> bool:
@@ -591,6 +693,8 @@ class FunctionSym:
     path: Path  # the module defining it
     name: str
     returns: tuple[Expr | None, ...]  # what each `return` gives (None: not followed)
+    # each `return`'s loader call (`apps.get_model(conf.MODEL)`), when it is one (or empty)
+    loaders: tuple[tuple[Expr, tuple[str | Expr, ...]] | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -631,6 +735,8 @@ MODEL_LOADERS = frozenset(
     }
 )
 USER_MODEL_CALLS = frozenset({"django.contrib.auth.get_user_model()"})
+DJANGO_SETTINGS = frozenset({"django.conf.settings"})
+DJANGO_DEFAULTS = {"AUTH_USER_MODEL": "auth.User"}  # Django's global defaults we follow
 
 
 def _is_mapping_call(dotted: str) -> bool:
@@ -781,6 +887,7 @@ class ProjectIndex:
         self._labels: dict[str, str] | None = None
         self._summaries: dict[Path, ModuleSummary | None] = {}
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
+        self._settings: dict[str, str | None] = {}
         self._inserts: dict[tuple[Path, str, str], tuple[int | None, frozenset[Path]]] = {}
         if files is None:
             files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
@@ -1150,7 +1257,9 @@ class ProjectIndex:
             elif kind == "function":
                 self._trace.append(f"{where}: {name} is a function")
             elif kind == "loader":
-                args = ", ".join(repr(a) for a in payload[1])
+                args = ", ".join(
+                    repr(a) if isinstance(a, str) else show_expr(a) for a in payload[1]
+                )
                 self._trace.append(f"{where}: {name} = {show_expr(payload[0])}({args})")
             elif payload is None:
                 self._trace.append(f"{where}: {name} is a value not followed")
@@ -1163,15 +1272,7 @@ class ProjectIndex:
         if kind == "function":
             return FunctionSym(module.path, *payload)
         if kind == "loader":
-            callee, args = payload
-            symbol = self.resolve_expr(module, callee, depth + 1)
-            if isinstance(symbol, str) and symbol in MODEL_LOADERS:
-                return self.registered_model(*_app_model(args))
-            return (
-                symbol + CALL
-                if isinstance(symbol, str)
-                else self._attribute(symbol, CALL, None, module.path, depth + 1)
-            )
+            return self._loader(module, payload, depth)
         if payload is None:
             return None
         symbol = self.resolve_expr(module, payload, depth + 1)
@@ -1230,16 +1331,22 @@ class ProjectIndex:
         module = self.summary(function.path)
         if module is None:
             return None
+        loaders = function.loaders or (None,) * len(function.returns)
         symbol = one_of(
             [
-                self.resolve_expr(module, e, depth + 1) if e is not None else None
-                for e in function.returns
+                self._loader(module, loader, depth)
+                if loader is not None
+                else self.resolve_expr(module, e, depth + 1)
+                if e is not None
+                else None
+                for e, loader in zip(function.returns, loaders, strict=True)
             ]
         )
-        if self._trace is not None:
+        count = len(function.returns)
+        if self._trace is not None and (symbol is not None or count > 1):
+            # (one return not resolved: the step before says why)
             resolved = symbol is not None and not isinstance(symbol, ChoiceSym)
             verdict = "the same on each" if resolved else "not all the same thing"
-            count = len(function.returns)
             self._trace.append(f"{function.name}() has {count} return(s): {verdict}")
         return symbol
 
@@ -1277,6 +1384,11 @@ class ProjectIndex:
                 symbol = self.lookup(summary, name)
                 if self.model_class(symbol) is not None:
                     found.add(symbol)
+        if not found and label.isidentifier() and not self._relabelled_installed(label):
+            # an installed app whose package is the label (`oauth2_provider.AccessToken`)
+            symbol = self.installed(f"{label}.models.{name}")
+            if self.model_class(symbol) is not None:
+                found.add(symbol)
         if not found:
             symbol = self.installed(f"django.contrib.{label}.models.{name}")
             found.add(symbol if isinstance(symbol, ClassSym) else None)
@@ -1286,6 +1398,15 @@ class ProjectIndex:
             self._trace.append(f"the app registry's {label}.{name} is {what}")
         self._registered[key] = result
         return result
+
+    def _relabelled_installed(self, package: str) -> bool:
+        """Whether the installed app `package` gives itself another label (an AppConfig
+        of its `apps` module says `label = "..."`)."""
+        path = self.find_installed(f"{package}.apps")
+        summary = self.summary(path) if path is not None else None
+        return summary is not None and any(
+            cls.strings.get("label", package) != package for cls in summary.classes.values()
+        )
 
     def _app_labels(self) -> dict[str, str]:
         """App package -> label, from the AppConfig classes of `apps` modules that say
@@ -1306,18 +1427,153 @@ class ProjectIndex:
     def user_model_label(self) -> tuple[str | None, str | None]:
         """`AUTH_USER_MODEL` of the project's settings modules (all that set it must
         agree), else Django's default `auth.User`."""
-        values = set()
+        value = self.django_setting("AUTH_USER_MODEL", "auth.User")
+        return _app_model((value,)) if value is not None else (None, None)
+
+    def django_setting(self, name: str, default: str | None) -> str | None:
+        """The value of Django setting `name`, as `django.conf.settings` gives it: the
+        string literal the project's settings modules (modules named `settings` or inside
+        a `settings` package) assign it, all that set it agreeing; `default` when none sets
+        it. None when they disagree or one assigns it something else than a literal."""
+        if name in self._settings:
+            return self._settings[name]
+        values: set[str | None] = set()
         self._all_module_names()
         for module_name in self._modules:
             if "settings" not in module_name.split("."):
                 continue
             path = self.find_module(module_name, None)
             summary = self.summary(path) if path is not None else None
-            if summary is not None and "AUTH_USER_MODEL" in summary.strings:
-                values.add(summary.strings["AUTH_USER_MODEL"])
-        if len(values) > 1:
-            return None, None
-        return _app_model((values.pop() if values else "auth.User",))
+            if summary is None or name not in summary.order:
+                continue
+            read = summary.settings.get(name)
+            if read is None or read[1] != name:  # not `NAME = getattr(settings, "NAME", ...)`
+                values.add(summary.strings.get(name))
+        value = values.pop() if len(values) == 1 else default if not values else None
+        self._settings[name] = value
+        return value
+
+    def _loader(
+        self, module: ModuleSummary, loader: tuple[Expr, tuple[str | Expr, ...]], depth: int
+    ) -> Symbol:
+        """What a call `callee(args)` written in `module` gives: the model Django's app
+        registry holds under the label its arguments name, for a model loader
+        (`apps.get_model(...)`, `swapper.load_model(...)`), each argument a literal or a
+        setting (`string_value`); else the call's result as any call's."""
+        callee, args = loader
+        symbol = self.resolve_expr(module, callee, depth + 1)
+        if isinstance(symbol, str) and symbol in MODEL_LOADERS:
+            values = tuple(self.string_value(module, a, depth + 1) for a in args)
+            if None in values:
+                if self._trace is not None:
+                    unknown = show_expr(args[values.index(None)])
+                    self._trace.append(
+                        f"{show_expr(callee)}({unknown}): {unknown} is no string literal or"
+                        " setting we can read"
+                    )
+                return None
+            return self.registered_model(*_app_model(values))
+        return (
+            symbol + CALL
+            if isinstance(symbol, str)
+            else self._attribute(symbol, CALL, None, module.path, depth + 1)
+        )
+
+    def string_value(self, module: ModuleSummary, value: str | Expr, depth: int = 0) -> str | None:
+        """The string a loader argument written in `module` is at run time: a literal; a
+        module-level `NAME = "text"` (imported too); a Django setting, `settings.NAME` or
+        `NAME = getattr(settings, "SETTING", "app.Model")` (the project's value, else the
+        default literal, as Django gives it, see `django_setting`); or an attribute of a
+        settings object, `conf.NAME` where `conf = Settings(..., DEFAULTS, ...)` is an
+        instance of a class with `__getattr__` that takes the mapping as its `defaults`
+        and `DEFAULTS = {"NAME": <one of these>}` (the default, when the project's
+        settings do not override it). None otherwise."""
+        if isinstance(value, str):
+            return value
+        if depth > MAX_DEPTH:
+            return None
+        found = self._defined_at(module, value[:-1], value[-1], depth + 1)
+        if found is None:
+            if len(value) > 1:
+                holder = self.resolve_expr(module, value[:-1], depth + 1)
+                if holder in DJANGO_SETTINGS:
+                    return self._traced_setting(value[-1], DJANGO_DEFAULTS.get(value[-1]))
+                return self._settings_object(module, value, depth + 1)
+            return None
+        where, name = found
+        if name in where.strings:
+            return where.strings[name]
+        if name in where.settings:
+            holder, setting, default = where.settings[name]
+            if self.resolve_expr(where, holder, depth + 1) in DJANGO_SETTINGS:
+                return self._traced_setting(setting, default)
+        if self._trace is not None:
+            self._trace.append(f"{self.where(where.path)}: {name} is no string we know")
+        return None
+
+    def _traced_setting(self, name: str, default: str | None) -> str | None:
+        value = self.django_setting(name, default)
+        if self._trace is not None:
+            given = repr(value) if value is not None else "not known"
+            self._trace.append(f"Django setting {name} (default {default!r}): {given}")
+        return value
+
+    def _defined_at(
+        self, module: ModuleSummary, head: Expr, name: str, depth: int
+    ) -> tuple[ModuleSummary, str] | None:
+        """The module and the name a module-level `head.name` (or `name` alone) is bound
+        by, imports followed: where its value is written. None when `head` is no module
+        or the name is not bound there by an assignment."""
+        if depth > MAX_DEPTH:
+            return None
+        if head:
+            symbol = self.resolve_expr(module, head, depth + 1)
+            if not isinstance(symbol, ModuleSym):
+                return None
+            module = self.summary(symbol.path)
+            if module is None:
+                return None
+        options = module.bindings.get(name, ())
+        if len(options) != 1:
+            return None
+        kind, payload = options[0]
+        if kind == "import":
+            target, _, attribute = payload.rpartition(".")
+            path = self._find(target, module.path) if target else None
+            found = self.summary(path) if path is not None else None
+            return self._defined_at(found, (), attribute, depth + 1) if found else None
+        return (module, name) if kind in ("value", "loader") else None
+
+    def _settings_object(self, module: ModuleSummary, value: Expr, depth: int) -> str | None:
+        """`conf.NAME`, `conf` a settings object (see `string_value`): its default."""
+        if len(value) != 2:
+            return None
+        found = self._defined_at(module, (), value[0], depth + 1)
+        if found is None or found[1] not in found[0].calls:
+            return None
+        where, holder = found
+        callee, args, keywords = where.calls[holder]
+        cls = self.resolve_expr(where, callee, depth + 1)
+        if not isinstance(cls, ClassSym):
+            return None
+        owners = (cls.cls, *self.ancestors(cls.cls))
+        if not any("__getattr__" in c.attributes for c in owners) or any(
+            value[1] in c.attributes or value[1] in c.declared for c in owners
+        ):
+            return None  # no settings object, or one that defines the name itself
+        params = next((c.init_params for c in owners if "__init__" in c.attributes), ())
+        given = keywords.get("defaults")
+        if given is None and "defaults" in params and params.index("defaults") < len(args):
+            given = args[params.index("defaults")]
+        defaults = where.mappings.get(given[0]) if given is not None and len(given) == 1 else None
+        if defaults is None or defaults.get(value[1]) is None:
+            return None
+        if self._trace is not None:
+            self._trace.append(
+                f"{self.where(where.path)}: {holder}.{value[1]} is the default"
+                f" {given[0]}[{value[1]!r}] of a settings object ({cls.cls.name})"
+            )
+        return self.string_value(where, defaults[value[1]], depth + 1)
 
     def _instance_attribute(self, cls: ClassSummary, part: str) -> Symbol:
         """`part` of an instance of `cls`, when no class of the project or of an installed
