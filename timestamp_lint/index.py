@@ -74,12 +74,6 @@ class ClassSummary:
     # the declared type of an instance attribute: `queries: Components` in the body, or in
     # `__init__` `self.queries: Components = ...` / `self.queries = param` (`param: Components`)
     declared: dict[str, tuple[bool, Expr]] = field(default_factory=dict)
-    # methods whose every `return` is `callee(<positional parameter>)`: name -> (the
-    # parameter's position, `self` left out; each return's callee), see `insert_argument`
-    forwards: dict[str, tuple[int, tuple[Expr, ...]]] = field(default_factory=dict)
-    # abstract methods (a docstring, `...`, `pass` or `raise NotImplementedError` only) with a
-    # return annotation: name -> the classes it names (each member of a `Union` / `|`)
-    abstract: dict[str, tuple[Expr, ...]] = field(default_factory=dict)
     init_params: tuple[str, ...] = ()  # the parameters of its `__init__`, `self` left out
 
     @property
@@ -229,7 +223,6 @@ def summarize(
                     strings=_string_constants(stmt.body),
                     properties=_properties(stmt),
                     declared=_declared(stmt),
-                    **_methods(stmt),
                     init_params=_init_params(stmt),
                 )
                 summary.classes[stmt.name] = cls
@@ -488,7 +481,12 @@ def _declared(node: ast.ClassDef) -> dict[str, tuple[bool, Expr]]:
     owner = arguments[0].arg
     params = {a.arg: a.annotation for a in (*arguments[1:], *init.args.kwonlyargs)}
     seen: dict[str, tuple[bool, Expr] | None] = {}
-    for stmt in ast.walk(init):
+    stack: list[ast.stmt] = list(init.body)
+    while stack:  # statements only (cheap: it runs for every class summarized)
+        stmt = stack.pop()
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for block in ("body", "orelse", "finalbody", "handlers"):
+                stack.extend(getattr(stmt, block, ()))
         if isinstance(stmt, ast.Assign):
             targets, value, written = stmt.targets, stmt.value, None
         elif isinstance(stmt, ast.AnnAssign):
@@ -564,8 +562,20 @@ def _union_members(node: ast.expr | None) -> tuple[Expr, ...] | None:
     return (parts,) if parts is not None else None
 
 
-def _methods(node: ast.ClassDef) -> dict[str, dict]:
-    """`forwards` and `abstract` of a class (see `ClassSummary`)."""
+@dataclass(frozen=True)
+class MethodShapes:
+    """What the methods of a class return, for `ProjectIndex.insert_argument`."""
+
+    # methods whose every `return` is `callee(<positional parameter>)`: name -> (the
+    # parameter's position, `self` left out; each return's callee)
+    forwards: dict[str, tuple[int, tuple[Expr, ...]]]
+    # abstract methods (a docstring, `...`, `pass` or `raise NotImplementedError` only) with a
+    # return annotation: name -> the classes it names (each member of a `Union` / `|`)
+    abstract: dict[str, tuple[Expr, ...]]
+
+
+def method_shapes(node: ast.ClassDef) -> MethodShapes:
+    """The `MethodShapes` of a class definition."""
     forwards: dict[str, tuple[int, tuple[Expr, ...]]] = {}
     abstract: dict[str, tuple[Expr, ...]] = {}
     for stmt in node.body:
@@ -582,7 +592,7 @@ def _methods(node: ast.ClassDef) -> dict[str, dict]:
         forwarded = _forwarded_param(stmt, params)
         if forwarded is not None:
             forwards[stmt.name] = forwarded
-    return {"forwards": forwards, "abstract": abstract}
+    return MethodShapes(forwards, abstract)
 
 
 def _forwarded_param(
@@ -888,6 +898,7 @@ class ProjectIndex:
         self._summaries: dict[Path, ModuleSummary | None] = {}
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
         self._settings: dict[str, str | None] = {}
+        self._method_shapes: dict[tuple[Path, str, int], MethodShapes] = {}
         self._inserts: dict[tuple[Path, str, str], tuple[int | None, frozenset[Path]]] = {}
         if files is None:
             files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
@@ -1606,27 +1617,46 @@ class ProjectIndex:
         annotation names SQLAlchemy `Insert` classes only (`Union[postgresql.Insert,
         sqlite.Insert]`), and every override of it in its module does so (at least one).
         None otherwise, or when the method is not found."""
-        for current in (cls, *self.ancestors(cls)):
-            if method in current.forwards or method in current.abstract:
-                compute = self._forwarded_insert if method in current.forwards else None
-                found = self._memoized(
-                    self._inserts,
-                    (current.path, current.name, method),
-                    lambda c=current, f=compute or self._abstract_insert: f(c, method),
-                    None,
-                )
-                if self._trace is not None:
-                    verdict = f"argument {found + 1}" if found is not None else "no argument"
-                    self._trace.append(f"{current.name}.{method}(...) is an insert of {verdict}")
-                return found
-            if method in current.attributes:
-                break
+        found = self._memoized(
+            self._inserts,
+            (cls.path, cls.name, method),
+            lambda: self._insert_argument(cls, method),
+            None,
+        )
         if self._trace is not None:
-            self._trace.append(f"{cls.name}.{method}(...) builds no insert we know of")
+            verdict = f"argument {found + 1}" if found is not None else "no argument we know"
+            self._trace.append(f"{cls.name}.{method}(...) is an insert of {verdict}")
+        return found
+
+    def _insert_argument(self, cls: ClassSummary, method: str) -> int | None:
+        for current in (cls, *self.ancestors(cls)):
+            if method not in current.attributes:
+                continue
+            shapes = self._shapes(current)
+            if method in shapes.forwards:
+                return self._forwarded_insert(current, method)
+            if method in shapes.abstract:
+                return self._abstract_insert(current, method)
+            return None
         return None
 
+    def _shapes(self, cls: ClassSummary) -> MethodShapes:
+        """The `MethodShapes` of `cls`, read from its module's syntax tree on first use
+        (a few classes need them: they are not part of every summary)."""
+        key = (cls.path, cls.name, cls.line)
+        known = self._method_shapes.get(key)
+        if known is None:
+            from timestamp_lint.helpers import class_def
+
+            node = class_def(self, cls)
+            known = method_shapes(node) if node is not None else MethodShapes({}, {})
+            self._method_shapes[key] = known
+        else:
+            self._touch(cls.path)
+        return known
+
     def _forwarded_insert(self, cls: ClassSummary, method: str) -> int | None:
-        position, callees = cls.forwards[method]
+        position, callees = self._shapes(cls).forwards[method]
         module = self.summary(cls.path)
         if module is None:
             return None
@@ -1651,7 +1681,7 @@ class ProjectIndex:
         module = self.summary(cls.path)
         if module is None:
             return None
-        members = cls.abstract[method]
+        members = self._shapes(cls).abstract[method]
         for member in members:
             symbol = self.resolve_expr(module, member)
             if not (isinstance(symbol, str) and _is_insert_class(symbol)):
@@ -1667,7 +1697,8 @@ class ProjectIndex:
             if other is not cls and method in other.attributes and cls in self.ancestors(other)
         ]
         positions = {
-            self._forwarded_insert(o, method) if method in o.forwards else None for o in overrides
+            self._forwarded_insert(o, method) if method in self._shapes(o).forwards else None
+            for o in overrides
         }
         found = positions.pop() if len(positions) == 1 else None
         if self._trace is not None:
