@@ -1175,11 +1175,17 @@ class ProjectIndex:
                 return None
         return symbol
 
-    def annotated(self, module: ModuleSummary, named: tuple[bool, Expr]) -> Symbol:
+    def annotated(
+        self, module: ModuleSummary, named: tuple[bool, Expr], installed: bool = False
+    ) -> Symbol:
         """What a value annotated in `module` is (see `annotation`): the class for
-        `type[X]`, an instance of the class for `X` (as a type checker takes it)."""
+        `type[X]`, an instance of the class for `X` (as a type checker takes it).
+        `installed`: a class of an installed package too (read from its sources; off where
+        any annotated parameter is followed: `request: Request` would read web frameworks)."""
         is_type, parts = named
-        symbol = self._followed(self.resolve_expr(module, parts))
+        symbol = self.resolve_expr(module, parts)
+        if installed:
+            symbol = self._followed(symbol)
         if self._trace is not None:
             shown = f"type[{show_expr(parts)}]" if is_type else show_expr(parts)
             self._trace.append(f"annotated {shown} in {self.where(module.path)}")

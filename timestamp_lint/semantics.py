@@ -184,10 +184,13 @@ class Semantics:
                 symbols.append(self.index.resolve_expr(self.summary, tuple(name.split("."))))
         return symbols
 
-    def _annotated_parameter(self, node: cst.BaseExpression) -> object | None:
+    def _annotated_parameter(
+        self, node: cst.BaseExpression, installed: bool = False
+    ) -> object | None:
         """`db.Flow` where `db` is a parameter annotated with a class of the module's names
         (`def f(db: DBInterface)`): resolved through the annotation, as a type checker
-        would (see `ProjectIndex.annotated`). None otherwise."""
+        would (see `ProjectIndex.annotated`; `installed`: an installed class too). None
+        otherwise."""
         parts: list[str] = []
         while isinstance(node, cst.Attribute):
             parts.append(node.attr.value)
@@ -206,7 +209,7 @@ class Semantics:
         named = annotation(tree.body)
         if named is None:
             return None
-        symbol = self.index.annotated(self.summary, named)
+        symbol = self.index.annotated(self.summary, named, installed)
         return self.index.attributes(self.summary, symbol, tuple(reversed(parts)))
 
     def model_of(self, node: cst.BaseExpression) -> ClassSummary | None:
@@ -350,7 +353,7 @@ class Semantics:
         receiver = func.value
         symbols = self._symbols(receiver)
         if symbols is None and isinstance(receiver, cst.Attribute | cst.Name):
-            symbols = [self._annotated_parameter(receiver)]
+            symbols = [self._annotated_parameter(receiver, installed=True)]
         if not symbols or len(symbols) != 1 or not isinstance(symbols[0], InstanceSym):
             return None
         return self.index.insert_argument(symbols[0].cls, func.attr.value)
