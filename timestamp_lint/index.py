@@ -71,6 +71,10 @@ class ClassSummary:
     strings: dict[str, str] = field(default_factory=dict)  # `label = "wagtailcore"` in its body
     # `@property def Flow(self) -> type[orm.Flow]`: name -> the annotation (see `annotation`)
     properties: dict[str, tuple[bool, Expr]] = field(default_factory=dict)
+    # the declared type of an instance attribute: `queries: Components` in the body, or in
+    # `__init__` `self.queries: Components = ...` / `self.queries = param` (`param: Components`)
+    declared: dict[str, tuple[bool, Expr]] = field(default_factory=dict)
+    init_params: tuple[str, ...] = ()  # the parameters of its `__init__`, `self` left out
 
     @property
     def qualname(self) -> str:
@@ -99,6 +103,16 @@ class ModuleSummary:
     bindings: dict[str, tuple[Binding, ...]] = field(default_factory=dict)
     typing: dict[str, tuple[Binding, ...]] = field(default_factory=dict)  # `if TYPE_CHECKING:`
     strings: dict[str, str] = field(default_factory=dict)  # `NAME = "text"` (settings)
+    # `NAME = getattr(settings, "SETTING", "default")`: name -> (settings, "SETTING", default)
+    settings: dict[str, tuple[Expr, str, str]] = field(default_factory=dict)
+    # `DEFAULTS = {"KEY": NAME, "OTHER": "text", ...}`: name -> key -> a dotted name, a
+    # string (a `str` value), or None for anything else
+    mappings: dict[str, dict[str, Expr | str | None]] = field(default_factory=dict)
+    # `conf = Settings(USER, DEFAULTS)` with a mapping above among the arguments: name ->
+    # (callee, positional arguments, keyword arguments), dotted names or None
+    calls: dict[str, tuple[Expr, tuple[Expr | None, ...], dict[str, Expr | None]]] = field(
+        default_factory=dict
+    )
 
     def package(self) -> str:
         if self.is_package:
@@ -208,6 +222,8 @@ def summarize(
                     attributes=_body_names(stmt),
                     strings=_string_constants(stmt.body),
                     properties=_properties(stmt),
+                    declared=_declared(stmt),
+                    init_params=_init_params(stmt),
                 )
                 summary.classes[stmt.name] = cls
                 bind(env, stmt.name, ("class", cls))
@@ -224,7 +240,7 @@ def summarize(
                     if isinstance(target, ast.Name):
                         bind(env, target.id, binding)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                bind(env, stmt.name, ("function", (stmt.name, _returns(stmt))))
+                bind(env, stmt.name, ("function", (stmt.name, *_returns(stmt))))
             elif isinstance(stmt, ast.If):
                 if _is_type_checking(stmt.test):
                     summary.typing.update(
@@ -249,6 +265,7 @@ def summarize(
         return env
 
     summary.strings = _string_constants(tree.body)
+    _settings_values(summary, tree.body)
     for local, options in visit(tree.body, {}).items():
         options = tuple(o for o in options if o != NONE) or (("value", None),)
         summary.bindings[local] = options
@@ -263,7 +280,74 @@ def summarize(
             summary.values[local] = payload if kind == "value" else None
     for local in summary.typing:
         summary.order.setdefault(local, "typing")
+    for table in (summary.strings, summary.settings, summary.mappings, summary.calls):
+        for local in [n for n in table if len(summary.bindings.get(n, ())) != 1]:
+            del table[local]  # bound on several branches: no one value
     return summary
+
+
+def _dotted_or_text(node: ast.expr) -> Expr | str | None:
+    """A string literal as a `str`, a dotted name (`NAME`, `mod.NAME`) as its parts."""
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    return expr_parts(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+
+
+def _settings_values(summary: ModuleSummary, statements: list[ast.stmt]) -> None:
+    """Fill `settings`, `mappings` and `calls` of `summary` (see `ModuleSummary`) from the
+    module's top-level assignments to one name."""
+    for stmt in statements:
+        if not (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
+            continue
+        name, value = stmt.targets[0].id, stmt.value
+        if isinstance(value, ast.Dict):
+            summary.mappings[name] = {
+                key.value: _dotted_or_text(item)
+                for key, item in zip(value.keys, value.values, strict=True)
+                if isinstance(key, ast.Constant) and isinstance(key.value, str)
+            }
+        elif not isinstance(value, ast.Call) or any(isinstance(a, ast.Starred) for a in value.args):
+            continue
+        elif (
+            isinstance(value.func, ast.Name)
+            and value.func.id == "getattr"
+            and len(value.args) == 3
+            and not value.keywords
+        ):
+            holder, setting, default = value.args
+            holder_parts = (
+                expr_parts(holder) if isinstance(holder, ast.Name | ast.Attribute) else None
+            )
+            if (
+                holder_parts is not None
+                and isinstance(setting, ast.Constant)
+                and isinstance(setting.value, str)
+                and isinstance(default, ast.Constant)
+                and isinstance(default.value, str)
+            ):
+                summary.settings[name] = (holder_parts, setting.value, default.value)
+        else:
+            callee = expr_parts(value.func)
+            args = tuple(
+                expr_parts(a) if isinstance(a, ast.Name | ast.Attribute) else None
+                for a in value.args
+            )
+            keywords = {
+                k.arg: expr_parts(k.value)
+                if isinstance(k.value, ast.Name | ast.Attribute)
+                else None
+                for k in value.keywords
+                if k.arg is not None
+            }
+            given = [*args, *keywords.values()]
+            if callee is not None and any(
+                a is not None and len(a) == 1 and a[0] in summary.mappings for a in given
+            ):
+                summary.calls[name] = (callee, args, keywords)
 
 
 def targets_names(targets: list[ast.expr]) -> set[str]:
@@ -284,20 +368,26 @@ def _string_constants(statements: list[ast.stmt]) -> dict[str, str]:
     return found
 
 
-def _literal_call(node: ast.expr) -> tuple[Expr, tuple[str, ...]] | None:
-    """`load_model("app", "Model")`: the callee and its string arguments (at least one, no
-    other argument), or None."""
+def _literal_call(node: ast.expr) -> tuple[Expr, tuple[str | Expr, ...]] | None:
+    """`load_model("app", "Model")`, `get_model(settings.TOKEN_MODEL)`: the callee and its
+    arguments (one or two, nothing else), each a string literal (a `str`) or a dotted name
+    (its parts: a setting, see `ProjectIndex.string_value`), or None."""
     if not isinstance(node, ast.Call) or node.keywords or not 1 <= len(node.args) <= 2:
         return None
-    if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args):
+    args = tuple(_dotted_or_text(a) for a in node.args)
+    if None in args:
         return None
     callee = expr_parts(node.func)
-    return (callee, tuple(a.value for a in node.args)) if callee is not None else None
+    return (callee, args) if callee is not None else None
 
 
-def _returns(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[Expr | None, ...]:
+def _returns(
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+) -> tuple[tuple[Expr | None, ...], tuple[tuple[Expr, tuple[str | Expr, ...]] | None, ...]]:
     """What each `return` of a module-level function gives, as module-level expressions:
-    None for a return of a local name (a parameter, an assigned name) or of anything else.
+    None for a return of a local name (a parameter, an assigned name) or of anything else;
+    and, for each, the loader call it is (`apps.get_model(settings.MODEL)`, see
+    `_literal_call`; its names module-level ones), else None.
     Statements only are walked (expressions are most of a body; their own bindings, `:=`,
     are not seen): it runs for every function of every module summarized."""
     arguments = node.args
@@ -330,7 +420,14 @@ def _returns(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[Expr | None,
             if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 stack.extend(getattr(stmt, block, ()))
     exprs = [expr_parts(value) if value is not None else None for value in found]
-    return tuple(None if e is None or e[0] in local else e for e in exprs) or (None,)
+    returns = tuple(None if e is None or e[0] in local else e for e in exprs) or (None,)
+    loaders = []
+    for value, expr in zip(found, returns, strict=False):
+        loader = _literal_call(value) if value is not None and expr is not None else None
+        if loader is not None and any(not isinstance(a, str) and a[0] in local for a in loader[1]):
+            loader = None
+        loaders.append(loader)
+    return returns, tuple(loaders) if any(loaders) else ()
 
 
 def annotation(node: ast.expr | None) -> tuple[bool, Expr] | None:
@@ -363,6 +460,188 @@ def _properties(node: ast.ClassDef) -> dict[str, tuple[bool, Expr]]:
             if named is not None:
                 found[stmt.name] = named
     return found
+
+
+def _declared(node: ast.ClassDef) -> dict[str, tuple[bool, Expr]]:
+    """The declared types of instance attributes, as a type checker reads them: annotations
+    in the class body (`queries: Components`), and in `__init__` an annotated assignment to
+    `self.x`, or `self.x = param` where `param` is annotated (each attribute assigned once)."""
+    found: dict[str, tuple[bool, Expr]] = {}
+    init = None
+    for stmt in node.body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            named = annotation(stmt.annotation)
+            if named is not None:
+                found[stmt.target.id] = named
+        elif isinstance(stmt, ast.FunctionDef) and stmt.name == "__init__":
+            init = stmt
+    arguments = init.args.posonlyargs + init.args.args if init is not None else []
+    if len(arguments) < 2:
+        return found
+    owner = arguments[0].arg
+    params = {a.arg: a.annotation for a in (*arguments[1:], *init.args.kwonlyargs)}
+    seen: dict[str, tuple[bool, Expr] | None] = {}
+    stack: list[ast.stmt] = list(init.body)
+    while stack:  # statements only (cheap: it runs for every class summarized)
+        stmt = stack.pop()
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for block in ("body", "orelse", "finalbody", "handlers"):
+                stack.extend(getattr(stmt, block, ()))
+        if isinstance(stmt, ast.Assign):
+            targets, value, written = stmt.targets, stmt.value, None
+        elif isinstance(stmt, ast.AnnAssign):
+            targets, value, written = [stmt.target], stmt.value, stmt.annotation
+        elif isinstance(stmt, ast.AugAssign):
+            targets, value, written = [stmt.target], None, None
+        else:
+            continue
+        for target in targets:
+            if not (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == owner
+            ):
+                continue
+            if written is None and isinstance(value, ast.Name) and value.id in params:
+                written = params[value.id]
+            named = annotation(written) if written is not None else None
+            seen[target.attr] = None if target.attr in seen else named
+    for name, named in seen.items():
+        if named is not None and name not in found:
+            found[name] = named
+    return found
+
+
+def _init_params(node: ast.ClassDef) -> tuple[str, ...]:
+    for stmt in node.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == "__init__":
+            arguments = stmt.args
+            names = [a.arg for a in (*arguments.posonlyargs, *arguments.args)][1:]
+            return (*names, *(a.arg for a in arguments.kwonlyargs))
+    return ()
+
+
+def _is_abstract_body(body: list[ast.stmt]) -> bool:
+    """A docstring, `...`, `pass` or `raise NotImplementedError(...)` only."""
+    for stmt in body:
+        if isinstance(stmt, ast.Pass) or (
+            isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+        ):
+            continue
+        if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+            raised = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+            if isinstance(raised, ast.Name) and raised.id == "NotImplementedError":
+                continue
+        return False
+    return True
+
+
+def _union_members(node: ast.expr | None) -> tuple[Expr, ...] | None:
+    """`A`, `Union[A, B]`, `A | B`, as strings too: the dotted classes named, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        left, right = _union_members(node.left), _union_members(node.right)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, ast.Subscript):
+        head = expr_parts(node.value)
+        if head is None or head[-1] != "Union":
+            return None
+        elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        members: tuple[Expr, ...] = ()
+        for element in elements:
+            found = _union_members(element)
+            if found is None:
+                return None
+            members += found
+        return members
+    parts = expr_parts(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+    return (parts,) if parts is not None else None
+
+
+@dataclass(frozen=True)
+class MethodShapes:
+    """What the methods of a class return, for `ProjectIndex.insert_argument`."""
+
+    # methods whose every `return` is `callee(<positional parameter>)`: name -> (the
+    # parameter's position, `self` left out; each return's callee)
+    forwards: dict[str, tuple[int, tuple[Expr, ...]]]
+    # abstract methods (a docstring, `...`, `pass` or `raise NotImplementedError` only) with a
+    # return annotation: name -> the classes it names (each member of a `Union` / `|`)
+    abstract: dict[str, tuple[Expr, ...]]
+
+
+def method_shapes(node: ast.ClassDef) -> MethodShapes:
+    """The `MethodShapes` of a class definition."""
+    forwards: dict[str, tuple[int, tuple[Expr, ...]]] = {}
+    abstract: dict[str, tuple[Expr, ...]] = {}
+    for stmt in node.body:
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        static = any(expr_parts(d) == ("staticmethod",) for d in stmt.decorator_list)
+        params = [a.arg for a in (*stmt.args.posonlyargs, *stmt.args.args)]
+        params = params if static else params[1:]
+        if _is_abstract_body(stmt.body):
+            members = _union_members(stmt.returns) if stmt.returns is not None else None
+            if members:
+                abstract[stmt.name] = members
+            continue
+        forwarded = _forwarded_param(stmt, params)
+        if forwarded is not None:
+            forwards[stmt.name] = forwarded
+    return MethodShapes(forwards, abstract)
+
+
+def _forwarded_param(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]
+) -> tuple[int, tuple[Expr, ...]] | None:
+    """(position, callees) when every `return` of `function` is `callee(<param>)`, the same
+    positional parameter given alone, never re-bound, to a callee no local name shadows."""
+    returns: list[ast.Return] = []
+    stack: list[ast.stmt] = list(function.body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, ast.Return):
+            returns.append(stmt)
+        elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for block in ("body", "orelse", "finalbody", "handlers"):
+                stack.extend(getattr(stmt, block, ()))
+    position, callees = None, []
+    for stmt in sorted(returns, key=lambda r: (r.lineno, r.col_offset)):
+        value = stmt.value
+        if not (
+            isinstance(value, ast.Call)
+            and len(value.args) == 1
+            and not value.keywords
+            and isinstance(value.args[0], ast.Name)
+            and value.args[0].id in params
+        ):
+            return None
+        found = params.index(value.args[0].id)
+        callee = expr_parts(value.func)
+        if callee is None or CALL in callee or (position is not None and found != position):
+            return None
+        if callee[0] in {a.arg for a in (*function.args.posonlyargs, *function.args.args)}:
+            return None  # `self.insert(obj)`, `fn(obj)`: not a module-level callee
+        position = found
+        callees.append(callee)
+    if position is None:
+        return None
+    bound = {params[position], *(c[0] for c in callees)}
+    arguments = function.args
+    if any(a.arg in bound for a in (*arguments.kwonlyargs, arguments.vararg, arguments.kwarg) if a):
+        return None
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and node.id in bound and not isinstance(node.ctx, ast.Load):
+            return None
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+            (a.asname or a.name).partition(".")[0] in bound for a in node.names
+        ):
+            return None
+    return position, tuple(callees)
 
 
 def _body_names(node: ast.ClassDef) -> frozenset[str]:
@@ -424,6 +703,8 @@ class FunctionSym:
     path: Path  # the module defining it
     name: str
     returns: tuple[Expr | None, ...]  # what each `return` gives (None: not followed)
+    # each `return`'s loader call (`apps.get_model(conf.MODEL)`), when it is one (or empty)
+    loaders: tuple[tuple[Expr, tuple[str | Expr, ...]] | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -464,6 +745,8 @@ MODEL_LOADERS = frozenset(
     }
 )
 USER_MODEL_CALLS = frozenset({"django.contrib.auth.get_user_model()"})
+DJANGO_SETTINGS = frozenset({"django.conf.settings"})
+DJANGO_DEFAULTS = {"AUTH_USER_MODEL": "auth.User"}  # Django's global defaults we follow
 
 
 def _is_mapping_call(dotted: str) -> bool:
@@ -479,6 +762,19 @@ def _app_model(args: tuple[str, ...]) -> tuple[str | None, str | None]:
         return args[0], args[1]
     label, _, name = args[0].rpartition(".")
     return (label, name) if label and name else (None, None)
+
+
+def is_insert_function(dotted: str) -> bool:
+    """`sqlalchemy.insert`, dialect inserts, and Flask-SQLAlchemy's `db.insert`."""
+    if dotted.startswith("sqlalchemy."):
+        return dotted.endswith(".insert")
+    return dotted.startswith("flask_sqlalchemy.") and dotted.endswith(".SQLAlchemy().insert")
+
+
+def _is_insert_class(dotted: str) -> bool:
+    """SQLAlchemy's `Insert` statement class, of any dialect (`sqlalchemy.Insert`,
+    `sqlalchemy.dialects.postgresql.Insert`, `sqlalchemy.sql.dml.Insert`...)."""
+    return dotted.startswith("sqlalchemy.") and dotted.endswith(".Insert")
 
 
 def show_expr(parts: Expr) -> str:
@@ -601,6 +897,9 @@ class ProjectIndex:
         self._labels: dict[str, str] | None = None
         self._summaries: dict[Path, ModuleSummary | None] = {}
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
+        self._settings: dict[str, str | None] = {}
+        self._method_shapes: dict[tuple[Path, str, int], MethodShapes] = {}
+        self._inserts: dict[tuple[Path, str, str], tuple[int | None, frozenset[Path]]] = {}
         if files is None:
             files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
         for path in files:
@@ -876,11 +1175,17 @@ class ProjectIndex:
                 return None
         return symbol
 
-    def annotated(self, module: ModuleSummary, named: tuple[bool, Expr]) -> Symbol:
+    def annotated(
+        self, module: ModuleSummary, named: tuple[bool, Expr], installed: bool = False
+    ) -> Symbol:
         """What a value annotated in `module` is (see `annotation`): the class for
-        `type[X]`, an instance of the class for `X` (as a type checker takes it)."""
+        `type[X]`, an instance of the class for `X` (as a type checker takes it).
+        `installed`: a class of an installed package too (read from its sources; off where
+        any annotated parameter is followed: `request: Request` would read web frameworks)."""
         is_type, parts = named
         symbol = self.resolve_expr(module, parts)
+        if installed:
+            symbol = self._followed(symbol)
         if self._trace is not None:
             shown = f"type[{show_expr(parts)}]" if is_type else show_expr(parts)
             self._trace.append(f"annotated {shown} in {self.where(module.path)}")
@@ -969,7 +1274,9 @@ class ProjectIndex:
             elif kind == "function":
                 self._trace.append(f"{where}: {name} is a function")
             elif kind == "loader":
-                args = ", ".join(repr(a) for a in payload[1])
+                args = ", ".join(
+                    repr(a) if isinstance(a, str) else show_expr(a) for a in payload[1]
+                )
                 self._trace.append(f"{where}: {name} = {show_expr(payload[0])}({args})")
             elif payload is None:
                 self._trace.append(f"{where}: {name} is a value not followed")
@@ -982,15 +1289,7 @@ class ProjectIndex:
         if kind == "function":
             return FunctionSym(module.path, *payload)
         if kind == "loader":
-            callee, args = payload
-            symbol = self.resolve_expr(module, callee, depth + 1)
-            if isinstance(symbol, str) and symbol in MODEL_LOADERS:
-                return self.registered_model(*_app_model(args))
-            return (
-                symbol + CALL
-                if isinstance(symbol, str)
-                else self._attribute(symbol, CALL, None, module.path, depth + 1)
-            )
+            return self._loader(module, payload, depth)
         if payload is None:
             return None
         symbol = self.resolve_expr(module, payload, depth + 1)
@@ -1049,16 +1348,22 @@ class ProjectIndex:
         module = self.summary(function.path)
         if module is None:
             return None
+        loaders = function.loaders or (None,) * len(function.returns)
         symbol = one_of(
             [
-                self.resolve_expr(module, e, depth + 1) if e is not None else None
-                for e in function.returns
+                self._loader(module, loader, depth)
+                if loader is not None
+                else self.resolve_expr(module, e, depth + 1)
+                if e is not None
+                else None
+                for e, loader in zip(function.returns, loaders, strict=True)
             ]
         )
-        if self._trace is not None:
+        count = len(function.returns)
+        if self._trace is not None and (symbol is not None or count > 1):
+            # (one return not resolved: the step before says why)
             resolved = symbol is not None and not isinstance(symbol, ChoiceSym)
             verdict = "the same on each" if resolved else "not all the same thing"
-            count = len(function.returns)
             self._trace.append(f"{function.name}() has {count} return(s): {verdict}")
         return symbol
 
@@ -1096,6 +1401,11 @@ class ProjectIndex:
                 symbol = self.lookup(summary, name)
                 if self.model_class(symbol) is not None:
                     found.add(symbol)
+        if not found and label.isidentifier() and not self._relabelled_installed(label):
+            # an installed app whose package is the label (`oauth2_provider.AccessToken`)
+            symbol = self.installed(f"{label}.models.{name}")
+            if self.model_class(symbol) is not None:
+                found.add(symbol)
         if not found:
             symbol = self.installed(f"django.contrib.{label}.models.{name}")
             found.add(symbol if isinstance(symbol, ClassSym) else None)
@@ -1105,6 +1415,15 @@ class ProjectIndex:
             self._trace.append(f"the app registry's {label}.{name} is {what}")
         self._registered[key] = result
         return result
+
+    def _relabelled_installed(self, package: str) -> bool:
+        """Whether the installed app `package` gives itself another label (an AppConfig
+        of its `apps` module says `label = "..."`)."""
+        path = self.find_installed(f"{package}.apps")
+        summary = self.summary(path) if path is not None else None
+        return summary is not None and any(
+            cls.strings.get("label", package) != package for cls in summary.classes.values()
+        )
 
     def _app_labels(self) -> dict[str, str]:
         """App package -> label, from the AppConfig classes of `apps` modules that say
@@ -1125,27 +1444,163 @@ class ProjectIndex:
     def user_model_label(self) -> tuple[str | None, str | None]:
         """`AUTH_USER_MODEL` of the project's settings modules (all that set it must
         agree), else Django's default `auth.User`."""
-        values = set()
+        value = self.django_setting("AUTH_USER_MODEL", "auth.User")
+        return _app_model((value,)) if value is not None else (None, None)
+
+    def django_setting(self, name: str, default: str | None) -> str | None:
+        """The value of Django setting `name`, as `django.conf.settings` gives it: the
+        string literal the project's settings modules (modules named `settings` or inside
+        a `settings` package) assign it, all that set it agreeing; `default` when none sets
+        it. None when they disagree or one assigns it something else than a literal."""
+        if name in self._settings:
+            return self._settings[name]
+        values: set[str | None] = set()
         self._all_module_names()
         for module_name in self._modules:
             if "settings" not in module_name.split("."):
                 continue
             path = self.find_module(module_name, None)
             summary = self.summary(path) if path is not None else None
-            if summary is not None and "AUTH_USER_MODEL" in summary.strings:
-                values.add(summary.strings["AUTH_USER_MODEL"])
-        if len(values) > 1:
-            return None, None
-        return _app_model((values.pop() if values else "auth.User",))
+            if summary is None or name not in summary.order:
+                continue
+            read = summary.settings.get(name)
+            if read is None or read[1] != name:  # not `NAME = getattr(settings, "NAME", ...)`
+                values.add(summary.strings.get(name))
+        value = values.pop() if len(values) == 1 else default if not values else None
+        self._settings[name] = value
+        return value
+
+    def _loader(
+        self, module: ModuleSummary, loader: tuple[Expr, tuple[str | Expr, ...]], depth: int
+    ) -> Symbol:
+        """What a call `callee(args)` written in `module` gives: the model Django's app
+        registry holds under the label its arguments name, for a model loader
+        (`apps.get_model(...)`, `swapper.load_model(...)`), each argument a literal or a
+        setting (`string_value`); else the call's result as any call's."""
+        callee, args = loader
+        symbol = self.resolve_expr(module, callee, depth + 1)
+        if isinstance(symbol, str) and symbol in MODEL_LOADERS:
+            values = tuple(self.string_value(module, a, depth + 1) for a in args)
+            if None in values:
+                if self._trace is not None:
+                    unknown = show_expr(args[values.index(None)])
+                    self._trace.append(
+                        f"{show_expr(callee)}({unknown}): {unknown} is no string literal or"
+                        " setting we can read"
+                    )
+                return None
+            return self.registered_model(*_app_model(values))
+        return (
+            symbol + CALL
+            if isinstance(symbol, str)
+            else self._attribute(symbol, CALL, None, module.path, depth + 1)
+        )
+
+    def string_value(self, module: ModuleSummary, value: str | Expr, depth: int = 0) -> str | None:
+        """The string a loader argument written in `module` is at run time: a literal; a
+        module-level `NAME = "text"` (imported too); a Django setting, `settings.NAME` or
+        `NAME = getattr(settings, "SETTING", "app.Model")` (the project's value, else the
+        default literal, as Django gives it, see `django_setting`); or an attribute of a
+        settings object, `conf.NAME` where `conf = Settings(..., DEFAULTS, ...)` is an
+        instance of a class with `__getattr__` that takes the mapping as its `defaults`
+        and `DEFAULTS = {"NAME": <one of these>}` (the default, when the project's
+        settings do not override it). None otherwise."""
+        if isinstance(value, str):
+            return value
+        if depth > MAX_DEPTH:
+            return None
+        found = self._defined_at(module, value[:-1], value[-1], depth + 1)
+        if found is None:
+            if len(value) > 1:
+                holder = self.resolve_expr(module, value[:-1], depth + 1)
+                if holder in DJANGO_SETTINGS:
+                    return self._traced_setting(value[-1], DJANGO_DEFAULTS.get(value[-1]))
+                return self._settings_object(module, value, depth + 1)
+            return None
+        where, name = found
+        if name in where.strings:
+            return where.strings[name]
+        if name in where.settings:
+            holder, setting, default = where.settings[name]
+            if self.resolve_expr(where, holder, depth + 1) in DJANGO_SETTINGS:
+                return self._traced_setting(setting, default)
+        if self._trace is not None:
+            self._trace.append(f"{self.where(where.path)}: {name} is no string we know")
+        return None
+
+    def _traced_setting(self, name: str, default: str | None) -> str | None:
+        value = self.django_setting(name, default)
+        if self._trace is not None:
+            given = repr(value) if value is not None else "not known"
+            self._trace.append(f"Django setting {name} (default {default!r}): {given}")
+        return value
+
+    def _defined_at(
+        self, module: ModuleSummary, head: Expr, name: str, depth: int
+    ) -> tuple[ModuleSummary, str] | None:
+        """The module and the name a module-level `head.name` (or `name` alone) is bound
+        by, imports followed: where its value is written. None when `head` is no module
+        or the name is not bound there by an assignment."""
+        if depth > MAX_DEPTH:
+            return None
+        if head:
+            symbol = self.resolve_expr(module, head, depth + 1)
+            if not isinstance(symbol, ModuleSym):
+                return None
+            module = self.summary(symbol.path)
+            if module is None:
+                return None
+        options = module.bindings.get(name, ())
+        if len(options) != 1:
+            return None
+        kind, payload = options[0]
+        if kind == "import":
+            target, _, attribute = payload.rpartition(".")
+            path = self._find(target, module.path) if target else None
+            found = self.summary(path) if path is not None else None
+            return self._defined_at(found, (), attribute, depth + 1) if found else None
+        return (module, name) if kind in ("value", "loader") else None
+
+    def _settings_object(self, module: ModuleSummary, value: Expr, depth: int) -> str | None:
+        """`conf.NAME`, `conf` a settings object (see `string_value`): its default."""
+        if len(value) != 2:
+            return None
+        found = self._defined_at(module, (), value[0], depth + 1)
+        if found is None or found[1] not in found[0].calls:
+            return None
+        where, holder = found
+        callee, args, keywords = where.calls[holder]
+        cls = self.resolve_expr(where, callee, depth + 1)
+        if not isinstance(cls, ClassSym):
+            return None
+        owners = (cls.cls, *self.ancestors(cls.cls))
+        if not any("__getattr__" in c.attributes for c in owners) or any(
+            value[1] in c.attributes or value[1] in c.declared for c in owners
+        ):
+            return None  # no settings object, or one that defines the name itself
+        params = next((c.init_params for c in owners if "__init__" in c.attributes), ())
+        given = keywords.get("defaults")
+        if given is None and "defaults" in params and params.index("defaults") < len(args):
+            given = args[params.index("defaults")]
+        defaults = where.mappings.get(given[0]) if given is not None and len(given) == 1 else None
+        if defaults is None or defaults.get(value[1]) is None:
+            return None
+        if self._trace is not None:
+            self._trace.append(
+                f"{self.where(where.path)}: {holder}.{value[1]} is the default"
+                f" {given[0]}[{value[1]!r}] of a settings object ({cls.cls.name})"
+            )
+        return self.string_value(where, defaults[value[1]], depth + 1)
 
     def _instance_attribute(self, cls: ClassSummary, part: str) -> Symbol:
         """`part` of an instance of `cls`, when no class of the project or of an installed
         package on the way defines it: the attribute of the external base it comes from,
         e.g. `AppSQLAlchemy().Model` is `flask_sqlalchemy.SQLAlchemy().Model`."""
         for current in (cls, *self.ancestors(cls)):
-            if part in current.properties:
+            declared = current.properties.get(part) or current.declared.get(part)
+            if declared is not None:
                 module = self.summary(current.path)
-                return self.annotated(module, current.properties[part]) if module else None
+                return self.annotated(module, declared) if module else None
             if part in current.attributes:
                 return None
         for current in (cls, *self.ancestors(cls)):
@@ -1157,6 +1612,109 @@ class ProjectIndex:
                 if isinstance(symbol, str) and not self._follows_installed(symbol):
                     return f"{symbol}{CALL}.{part}"
         return None
+
+    # -- methods that build an INSERT of their argument --------------------------------
+
+    def insert_argument(self, cls: ClassSummary, method: str) -> int | None:
+        """The position of the argument that `<instance of cls>.method(...)` passes to
+        SQLAlchemy's `insert()` (any dialect), so that `db.queries.insert(db.Flow)` is an
+        insert of `Flow`: the method `cls` uses (its own or an ancestor's) returns
+        `insert(<that parameter>)` on every `return`; or it is abstract, its return
+        annotation names SQLAlchemy `Insert` classes only (`Union[postgresql.Insert,
+        sqlite.Insert]`), and every override of it in its module does so (at least one).
+        None otherwise, or when the method is not found."""
+        found = self._memoized(
+            self._inserts,
+            (cls.path, cls.name, method),
+            lambda: self._insert_argument(cls, method),
+            None,
+        )
+        if self._trace is not None:
+            verdict = f"argument {found + 1}" if found is not None else "no argument we know"
+            self._trace.append(f"{cls.name}.{method}(...) is an insert of {verdict}")
+        return found
+
+    def _insert_argument(self, cls: ClassSummary, method: str) -> int | None:
+        for current in (cls, *self.ancestors(cls)):
+            if method not in current.attributes:
+                continue
+            shapes = self._shapes(current)
+            if method in shapes.forwards:
+                return self._forwarded_insert(current, method)
+            if method in shapes.abstract:
+                return self._abstract_insert(current, method)
+            return None
+        return None
+
+    def _shapes(self, cls: ClassSummary) -> MethodShapes:
+        """The `MethodShapes` of `cls`, read from its module's syntax tree on first use
+        (a few classes need them: they are not part of every summary)."""
+        key = (cls.path, cls.name, cls.line)
+        known = self._method_shapes.get(key)
+        if known is None:
+            from timestamp_lint.helpers import class_def
+
+            node = class_def(self, cls)
+            known = method_shapes(node) if node is not None else MethodShapes({}, {})
+            self._method_shapes[key] = known
+        else:
+            self._touch(cls.path)
+        return known
+
+    def _forwarded_insert(self, cls: ClassSummary, method: str) -> int | None:
+        position, callees = self._shapes(cls).forwards[method]
+        module = self.summary(cls.path)
+        if module is None:
+            return None
+        for callee in callees:
+            symbol = self.resolve_expr(module, callee)
+            if not (isinstance(symbol, str) and is_insert_function(symbol)):
+                if self._trace is not None:
+                    self._trace.append(
+                        f"{cls.name}.{method} returns {show_expr(callee)}(...):"
+                        " no SQLAlchemy insert"
+                    )
+                return None
+        if self._trace is not None:
+            shown = ", ".join(sorted({show_expr(c) for c in callees}))
+            self._trace.append(
+                f"{self.where(cls.path)}: {cls.name}.{method} returns {shown}(<argument"
+                f" {position + 1}>): an insert of that argument"
+            )
+        return position
+
+    def _abstract_insert(self, cls: ClassSummary, method: str) -> int | None:
+        module = self.summary(cls.path)
+        if module is None:
+            return None
+        members = self._shapes(cls).abstract[method]
+        for member in members:
+            symbol = self.resolve_expr(module, member)
+            if not (isinstance(symbol, str) and _is_insert_class(symbol)):
+                if self._trace is not None:
+                    self._trace.append(
+                        f"{cls.name}.{method} is abstract and returns {show_expr(member)}:"
+                        " no SQLAlchemy Insert"
+                    )
+                return None
+        overrides = [
+            other
+            for other in module.classes.values()
+            if other is not cls and method in other.attributes and cls in self.ancestors(other)
+        ]
+        positions = {
+            self._forwarded_insert(o, method) if method in self._shapes(o).forwards else None
+            for o in overrides
+        }
+        found = positions.pop() if len(positions) == 1 else None
+        if self._trace is not None:
+            names = ", ".join(o.name for o in overrides) or "none"
+            verdict = "each an insert of the same argument" if found is not None else "not all"
+            self._trace.append(
+                f"{self.where(cls.path)}: {cls.name}.{method} is abstract, returns SQLAlchemy"
+                f" Insert; its overrides in the module ({names}): {verdict}"
+            )
+        return found
 
     # -- installed packages ----------------------------------------------------------
 

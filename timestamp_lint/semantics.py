@@ -31,10 +31,12 @@ from timestamp_lint.index import (
     CALL,
     ClassSummary,
     ClassSym,
+    InstanceSym,
     Kind,
     ModuleSummary,
     ProjectIndex,
     annotation,
+    is_insert_function,
     resolve_relative,
 )
 
@@ -95,13 +97,6 @@ class CopySource:
     field: str  # the field read from the other object
     via: tuple[str, ...] = field(default=())  # local names followed to reach it
     model: str | None = None  # the model of the record it is read from, when the code says
-
-
-def is_insert_function(dotted: str) -> bool:
-    """`sqlalchemy.insert`, dialect inserts, and Flask-SQLAlchemy's `db.insert`."""
-    if dotted.startswith("sqlalchemy."):
-        return dotted.endswith(".insert")
-    return dotted.startswith("flask_sqlalchemy.") and dotted.endswith(".SQLAlchemy().insert")
 
 
 class LineMapped(Mapping[cst.CSTNode, CodeRange]):
@@ -189,10 +184,13 @@ class Semantics:
                 symbols.append(self.index.resolve_expr(self.summary, tuple(name.split("."))))
         return symbols
 
-    def _annotated_parameter(self, node: cst.BaseExpression) -> object | None:
+    def _annotated_parameter(
+        self, node: cst.BaseExpression, installed: bool = False
+    ) -> object | None:
         """`db.Flow` where `db` is a parameter annotated with a class of the module's names
         (`def f(db: DBInterface)`): resolved through the annotation, as a type checker
-        would (see `ProjectIndex.annotated`). None otherwise."""
+        would (see `ProjectIndex.annotated`; `installed`: an installed class too). None
+        otherwise."""
         parts: list[str] = []
         while isinstance(node, cst.Attribute):
             parts.append(node.attr.value)
@@ -211,7 +209,7 @@ class Semantics:
         named = annotation(tree.body)
         if named is None:
             return None
-        symbol = self.index.annotated(self.summary, named)
+        symbol = self.index.annotated(self.summary, named, installed)
         return self.index.attributes(self.summary, symbol, tuple(reversed(parts)))
 
     def model_of(self, node: cst.BaseExpression) -> ClassSummary | None:
@@ -335,8 +333,30 @@ class Semantics:
                 return None
             if not isinstance(func, cst.Attribute):
                 return None
+            position = self._insert_method(func)
+            if position is not None:  # db.queries.insert(db.Flow): a method building it
+                given = node.args[: position + 1]
+                if len(given) == position + 1 and all(
+                    a.keyword is None and not a.star for a in given
+                ):
+                    return self.model_of(given[position].value)
+                return None
             node = func.value  # insert(M).returning(...).values(...)
         return None
+
+    def _insert_method(self, func: cst.Attribute) -> int | None:
+        """The position of the argument a method call `receiver.method(...)` passes to
+        SQLAlchemy's `insert()` (`ProjectIndex.insert_argument`), when the receiver is an
+        instance of a known class: a module-level name bound to one, or a parameter whose
+        annotation leads to one (`db: DBInterface` with `db.queries` declared a
+        `QueryComponents`)."""
+        receiver = func.value
+        symbols = self._symbols(receiver)
+        if symbols is None and isinstance(receiver, cst.Attribute | cst.Name):
+            symbols = [self._annotated_parameter(receiver, installed=True)]
+        if not symbols or len(symbols) != 1 or not isinstance(symbols[0], InstanceSym):
+            return None
+        return self.index.insert_argument(symbols[0].cls, func.attr.value)
 
     def _insert_rows(self, arg: cst.Arg) -> Iterator[FieldValue]:
         node = arg.value

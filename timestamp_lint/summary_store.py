@@ -20,7 +20,7 @@ from typing import Any
 from timestamp_lint.columns import ColumnDecl, HookDecl, Value
 from timestamp_lint.index import ClassSummary, ModuleSummary
 
-FORMAT = 2  # 2: `X = None` bindings kept apart
+FORMAT = 3  # 2: `X = None` bindings kept apart; 3: declared attributes, insert methods
 _TYPES: dict[str, type] = {"D": ColumnDecl, "V": Value, "H": HookDecl}
 _TAGS = {cls: tag for tag, cls in _TYPES.items()}
 MAX_BYTES = 8 * 1024 * 1024
