@@ -184,7 +184,7 @@ class Prescreen:
             for cls in summary.classes.values()
         ):
             return True
-        if "TSL004" in codes and scan.clone and self._may_clone(tree, summary):
+        if "TSL004" in codes and scan.clone and self._may_clone(data, tree, summary):
             return True
         if not codes & {"TSL001", "TSL002"} or not scan.copy:
             return False
@@ -312,15 +312,17 @@ class Prescreen:
 
     # -- TSL004 ------------------------------------------------------------------------
 
-    def _may_clone(self, tree: ast.Module, summary: ModuleSummary) -> bool:
+    def _may_clone(self, data: bytes, tree: ast.Module, summary: ModuleSummary) -> bool:
         """Whether the file may copy a whole record: a `**mapping` given to what may be a
         model, `make_transient(...)` / `copy(...)` / `deepcopy(...)`, `x.pk = None` or
-        `x.id = None`, or a loop over a model's columns."""
+        `x.id = None`, or a loop over a model's columns. Only the statements on lines that
+        hold one of the words these are written with are looked at (a walk of a whole
+        large module costs more than parsing it)."""
         self._tree, self._facts = tree, {}
         self._scoped = True
         self._any_nested_import = True
         stored: set[str] | None = None  # names saved or added anywhere, once asked
-        for node in ast.walk(tree):
+        for node in _nodes_on_lines(tree, _lines_of(data, _CLONE_LINE_WORDS)):
             if isinstance(node, ast.Call):
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
@@ -626,6 +628,36 @@ def _with_elements(value: ast.expr) -> Iterator[ast.expr]:
         yield node
         if isinstance(node, ast.Tuple | ast.List):
             stack.extend(e.value if isinstance(e, ast.Starred) else e for e in node.elts)
+
+
+# the words on a line that `_may_clone` looks at: each thing it accepts has one of them on
+# one of its lines, however spaced (`**`, the callee `make_transient`, `copy` / `deepcopy`,
+# the `None` of `x.pk = None`, the columns a loop iterates)
+_CLONE_LINE_WORDS = (b"**", b"make_transient", b"copy", b"None", b"__", b"_meta", b"inspect")
+
+
+def _lines_of(data: bytes, words: tuple[bytes, ...]) -> list[int] | None:
+    """Sorted numbers of the lines holding one of `words`; None (every line) when lone
+    carriage returns would make the parser number lines differently."""
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    offsets = []
+    for word in words:
+        start = data.find(word)
+        while start >= 0:
+            offsets.append(start)
+            start = data.find(b"\n", start + len(word))  # the rest of this line is in
+            if start < 0:
+                break
+            start = data.find(word, start)
+    lines: list[int] = []
+    line, previous = 1, 0
+    for offset in sorted(offsets):
+        line += data.count(b"\n", previous, offset)
+        previous = offset
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
 
 
 def _sets_each(loop: ast.For | ast.AsyncFor) -> bool:
