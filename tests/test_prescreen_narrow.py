@@ -181,3 +181,23 @@ def test_what_a_rule_reports_still_reaches_libcst(tmp_path: Path, name: str) -> 
     if expected is not None:
         assert [code for code, _ in unfiltered] == expected
         assert _reaches_libcst(root, target)
+
+
+@pytest.mark.parametrize(
+    ("data", "listens"),
+    [
+        (b'event.listen(Flow, "before_insert", stamp)\n', True),
+        (b'@event.listens_for(Flow, "before_insert")\n', True),
+        (b'(event.listen)(Flow, "before_insert", stamp)\n', True),
+        (b"registry.map_imperatively(Flow, flows)\n", True),
+        (b"mapper(Flow, flows)\n", True),
+        (b"self.listener = make_listener()  # listening on a socket\n", False),
+        (b"server._listen(port)\n", False),
+    ],
+)
+def test_only_files_that_may_call_listen_are_parsed_for_listeners(
+    data: bytes, listens: bool
+) -> None:
+    from timestamp_lint.columns import may_define_listeners
+
+    assert may_define_listeners(data) is listens

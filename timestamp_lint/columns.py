@@ -267,14 +267,15 @@ def _first_param(function: ast.FunctionDef | ast.AsyncFunctionDef, index: int) -
     return params[index].arg if len(params) > index else None
 
 
-# a call of `listen` / `listens_for` (`_listener` reads no other name), however spaced
-_LISTEN_CALL = re.compile(rb"listens_for|\blisten[\s\\]*\(")
+# the word `listen` or `listens_for` (`_listener` reads no other name): not `listener`,
+# `listening` or `_listen`
+_LISTEN_CALL = re.compile(rb"\blisten(?:s_for)?\b")
 
 
 def may_define_listeners(data: bytes) -> bool:
     """Whether a file's bytes could hold an event listener (`event.listen(`, `listens_for`)
     or an imperative mapping (`map_imperatively`, `mapper(`): only such files are parsed to
-    find them (a word such as `listener` or `listening` is not a call of `listen`)."""
+    find them (a word such as `listener` or `listening` does not count)."""
     return (
         b"map_imperatively" in data
         or b"mapper(" in data
