@@ -27,7 +27,10 @@ DEFINES = re.compile(rb"\bdef[ \t]+" + NAMES + rb"\b")
 CLASS = re.compile(rb"^[ \t]*class[ \t]", re.MULTILINE)
 # TSL004's words, each with what a file needs besides to reach the database with them
 MAPPING_GATE = re.compile(rb"\*\*|setattr")
-MAPPING_WORDS = re.compile(rb"__dict__|__table__|__mapper__|vars\(|_dict\(|_meta|inspect\(")
+MAPPING_WORDS = re.compile(
+    rb"__dict__|__table__|__mapper__|vars\(|_dict\(|inspect\("
+    rb"|_meta\.(?:fields|concrete_fields|local_fields|local_concrete_fields|get_fields)"
+)
 TRANSIENT = re.compile(rb"make_transient")
 COPIES = re.compile(rb"deepcopy\(|copy\.copy\(|(?<![\w.])copy\(")
 STORES = re.compile(rb"save|\.add|\.merge")
@@ -71,7 +74,8 @@ PIECES = [
     b"created_at", b"updated_at", b"created", b"x.", b".", b"'", b'"', b" ", b"\t", b"\n",
     b"\r\n", b"=", b"==", b":", b",", b"**", b"setattr", b"(", b".values", b"defaults",
     b"def", b"class", b"_", b"a", b"9", b"#", b"\xff", b"\\",
-    b"__dict__", b"vars", b"dict", b"_meta", b"__table__", b"__mapper__", b"inspect",
+    b"__dict__", b"vars", b"dict", b"_meta", b"_meta.", b"fields", b"get_", b"local_",
+    b"concrete_", b"__table__", b"__mapper__", b"inspect",
     b"make_transient", b"copy", b"deep", b".pk", b".id", b"None", b"pk", b"id", b"to", b"as",
     b"default", b"save", b".add", b".merge", b"setattr(new, c.name, v)",
 ]  # fmt: skip
@@ -109,6 +113,9 @@ def test_scan_agrees_with_the_reference(prescreen: Prescreen, data: bytes) -> No
         b"x.pk==None\nx.id = Nonex\ny.id\t=\tNone\n.id = None\nid = None\nx.save()\n",
         b"__init__ __dict__ ____table__ __mapper_\nM(**d)\n",
         b"vars(src)\n",  # no way to the database: no clone
+        b"M(**kw)\nname = obj._meta.verbose_name\n",  # `_meta`, but no list of columns
+        b"M(**{f.name: getattr(s, f.name) for f in s._meta.concrete_fields})\n",
+        b"for f in s._meta.get_fields():\n    setattr(n, f.name, getattr(s, f.name))\n",
     ],
 )
 def test_scan_examples(prescreen: Prescreen, data: bytes) -> None:

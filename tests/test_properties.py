@@ -153,12 +153,15 @@ def creation(draw, name: str) -> str:
                 "dict-splat",
                 "dict-variable",
                 "dict-call",
+                "dict-unpacked",
+                "dict-through",
                 "assign-after",
                 "setattr",
                 "semicolons",
                 "block",
                 "one-line-block",
                 "insert",
+                "insert-chain",
                 "django-create",
                 "django-defaults",
                 "nested",
@@ -179,6 +182,13 @@ def creation(draw, name: str) -> str:
     elif shape == "dict-call":
         body += f"    values = dict({draw(argument_list(args, '    '))})\n"
         body += f"    return {model}(**values)\n"
+    elif shape == "dict-unpacked":
+        body += f"    data, extra = {{{draw(argument_list(entries, '    '))}}}, {{}}\n"
+        body += f"    return {model}(**data)\n"
+    elif shape == "dict-through":
+        body += f"    base = {{{draw(argument_list(entries, '    '))}}}\n"
+        body += "    data = dict(base)\n"
+        body += f"    return {model}(**data)\n"
     elif shape in ("assign-after", "setattr", "semicolons", "block", "one-line-block"):
         body += f"    child = {model}({draw(argument_list(args, '    '))})\n"
         for field, value in pairs:
@@ -203,6 +213,9 @@ def creation(draw, name: str) -> str:
             else "{" + draw(argument_list(entries, "    ")) + "}"
         )
         body += f"    session.execute(insert(Flow).values({inner}))\n"
+    elif shape == "insert-chain":
+        inner = draw(argument_list(args, "    "))
+        body += f"    session.execute(insert(Flow).returning(Flow.id).values({inner}))\n"
     elif shape == "django-create":
         body += f"    return Event.objects.create({draw(argument_list(args, '    '))})\n"
     elif shape == "django-defaults":

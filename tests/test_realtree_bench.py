@@ -155,3 +155,13 @@ def test_copy_py_copies_python_files_only(tmp_path):
     rt.copy_py(src, tmp_path / "out")
     copied = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*"))
     assert copied == ["pkg", "pkg/a.py"]
+
+
+def test_finding_keys_are_sorted_lines_and_none_for_other_output():
+    out = (
+        b'[{"path": "b.py", "line": 2, "column": 5, "code": "TSL001", "message": "m"},'
+        b' {"path": "a.py", "line": 9, "column": 1, "code": "TSL002", "message": "n"}]'
+    )
+    assert rt.finding_keys(out) == ["a.py:9:1: TSL002 n", "b.py:2:5: TSL001 m"]
+    assert rt.finding_keys(b"") == []
+    assert rt.finding_keys(b"Traceback ...") is None

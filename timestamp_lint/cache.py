@@ -36,7 +36,7 @@ from timestamp_lint.ftypes import Applicability, Config, Edit, Finding, Fix
 from timestamp_lint.source import SourceError, read_source
 
 CACHE_DIR_NAME = ".timestamp_lint_cache"
-FORMAT = 3
+FORMAT = 4  # 4: `may_define_listeners` no longer counts words such as `listener`
 Fingerprint = tuple[int, int, str]  # mtime in ns, size, content hash
 # A results file larger than this is discarded unread (memory stays bounded whatever the
 # folder holds): a generous allowance per project file, as entries grow with the project.
@@ -162,6 +162,8 @@ class Cache:
         self._listeners: str | None = None  # the project's listener digest, once computed
         self.dirty = False
         self._stats: dict[str, os.stat_result | None] = {}
+        self._root_text = str(self.root)
+        self._rows_now: list[tuple[Path, list]] | None = None
         self._hashes: dict[str, str | None] = {}
         self._load()
 
@@ -204,7 +206,7 @@ class Cache:
     def _stat(self, name: str) -> os.stat_result | None:
         if name not in self._stats:
             try:
-                self._stats[name] = os.stat(self.root / name)
+                self._stats[name] = os.stat(os.path.join(self._root_text, name))
             except OSError:
                 self._stats[name] = None
         return self._stats[name]
@@ -245,9 +247,14 @@ class Cache:
         except (KeyError, TypeError, ValueError):
             return None
 
-    def _rows(self) -> Iterator[tuple[Path, list]]:
+    def _rows(self) -> list[tuple[Path, list]]:
         """Each project file with what is remembered of it (`observe`), as it is now: by
-        mtime and size, so only files changed since are read again."""
+        mtime and size, so only files changed since are read again (once per run)."""
+        if self._rows_now is None:
+            self._rows_now = list(self._current_rows())
+        return self._rows_now
+
+    def _current_rows(self) -> Iterator[tuple[Path, list]]:
         for path in self.project_files:
             name = relative_to_root(path, self.root)
             stat = self._stat(name)

@@ -9,6 +9,7 @@ hook: the facts TSL003 reports on and fix safety depends on.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -266,11 +267,20 @@ def _first_param(function: ast.FunctionDef | ast.AsyncFunctionDef, index: int) -
     return params[index].arg if len(params) > index else None
 
 
+# the word `listen` or `listens_for` (`_listener` reads no other name): not `listener`,
+# `listening` or `_listen`
+_LISTEN_CALL = re.compile(rb"\blisten(?:s_for)?\b")
+
+
 def may_define_listeners(data: bytes) -> bool:
-    """Whether a file's bytes could hold an event listener (`event.listen`, `listens_for`)
+    """Whether a file's bytes could hold an event listener (`event.listen(`, `listens_for`)
     or an imperative mapping (`map_imperatively`, `mapper(`): only such files are parsed to
-    find them."""
-    return b"listen" in data or b"map_imperatively" in data or b"mapper(" in data
+    find them (a word such as `listener` or `listening` does not count)."""
+    return (
+        b"map_imperatively" in data
+        or b"mapper(" in data
+        or (b"listen" in data and _LISTEN_CALL.search(data) is not None)
+    )
 
 
 def extract_hooks(tree: ast.Module, fields: frozenset[str]) -> list[HookDecl]:

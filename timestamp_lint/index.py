@@ -1115,8 +1115,27 @@ class ProjectIndex:
         if isinstance(self._store, Path):
             from timestamp_lint.summary_store import SummaryStore
 
+            self._project_store = SummaryStore(self._store, self._fields, "project")
             self._store = SummaryStore(self._store, self._fields)
         return self._store
+
+    def _store_for(self, path: Path):
+        """The on-disk store of `path`'s summary: installed modules', or the project's."""
+        store = self._summary_store()
+        if store is None or path in self._installed_files:
+            return store
+        return getattr(self, "_project_store", None)
+
+    def _stored_project_summary(self, path: Path, summary: ModuleSummary) -> bool:
+        """Whether a stored project summary still names the module as the layout does."""
+        if path in self._installed_files:
+            return True
+        module = self._register(path)
+        return (summary.name, summary.root, summary.is_package) == (
+            module.name,
+            module.root,
+            module.is_package,
+        )
 
     def summary(self, path: Path, data: bytes | None = None) -> ModuleSummary | None:
         """The summary of a module, parsed with `ast` on first use (an installed module's
@@ -1125,11 +1144,11 @@ class ProjectIndex:
         if path in self._summaries:
             return self._summaries[path]
         self._summaries[path] = None  # guards against re-entry while parsing
-        store = self._summary_store() if path in self._installed_files else None
+        store = self._store_for(path)
         try:
             stat = os.stat(path)
             stored = store.load(path, stat) if store is not None else None
-            if stored is not None:
+            if stored is not None and self._stored_project_summary(path, stored[0]):
                 summary, digest = stored
                 self._fingerprints[path] = (stat.st_mtime_ns, stat.st_size, digest)
                 self._summaries[path] = summary

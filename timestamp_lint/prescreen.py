@@ -44,6 +44,7 @@ from timestamp_lint.rules.column_check import column_problems
 
 MANAGER_METHODS = frozenset({"create", "get_or_create", "update_or_create"})
 DICT_KEYWORDS = frozenset({"defaults", "create_defaults"})
+MAX_TRACE = 32  # as `semantics.MAX_TRACE` (which imports LibCST): hops the rule follows
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,13 @@ NOTHING = ByteScan(False, False)
 CLONE_WORDS = (
     b"vars(",
     b"_dict(",  # to_dict(), as_dict(), model_to_dict(...)
-    b"_meta",
+    # Django's column lists, as the rules' iterables of columns write them (`COLUMNS_RE`):
+    # `_meta` alone is in most Django modules
+    b"_meta.fields",
+    b"_meta.concrete_fields",
+    b"_meta.local_fields",
+    b"_meta.local_concrete_fields",
+    b"_meta.get_fields",
     b"inspect(",
 )
 _DUNDERS = (b"dict__", b"table__", b"mapper__")  # after `__`: one search finds all three
@@ -177,7 +184,7 @@ class Prescreen:
             for cls in summary.classes.values()
         ):
             return True
-        if "TSL004" in codes and scan.clone and self._may_clone(tree, summary):
+        if "TSL004" in codes and scan.clone and self._may_clone(data, tree, summary):
             return True
         if not codes & {"TSL001", "TSL002"} or not scan.copy:
             return False
@@ -305,15 +312,17 @@ class Prescreen:
 
     # -- TSL004 ------------------------------------------------------------------------
 
-    def _may_clone(self, tree: ast.Module, summary: ModuleSummary) -> bool:
+    def _may_clone(self, data: bytes, tree: ast.Module, summary: ModuleSummary) -> bool:
         """Whether the file may copy a whole record: a `**mapping` given to what may be a
         model, `make_transient(...)` / `copy(...)` / `deepcopy(...)`, `x.pk = None` or
-        `x.id = None`, or a loop over a model's columns."""
+        `x.id = None`, or a loop over a model's columns. Only the statements on lines that
+        hold one of the words these are written with are looked at (a walk of a whole
+        large module costs more than parsing it)."""
         self._tree, self._facts = tree, {}
         self._scoped = True
         self._any_nested_import = True
         stored: set[str] | None = None  # names saved or added anywhere, once asked
-        for node in ast.walk(tree):
+        for node in _nodes_on_lines(tree, _lines_of(data, _CLONE_LINE_WORDS)):
             if isinstance(node, ast.Call):
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
@@ -323,6 +332,7 @@ class Prescreen:
                 isinstance(node, ast.Assign)
                 and isinstance(node.value, ast.Call)
                 and _called_name(node.value.func) in ("copy", "deepcopy")
+                and len(node.value.args) + len(node.value.keywords) == 1  # not `d.copy()`
             ):
                 # `new = copy.copy(obj)` matters only when `new` is then saved or added
                 stored = _stored_names(tree) if stored is None else stored
@@ -353,7 +363,11 @@ class Prescreen:
                 stored = _stored_names(tree) if stored is None and keys else stored
                 if any(key in stored for key in keys):
                     return True
-            elif isinstance(node, ast.For) and columns_text(node.iter):
+            elif (
+                isinstance(node, ast.For | ast.AsyncFor)
+                and columns_text(node.iter)
+                and _sets_each(node)
+            ):
                 return True
         return False
 
@@ -383,10 +397,16 @@ class Prescreen:
     def _creates_with_copy(self, call: ast.AST, summary: ModuleSummary) -> bool:
         if not isinstance(call, ast.Call):
             return False
-        if isinstance(call.func, ast.Attribute) and call.func.attr == "values":
+        if (
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr == "values"
+            and self._may_be_insert(call.func.value, summary)
+        ):
             # insert(Model).values(...): the rule follows the chain to the insert
             rows = [arg for arg in call.args if not isinstance(arg, ast.Starred)]
             return self._keywords_may_copy(call) or any(self._rows_may_copy(r) for r in rows)
+        # anything else (`update(Model).values(...)` too) is a constructor, a manager or a
+        # helper to the rule, as any call
         if not any(
             k.arg is None or k.arg in DICT_KEYWORDS or k.arg in self.fields for k in call.keywords
         ):
@@ -394,6 +414,35 @@ class Prescreen:
         return (
             self._may_be_model(call.func, summary) or self._may_be_helper(call.func, summary)
         ) and self._keywords_may_copy(call)
+
+    def _may_be_insert(self, node: ast.expr, summary: ModuleSummary) -> bool:
+        """Whether the receiver of a `.values(...)` may be an insert, as the rule follows it
+        (`Semantics._insert_target`): a chain of method calls down to `<...>.insert(...)`,
+        or to a call of a name that may be an insert function (`insert(Model)`, imported
+        under any alias). A chain down to `update(Model)`, `select(...)` or a bare name is
+        no insert."""
+        for _ in range(MAX_TRACE):
+            if not isinstance(node, ast.Call):
+                return False
+            func = node.func
+            if isinstance(func, ast.Name):
+                # `from sqlalchemy import update`: a module-level import of something else,
+                # not bound again in the function, is no insert
+                name = func.id
+                dotted = summary.imports.get(name)
+                return (
+                    summary.order.get(name) != "import"
+                    or dotted is None
+                    or dotted.rpartition(".")[2] == "insert"
+                    or name in self.local_imports
+                    or name in self.values
+                )
+            if not isinstance(func, ast.Attribute):
+                return True  # something unusual: let the rule decide
+            if func.attr == "insert":
+                return True
+            node = func.value
+        return True  # deeper than the rule follows: let it decide
 
     def _may_be_helper(self, func: ast.expr, summary: ModuleSummary) -> bool:
         """Whether a callee may be a project function or method that passes its arguments
@@ -446,10 +495,10 @@ class Prescreen:
                 return self.index.model_class(symbol) is not None
         return False
 
-    def _keywords_may_copy(self, call: ast.Call) -> bool:
+    def _keywords_may_copy(self, call: ast.Call, seen: set[str] | None = None) -> bool:
         for keyword in call.keywords:
             if keyword.arg is None or keyword.arg in DICT_KEYWORDS:
-                if self._dict_may_copy(keyword.value):
+                if self._dict_may_copy(keyword.value, seen):
                     return True
             elif keyword.arg in self.fields and self._may_copy(keyword.value):
                 return True
@@ -460,11 +509,14 @@ class Prescreen:
             return any(self._dict_may_copy(element) for element in node.elts)
         return self._dict_may_copy(node)
 
-    def _dict_may_copy(self, node: ast.expr) -> bool:
-        """Whether a `**` argument, `defaults=` or `values()` row may hold a copied field."""
+    def _dict_may_copy(self, node: ast.expr, seen: set[str] | None = None) -> bool:
+        """Whether a `**` argument, `defaults=` or `values()` row may hold a copied field.
+        A name is followed through the values bound to it in the region (the rule traces
+        it to a dict literal or `dict(...)` assigned in its own scope, which lies inside):
+        a parameter (`**kwargs`) or a name bound only to other values gives no field."""
         if isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
-                if key is None and self._dict_may_copy(value):
+                if key is None and self._dict_may_copy(value, seen):
                     return True
                 if (
                     isinstance(key, ast.Constant)
@@ -475,11 +527,21 @@ class Prescreen:
             return False
         if isinstance(node, ast.Call):
             if isinstance(node.func, ast.Name) and node.func.id == "dict":
-                if any(self._dict_may_copy(arg) for arg in node.args):
+                if any(self._dict_may_copy(arg, seen) for arg in node.args):
                     return True
-                return self._keywords_may_copy(node)
+                return self._keywords_may_copy(node, seen)
             return False
-        return isinstance(node, ast.Name)  # a dict built earlier: the rule traces it
+        if isinstance(node, ast.Name):
+            seen = set() if seen is None else seen
+            if node.id in seen:
+                return False
+            seen.add(node.id)
+            return any(
+                self._dict_may_copy(value, seen)
+                for bound in self.values.get(node.id, ())
+                for value in _with_elements(bound)
+            )
+        return False
 
     def _may_copy(self, node: ast.expr, seen: set[str] | None = None) -> bool:
         """Whether a value may derive from another object's timestamp field, following the
@@ -557,6 +619,59 @@ class Prescreen:
 _STORES = frozenset({"add", "add_all", "merge", "bulk_save_objects"})
 
 
+def _with_elements(value: ast.expr) -> Iterator[ast.expr]:
+    """A bound value and, in a tuple or list, its elements at any depth: `a, b = {...}, x`
+    binds `a` to the element the rule picks (`_element_for`)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.Tuple | ast.List):
+            stack.extend(e.value if isinstance(e, ast.Starred) else e for e in node.elts)
+
+
+# the words on a line that `_may_clone` looks at: each thing it accepts has one of them on
+# one of its lines, however spaced (`**`, the callee `make_transient`, `copy` / `deepcopy`,
+# the `None` of `x.pk = None`, the columns a loop iterates)
+_CLONE_LINE_WORDS = (b"**", b"make_transient", b"copy", b"None", b"__", b"_meta", b"inspect")
+
+
+def _lines_of(data: bytes, words: tuple[bytes, ...]) -> list[int] | None:
+    """Sorted numbers of the lines holding one of `words`; None (every line) when lone
+    carriage returns would make the parser number lines differently."""
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    offsets = []
+    for word in words:
+        start = data.find(word)
+        while start >= 0:
+            offsets.append(start)
+            start = data.find(b"\n", start + len(word))  # the rest of this line is in
+            if start < 0:
+                break
+            start = data.find(word, start)
+    lines: list[int] = []
+    line, previous = 1, 0
+    for offset in sorted(offsets):
+        line += data.count(b"\n", previous, offset)
+        previous = offset
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
+
+
+def _sets_each(loop: ast.For | ast.AsyncFor) -> bool:
+    """Whether a loop's own body calls `setattr(...)` in a statement of its own, as the
+    rule's column loop does (a loop that only reads the columns copies nothing)."""
+    return any(
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Name)
+        and stmt.value.func.id == "setattr"
+        for stmt in loop.body
+    )
+
+
 def _called_name(func: ast.expr) -> str:
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
@@ -581,7 +696,8 @@ def _clone_words(data: bytes) -> Iterator[int]:
     can reach the database with them; a handful of searches for most files, which hold none:
 
     - with `**` or `setattr`: `__dict__`, `__table__`, `__mapper__`, `vars(`, `_dict(`,
-      `_meta`, `inspect(` (`Model(**vars(src))`, loops over the columns);
+      `_meta.fields` (and Django's other column lists), `inspect(` (`Model(**vars(src))`,
+      loops over the columns);
     - `make_transient`;
     - `deepcopy(`, `copy.copy(` or a bare `copy(`, with `save`, `.add` or `.merge`;
     - with `save`: `.pk = None` / `.id = None`.

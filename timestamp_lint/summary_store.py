@@ -1,9 +1,13 @@
-"""Summaries of installed modules, kept on disk across runs.
+"""Summaries of installed modules (and of the project's own), kept on disk across runs.
 
 A module of site-packages is parsed only when a resolution reaches it; its summary is then
 written as JSON under the cache folder (`installed/<hash of the path>.json`), with the
 file's size, modification time and content hash, and read back while those stay the same.
 JSON, decoded into our own dataclasses only: a cache folder is data, never code.
+
+Project modules are kept the same way under `project/`, so a run that re-lints one file does
+not parse again every module its resolution reads; a project summary also serves only while
+the module keeps its name and root (a new `__init__.py` can change them).
 """
 
 from __future__ import annotations
@@ -113,8 +117,10 @@ def decode(data: dict[str, Any]) -> ModuleSummary:
 class SummaryStore:
     """The on-disk summaries of installed modules, under `directory`."""
 
-    def __init__(self, directory: Path, fields: frozenset[str]) -> None:
-        self.directory = directory / "installed"
+    def __init__(self, directory: Path, fields: frozenset[str], folder: str = "installed") -> None:
+        """`folder`: "installed" for site-packages modules, "project" for the project's own
+        (whose module name and root are checked again on load: they come from the layout)."""
+        self.directory = directory / folder
         self.key = hashlib.blake2b(
             json.dumps([FORMAT, sorted(fields)]).encode(), digest_size=8
         ).hexdigest()

@@ -95,6 +95,18 @@ def summarize_tree(record: dict[str, Any]) -> dict[str, Any]:
     return {"wall": wall, "cpu": cpu, "rss": rss, "failed": failed, "ratios": ratio_rows(wall)}
 
 
+def finding_keys(stdout: bytes) -> list[str] | None:
+    """The findings of a JSON run as sorted `path:line:column: CODE message` lines (what
+    before/after comparisons check), None when the output is not the JSON array."""
+    try:
+        found = json.loads(stdout or b"[]")
+        return sorted(
+            f"{f['path']}:{f['line']}:{f['column']}: {f['code']} {f['message']}" for f in found
+        )
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
 def pick_touch_file(paths: Sequence[str]) -> str | None:
     """A models module to touch: `models.py` or a module in a `models` package, shallowest
     first, then by name; any module when the tree has none."""
@@ -419,11 +431,14 @@ def one_round(
         )
         if sample.returncode not in (0, 1):
             log(f"[{record['name']}] {mode} exited {sample.returncode}: {sample.stderr[-400:]!r}")
-        if mode == "cold":
-            try:
-                record["findings"] = len(json.loads(sample.stdout or b"[]"))
-            except ValueError:
-                record["findings"] = None
+        if mode != "ruff":
+            keys = finding_keys(sample.stdout)
+            if mode == "cold":
+                record["findings"] = None if keys is None else len(keys)
+                record["finding_keys"] = keys
+            elif keys != record.get("finding_keys"):  # a cached run must say the same
+                record.setdefault("disagreements", []).append(mode)
+                log(f"[{record['name']}] {mode}: findings differ from the cold run's")
         log(
             f"[{record['name']}] {mode:8} {sample.wall:7.2f}s cpu {sample.cpu:7.2f}s "
             f"rss {sample.rss / 2**20:5.0f}MB"

@@ -1,0 +1,203 @@
+"""The first pass (`prescreen`) lets a file through to LibCST only where a rule could report:
+code that cannot give a new record a copied field stops before LibCST, and code that can
+still reaches it. Each case is judged with and without the pre-filters (same findings)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from timestamp_lint.api import Options, lint_paths, make_engine, resolve_config
+
+MODELS = """
+from sqlalchemy import Column, DateTime, Integer, String, func
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class Flow(Base):
+    __tablename__ = "flows"
+    id = Column(Integer, primary_key=True)
+    name = Column(String)
+    created_at = Column(DateTime, server_default=func.now())
+    updated_at = Column(DateTime, server_default=func.now(), onupdate=func.now())
+"""
+
+HEAD = """
+import copy
+
+import sqlalchemy as sa
+from sqlalchemy import insert, update
+from sqlalchemy import insert as ins
+
+from app.models import Flow
+"""
+
+# code the first pass now stops (no rule can report it), each with a field read and a give
+NOTHING_TO_REPORT = {
+    "kwargs-parameter": """
+        def forward(service, m, **kwargs):
+            stamp = m.created_at
+            return service.create(name="x", **kwargs)
+        """,
+    "module-level-dict-in-function": """
+        PLACEHOLDERS = {"created_at": "{created_at}"}
+
+        def render(template, m):
+            print(m.created_at)
+            return template.format(**PLACEHOLDERS)
+        """,
+    "update-values": """
+        def touch(session, m):
+            stmt = sa.update(Flow).where(Flow.id == m.id).values(updated_at=m.updated_at)
+            session.execute(stmt)
+        """,
+    "update-values-splat": """
+        def touch(session, m):
+            values = {"updated_at": m.updated_at}
+            session.execute(update(Flow).where(Flow.id == m.id).values(**values))
+        """,
+    "dict-method-copy": """
+        def snapshot(obj, m):
+            state = obj.__dict__.copy()
+            state["created_at"] = m.created_at
+            obj.save()
+            return state
+        """,
+    "columns-loop-that-reads": """
+        def describe(src, m):
+            for column in Flow.__table__.columns:
+                print(column.name, getattr(src, column.name), m.created_at)
+        """,
+}
+
+# code that still reaches LibCST, and what the rules report there
+STILL_REPORTED = {
+    "dict-variable": (
+        """
+        def clone(m):
+            data = {"name": m.name, "created_at": m.created_at}
+            return Flow(**data)
+        """,
+        ["TSL001"],
+    ),
+    "dict-unpacked": (
+        """
+        def clone(m):
+            data, other = {"created_at": m.created_at}, {}
+            return Flow(**data)
+        """,
+        ["TSL001"],
+    ),
+    "dict-through-dict": (
+        """
+        def clone(m):
+            base = {"created_at": m.created_at}
+            data = dict(base)
+            return Flow(**data)
+        """,
+        ["TSL001"],
+    ),
+    "insert-chain": (
+        """
+        def clone(session, m):
+            session.execute(insert(Flow).returning(Flow.id).values(created_at=m.created_at))
+        """,
+        ["TSL001"],
+    ),
+    "insert-alias": (
+        """
+        def clone(session, m):
+            session.execute(ins(Flow).values(**{"created_at": m.created_at}))
+        """,
+        ["TSL001"],
+    ),
+    "table-insert": (
+        """
+        def clone(session, m):
+            session.execute(Flow.__table__.insert().values(updated_at=m.updated_at))
+        """,
+        ["TSL001"],
+    ),
+    "columns-loop-setattr": (
+        """
+        def clone(session, src):
+            new = Flow()
+            for column in Flow.__table__.columns:
+                setattr(new, column.name, getattr(src, column.name))
+            session.add(new)
+        """,
+        ["TSL004"],
+    ),
+    "copy-then-add": (
+        """
+        def clone(session, src: Flow):
+            new = copy.copy(src)
+            session.add(new)
+        """,
+        None,  # whatever the rules say: the same with and without the first pass
+    ),
+}
+
+
+def _project(tmp_path: Path, body: str) -> tuple[Path, Path]:
+    root = tmp_path / "proj"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[tool.timestamp-lint]\n")
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "models.py").write_text(MODELS)
+    target = root / "app" / "services.py"
+    target.write_text(HEAD + "\n\n" + textwrap.dedent(body))
+    return root, target
+
+
+def _reaches_libcst(root: Path, target: Path) -> bool:
+    engine = make_engine(resolve_config([root]))
+    return engine.lint_file(target).module is not None
+
+
+def _codes(root: Path, prefilter: bool) -> list[tuple[str, int]]:
+    options = Options(cache=False, jobs=1, prefilter=prefilter)
+    found = lint_paths([root], options=options).findings
+    return sorted((f.code, f.line) for f in found if f.path.name == "services.py")
+
+
+@pytest.mark.parametrize("name", sorted(NOTHING_TO_REPORT))
+def test_the_first_pass_stops_what_no_rule_reports(tmp_path: Path, name: str) -> None:
+    root, target = _project(tmp_path, NOTHING_TO_REPORT[name])
+    assert not _reaches_libcst(root, target)
+    assert _codes(root, prefilter=False) == []
+
+
+@pytest.mark.parametrize("name", sorted(STILL_REPORTED))
+def test_what_a_rule_reports_still_reaches_libcst(tmp_path: Path, name: str) -> None:
+    body, expected = STILL_REPORTED[name]
+    root, target = _project(tmp_path, body)
+    unfiltered = _codes(root, prefilter=False)
+    assert _codes(root, prefilter=True) == unfiltered
+    if expected is not None:
+        assert [code for code, _ in unfiltered] == expected
+        assert _reaches_libcst(root, target)
+
+
+@pytest.mark.parametrize(
+    ("data", "listens"),
+    [
+        (b'event.listen(Flow, "before_insert", stamp)\n', True),
+        (b'@event.listens_for(Flow, "before_insert")\n', True),
+        (b'(event.listen)(Flow, "before_insert", stamp)\n', True),
+        (b"registry.map_imperatively(Flow, flows)\n", True),
+        (b"mapper(Flow, flows)\n", True),
+        (b"self.listener = make_listener()  # listening on a socket\n", False),
+        (b"server._listen(port)\n", False),
+    ],
+)
+def test_only_files_that_may_call_listen_are_parsed_for_listeners(
+    data: bytes, listens: bool
+) -> None:
+    from timestamp_lint.columns import may_define_listeners
+
+    assert may_define_listeners(data) is listens
