@@ -143,3 +143,14 @@ def test_imperatively_mapped_class_annotations_are_not_tsl003(project) -> None:
     root = project({"app/__init__.py": "", "app/models.py": IMPERATIVE})
     result = lint_paths([root], options=NO_CACHE)
     assert [(f.line, f.code) for f in result.findings] == [(22, "TSL003")]  # Unmapped only
+
+
+def test_classic_mapper_under_another_name_maps_the_class(project) -> None:
+    # `mapper` imported as another name is still found (the byte check looks for the import)
+    source = IMPERATIVE.replace(
+        "from sqlalchemy.orm import Mapped, registry",
+        "from sqlalchemy.orm import Mapped, registry\nfrom sqlalchemy.orm import mapper as classic",
+    ).replace("mapper_registry.map_imperatively(ApiToken", "classic(ApiToken")
+    root = project({"app/__init__.py": "", "app/models.py": source})
+    result = lint_paths([root], options=NO_CACHE)
+    assert [(f.line, f.code) for f in result.findings] == [(23, "TSL003")]  # Unmapped only

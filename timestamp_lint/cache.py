@@ -36,7 +36,7 @@ from timestamp_lint.ftypes import Applicability, Config, Edit, Finding, Fix
 from timestamp_lint.source import SourceError, read_source
 
 CACHE_DIR_NAME = ".timestamp_lint_cache"
-FORMAT = 4  # 4: `may_define_listeners` no longer counts words such as `listener`
+FORMAT = 5  # 5: `may_define_listeners` no longer counts `class_mapper(` and the like
 Fingerprint = tuple[int, int, str]  # mtime in ns, size, content hash
 # A results file larger than this is discarded unread (memory stays bounded whatever the
 # folder holds): a generous allowance per project file, as entries grow with the project.

@@ -272,14 +272,25 @@ def _first_param(function: ast.FunctionDef | ast.AsyncFunctionDef, index: int) -
 _LISTEN_CALL = re.compile(rb"\blisten(?:s_for)?\b")
 
 
+# `mapper(` called by that name (`mapper(...)`, `orm.mapper(...)`) or imported under another
+# one (`import mapper as m`); not `class_mapper(`, `object_mapper(`, `self._mapper(`
+_MAPPER_CALL = re.compile(rb"(?<![\w])mapper\(|\bmapper\s+as\b")
+
+
+def may_map_imperatively(data: bytes) -> bool:
+    """Whether a file's bytes could hold an imperative mapping: `map_imperatively`, or the
+    classic `mapper(Cls, table)` (only such files are searched for one)."""
+    return b"map_imperatively" in data or (
+        b"mapper" in data and _MAPPER_CALL.search(data) is not None
+    )
+
+
 def may_define_listeners(data: bytes) -> bool:
     """Whether a file's bytes could hold an event listener (`event.listen(`, `listens_for`)
-    or an imperative mapping (`map_imperatively`, `mapper(`): only such files are parsed to
-    find them (a word such as `listener` or `listening` does not count)."""
-    return (
-        b"map_imperatively" in data
-        or b"mapper(" in data
-        or (b"listen" in data and _LISTEN_CALL.search(data) is not None)
+    or an imperative mapping (`may_map_imperatively`): only such files are parsed to find
+    them (a word such as `listener` or `listening` does not count)."""
+    return may_map_imperatively(data) or (
+        b"listen" in data and _LISTEN_CALL.search(data) is not None
     )
 
 

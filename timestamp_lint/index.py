@@ -38,6 +38,7 @@ from timestamp_lint.columns import (
     extract_hooks,
     interpret,
     may_define_listeners,
+    may_map_imperatively,
     table_columns,
 )
 from timestamp_lint.discover import walk_python_files
@@ -1976,7 +1977,7 @@ class ProjectIndex:
                 symbol = self.resolve_expr(module, hook.target)
                 if isinstance(symbol, ClassSym):
                     self._hooks.setdefault((symbol.cls.path, symbol.cls.name), []).append(hook)
-            if b"map_imperatively" in data or b"mapper(" in data:
+            if may_map_imperatively(data):
                 self._find_mappings(module, data)
         self._listener_digest = listener_digest(self._hook_files, self.config.root)
         return self._hooks
