@@ -1,0 +1,159 @@
+"""Generators of large modules, for the reliability tests and for measuring by hand:
+
+    python -m tests.large_modules OUT_DIR [--megabytes 20] [--functions 34673]
+
+writes a small project into OUT_DIR (`app/models.py`, `pyproject.toml`) with two stress
+modules: `app/big.py`, a module of ordinary code (classes, methods, services, constants,
+long literals) of about `--megabytes` MB with a few timestamp copies among it, and
+`app/dense.py`, `--functions` small functions that each copy a timestamp (about 2 MB for
+34,673). Both are deterministic. Never commit their output."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+MODELS = """\
+from sqlalchemy import Column, DateTime, Integer, String, func
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class Flow(Base):
+    __tablename__ = "flows"
+    id = Column(Integer, primary_key=True)
+    name = Column(String)
+    created_at = Column(DateTime, server_default=func.now())
+    updated_at = Column(DateTime, server_default=func.now(), onupdate=func.now())
+"""
+
+PYPROJECT = '[project]\nname = "app"\nversion = "0"\n\n[tool.timestamp-lint]\n'
+
+HEADER = """\
+\"\"\"A generated module of ordinary code.\"\"\"
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Column, DateTime, Integer, String
+
+from app.models import Base, Flow
+
+log = logging.getLogger(__name__)
+
+
+"""
+
+# One block of ordinary code; {n} makes each copy's names unique.
+BLOCK = '''\
+LIMIT_{n} = {n}
+NAMES_{n} = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+
+
+@dataclass
+class Record{n}:
+    """A plain value object."""
+
+    key: str
+    value: int = 0
+
+    def total(self, other: Record{n}) -> int:
+        return self.value + other.value
+
+    def describe(self) -> str:
+        parts = [self.key, str(self.value)]
+        for name in NAMES_{n}:
+            if name.startswith(self.key[:1]):
+                parts.append(name)
+        return ", ".join(parts)
+
+
+class Table{n}(Base):
+    __tablename__ = "table_{n}"
+    id = Column(Integer, primary_key=True)
+    label = Column(String)
+
+
+def load_{n}(payload: str) -> dict:
+    data = json.loads(payload)
+    if not isinstance(data, dict):
+        raise ValueError("expected an object")
+    result = {{key: value for key, value in data.items() if key in NAMES_{n}}}
+    log.debug("loaded %d keys", len(result))
+    return result
+
+
+async def fetch_{n}(client, ident: int) -> Record{n} | None:
+    response = await client.get(f"/records/{{ident}}", timeout=LIMIT_{n})
+    if response.status != 200:
+        return None
+    body = response.json()
+    return Record{n}(key=body["key"], value=int(body.get("value", 0)))
+
+
+def rename_{n}(flow: Flow, name: str) -> Flow:
+    return Flow(name=name, updated_at=None)
+
+
+'''
+
+COPY = """\
+def clone_{n}(source: Flow) -> Flow:
+    return Flow(name=source.name, created_at=source.created_at)
+
+
+"""
+
+
+def big_module(megabytes: float = 20.0, copies: int = 20) -> str:
+    """A module of about `megabytes` MB of ordinary code with `copies` timestamp copies
+    (TSL001) spread through it."""
+    target = int(megabytes * 1_000_000)
+    block = len(BLOCK.format(n=0))
+    blocks = max(target // block, 1)
+    every = max(blocks // max(copies, 1), 1)
+    out = [HEADER]
+    for n in range(blocks):
+        out.append(BLOCK.format(n=n))
+        if copies and n % every == every // 2 and n // every < copies:
+            out.append(COPY.format(n=n))
+    return "".join(out)
+
+
+def dense_module(functions: int = 34_673) -> str:
+    """`functions` small functions, each copying a timestamp into a new record."""
+    out = ["from app.models import Flow\n\n\n"]
+    out.extend(
+        f"def c{n}(m):\n    return Flow(created_at=m.created_at)\n\n\n" for n in range(functions)
+    )
+    return "".join(out)
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    (root / "app").mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "models.py").write_text(MODELS)
+    for name, text in files.items():
+        (root / "app" / name).write_text(text)
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--megabytes", type=float, default=20.0)
+    parser.add_argument("--functions", type=int, default=34_673)
+    args = parser.parse_args()
+    write_project(
+        args.out,
+        {"big.py": big_module(args.megabytes), "dense.py": dense_module(args.functions)},
+    )
+
+
+if __name__ == "__main__":
+    main()
