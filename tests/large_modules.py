@@ -48,8 +48,11 @@ log = logging.getLogger(__name__)
 
 """
 
-# One block of ordinary code; {n} makes each copy's names unique.
-BLOCK = '''\
+# One block of ordinary code; {n} makes each copy's names unique. Module-level code
+# (classes, constants) comes in `CLASSES`, once every `CLASS_EVERY` blocks: a module of
+# thousands of classes is more module-level code than LibCST analyses in one part.
+CLASS_EVERY = 40
+CLASSES = '''\
 LIMIT_{n} = {n}
 NAMES_{n} = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
 
@@ -78,28 +81,31 @@ class Table{n}(Base):
     label = Column(String)
 
 
+'''
+
+BLOCK = """\
 def load_{n}(payload: str) -> dict:
     data = json.loads(payload)
     if not isinstance(data, dict):
         raise ValueError("expected an object")
-    result = {{key: value for key, value in data.items() if key in NAMES_{n}}}
+    result = {{key: value for key, value in data.items() if key in NAMES_{c}}}
     log.debug("loaded %d keys", len(result))
     return result
 
 
-async def fetch_{n}(client, ident: int) -> Record{n} | None:
-    response = await client.get(f"/records/{{ident}}", timeout=LIMIT_{n})
+async def fetch_{n}(client, ident: int) -> Record{c} | None:
+    response = await client.get(f"/records/{{ident}}", timeout=LIMIT_{c})
     if response.status != 200:
         return None
     body = response.json()
-    return Record{n}(key=body["key"], value=int(body.get("value", 0)))
+    return Record{c}(key=body["key"], value=int(body.get("value", 0)))
 
 
 def rename_{n}(flow: Flow, name: str) -> Flow:
     return Flow(name=name, updated_at=None)
 
 
-'''
+"""
 
 COPY = """\
 def clone_{n}(source: Flow) -> Flow:
@@ -113,12 +119,15 @@ def big_module(megabytes: float = 20.0, copies: int = 20) -> str:
     """A module of about `megabytes` MB of ordinary code with `copies` timestamp copies
     (TSL001) spread through it."""
     target = int(megabytes * 1_000_000)
-    block = len(BLOCK.format(n=0))
-    blocks = max(target // block, 1)
+    block = len(BLOCK.format(n=0, c=0)) + len(CLASSES.format(n=0)) / CLASS_EVERY
+    blocks = max(int(target // block), 1)
     every = max(blocks // max(copies, 1), 1)
     out = [HEADER]
     for n in range(blocks):
-        out.append(BLOCK.format(n=n))
+        c = n - n % CLASS_EVERY
+        if n == c:
+            out.append(CLASSES.format(n=c))
+        out.append(BLOCK.format(n=n, c=c))
         if copies and n % every == every // 2 and n // every < copies:
             out.append(COPY.format(n=n))
     return "".join(out)

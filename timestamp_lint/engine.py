@@ -19,9 +19,11 @@ The stages, cheapest first, each able to end the work on a file:
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import re
 import tokenize
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,13 +33,15 @@ from timestamp_lint.config import ignored_codes
 from timestamp_lint.discover import relative_to_root
 from timestamp_lint.ftypes import PARSE_ERROR, UNRESOLVED, Config, Edit, Finding
 from timestamp_lint.globs import PathMatcher
-from timestamp_lint.index import ProjectIndex
+from timestamp_lint.index import ModuleSummary, ProjectIndex
 from timestamp_lint.prescreen import Prescreen
 from timestamp_lint.rules import RULES, RuleEntry
 from timestamp_lint.source import (
     NotRegularFile,
     SourceError,
     decode_source,
+    is_large,
+    parse_chunks,
     parse_python,
     read_source,
 )
@@ -229,8 +233,12 @@ class Engine:
             self._error(result, _sentence(exc), *exc.position)
             return result
         result.text = text
+        large = is_large(text)
         try:
-            tree = parse_python(text, path)
+            if large:  # parsed in chunks, summarized and trimmed one by one
+                tree, whole_depth, summary = self._parse_large(data, text, path, fingerprint)
+            else:
+                tree = parse_python(text, path)
         except SyntaxError as exc:
             message = exc.msg if exc.msg else "invalid syntax"
             self._error(result, f"SyntaxError: {message}", exc.lineno or 1, exc.offset or 1)
@@ -241,7 +249,9 @@ class Engine:
         except (RecursionError, MemoryError):
             self._error(result, "Cannot parse file: nested too deeply")
             return result
-        summary = self.index.add_tree(path, tree, fingerprint)
+        if not large:
+            summary = self.index.add_tree(path, tree, fingerprint)
+            whole_depth = 0  # computed when needed
         rules = self._rules_for(path)
         codes = {rule.code for rule in rules}
         if "TSL001" in codes:
@@ -259,8 +269,10 @@ class Engine:
         source, line_map = (text, None) if whole else self.prescreen.focus(data, text, tree)
         if line_map is not None:
             source, line_map = collapse_stubs(source, line_map)
-        focused_tree = tree if line_map is None else _parse_or_none(source, path)
-        depth = max_depth(focused_tree or tree)  # of what LibCST will see
+        focused_tree, depth = (tree, 0) if line_map is None else _parse_or_none(source, path)
+        if focused_tree is None or line_map is None:  # of what LibCST will see
+            focused_tree = tree
+            depth = whole_depth or max_depth(tree)
         if depth > MAX_NESTING:
             self._error(
                 result,
@@ -307,6 +319,30 @@ class Engine:
         if self.edits and result.removals:
             self._add_edits(result)
         return result
+
+    def _parse_large(
+        self, data: bytes, text: str, path: Path, fingerprint: Fingerprint | None
+    ) -> tuple[ast.Module, int, ModuleSummary]:
+        """A large module's tree, parsed in chunks of top-level statements, each summarized
+        for the index and then trimmed (see `trim_functions`) before the next is parsed:
+        the tree later stages see, the depth of the whole tree, and the module summary."""
+        lines = self.prescreen.give_lines(data)
+        keep = _keep_pattern(self.prescreen.fields)
+        starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+        body: list[ast.stmt] = []
+        depth = 0
+
+        def chunks() -> Iterator[ast.Module]:
+            nonlocal depth
+            for chunk in parse_chunks(text, path):
+                depth = max(depth, max_depth(chunk))
+                yield chunk  # summarized, then
+                if lines is not None:
+                    trim_functions(chunk.body, lines, text, starts, keep)
+                body.extend(chunk.body)
+
+        summary = self.index.add_tree(path, chunks(), fingerprint)
+        return ast.Module(body=body, type_ignores=[]), depth, summary
 
     def _record(self, result: FileResult, violation: Violation, module, text: str) -> None:
         from timestamp_lint import analysis
@@ -474,11 +510,83 @@ def collapse_stubs(source: str, line_map: list[int]) -> tuple[str, list[int]]:
     return "\n".join(kept), numbers
 
 
-def _parse_or_none(source: str, path: Path) -> ast.Module | None:
+def _parse_or_none(source: str, path: Path) -> tuple[ast.Module | None, int]:
+    """The tree of a focused source, and its depth; a large one is parsed in chunks and
+    keeps only what `split_module` asks of it: its top-level statements, bodies left out."""
     try:
-        return parse_python(source, path)
+        if not is_large(source):
+            tree = parse_python(source, path)
+            return tree, max_depth(tree)
+        body: list[ast.stmt] = []
+        depth = 0
+        for chunk in parse_chunks(source, path):
+            depth = max(depth, max_depth(chunk))
+            for statement in chunk.body:
+                if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                    statement.body = [_stub(statement.body)]
+                    body.append(statement)
+                else:
+                    body.append(_stub([statement]))
+        return ast.Module(body=body, type_ignores=[]), depth
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+        return None, 0
+
+
+# What a function's text holds when a trimmed tree must keep its body: the prescreen reads
+# the bodies of functions that hold no candidate only for these (TSL004's clone words and
+# the names saved anywhere, `global` and nested imports that widen a region's bindings)
+_KEEP_WORDS = (
+    r"\*\*|save|\badd|merge|\bglobal\b|\bnonlocal\b|\bimport\b|copy|make_transient|setattr"
+    r"|__dict__|__table__|__mapper__|vars\(|_dict\(|_meta|inspect\(|\.values\b|defaults"
+    r"|\.pk\b|\.id\b"
+)
+_NEWLINE = re.compile("\n")
+
+
+def _keep_pattern(fields: frozenset[str]) -> re.Pattern[str]:
+    names = "|".join(re.escape(f) for f in sorted(fields, key=len, reverse=True))
+    return re.compile(rf"\b(?:{names})\b|{_KEEP_WORDS}" if names else _KEEP_WORDS)
+
+
+def _stub(statements: list[ast.stmt]) -> ast.Pass:
+    """A `pass` spanning `statements`: what stands for a body left out of a tree."""
+    first, last = statements[0], statements[-1]
+    return ast.Pass(
+        lineno=first.lineno,
+        col_offset=first.col_offset,
+        end_lineno=last.end_lineno,
+        end_col_offset=last.end_col_offset,
+    )
+
+
+def trim_functions(
+    statements: list[ast.stmt], lines: list[int], text: str, starts: list[int], keep
+) -> None:
+    """Leave out, in place, the bodies of the functions (methods, functions under `if`,
+    `try`, `with`) of a chunk of a large module that the later stages never read: no line
+    where a field may get a value (`lines`) lies in them, and their text holds none of the
+    `keep` words. The function keeps its position, decorators, arguments and the place of
+    its body (a `pass` spanning it), which is what the prescreen and the focus ask of it;
+    the module summary was made from the untrimmed chunk. A large module's tree is thus
+    mostly module-level code, and memory grows with the code that can matter."""
+    stack = list(statements)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            last = node.end_lineno or node.lineno
+            index = bisect.bisect_left(lines, first)
+            if index < len(lines) and lines[index] <= last:
+                continue
+            end = starts[last] if last < len(starts) else len(text)
+            if keep.search(text, starts[first - 1], end):
+                continue
+            node.body = [_stub(node.body)]
+        elif isinstance(node, ast.ClassDef | ast.If | ast.Try | ast.With | ast.AsyncWith):
+            for name in ("body", "orelse", "finalbody"):
+                stack.extend(getattr(node, name, ()))
+            for handler in getattr(node, "handlers", ()):
+                stack.extend(handler.body)
 
 
 def split_module(

@@ -237,6 +237,10 @@ class Prescreen:
         kept = [number for number, flag in enumerate(keep) if flag]
         return "\n".join(source[number] for number in kept), [number + 1 for number in kept]
 
+    def give_lines(self, data: bytes) -> list[int] | None:
+        """See `_give_lines` (the engine trims a large module's tree with them)."""
+        return self._give_lines(data)
+
     def _give_lines(self, data: bytes) -> list[int] | None:
         """Sorted line numbers of the places where a field may get a value, or None to look
         everywhere (lone carriage returns: the parser would number lines differently)."""
