@@ -81,6 +81,10 @@ class Table{n}(Base):
     label = Column(String)
 
 
+def rename_{n}(flow: Flow, name: str) -> Flow:
+    return Flow(name=name, updated_at=None)
+
+
 '''
 
 BLOCK = """\
@@ -99,10 +103,6 @@ async def fetch_{n}(client, ident: int) -> Record{c} | None:
         return None
     body = response.json()
     return Record{c}(key=body["key"], value=int(body.get("value", 0)))
-
-
-def rename_{n}(flow: Flow, name: str) -> Flow:
-    return Flow(name=name, updated_at=None)
 
 
 """
@@ -139,6 +139,31 @@ def dense_module(functions: int = 34_673) -> str:
     out.extend(
         f"def c{n}(m):\n    return Flow(created_at=m.created_at)\n\n\n" for n in range(functions)
     )
+    return "".join(out)
+
+
+def models_module(classes: int = 200) -> str:
+    """A generated models module: `classes` model classes (every third one's `created_at`
+    stamps nothing: TSL003), each followed by a function creating a record of a class
+    defined far away with a copied timestamp, and methods that copy one too."""
+    out = [
+        "from sqlalchemy import Column, DateTime, Integer, func\n\n"
+        "from app.models import Base\n\n\n"
+    ]
+    for n in range(classes):
+        default = "" if n % 3 == 0 else ", server_default=func.now()"
+        other = (n * 7 + 3) % classes
+        out.append(
+            f"class M{n}(Base):\n"
+            f'    __tablename__ = "m{n}"\n'
+            "    id = Column(Integer, primary_key=True)\n"
+            f"    created_at = Column(DateTime{default})\n\n"
+            "    def twin(self):\n"
+            f"        return M{n}(created_at=self.created_at)\n\n\n"
+            f"def make_{n}(m):\n"
+            f"    return M{other}(created_at=m.created_at)\n\n\n"
+        )
+    out.append("LAST = M0(created_at=M1().created_at)\n")
     return "".join(out)
 
 

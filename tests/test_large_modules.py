@@ -295,3 +295,36 @@ def test_a_20_mb_module_is_linted_within_1_5_gb_of_address_space(project: Path) 
 
     codes = [f["code"] for f in json.loads(done.stdout)]
     assert codes == ["TSL001"] * 3, done.stdout[:2000]
+
+
+def test_modules_in_parts_give_the_findings_of_the_whole(project: Path, monkeypatch) -> None:
+    """Classes are shared among the parts like functions; a function naming a class of
+    another part still resolves it (a stub line binds it)."""
+    from timestamp_lint import engine
+
+    files = {
+        "models_big.py": large_modules.models_module(classes=45),
+        "tricky.py": TRICKY,
+        "dense.py": large_modules.dense_module(functions=60),
+    }
+    paths = []
+    for name, text in files.items():
+        (project / "app" / name).write_text(text)
+        paths.append(project / "app" / name)
+    whole = _analyse(project, paths, monkeypatch, None)
+    parts: list[int] = []
+    real_split = engine.split_module
+
+    def split(*args):
+        found = real_split(*args)
+        parts.append(len(found or ()))
+        return found
+
+    monkeypatch.setattr(engine, "split_module", split)
+    monkeypatch.setattr(engine, "MAX_ANALYSED_LINES", 150)
+    monkeypatch.setattr(engine, "PART_LINES", 30)
+    assert _analyse(project, paths, monkeypatch, None) == whole
+    assert parts and min(parts) > 1, parts
+    codes = whole[0]
+    assert "TSL999" not in codes
+    assert codes.count("TSL003") == 15 + 1 and codes.count("TSL001") >= 90 + 60

@@ -481,13 +481,21 @@ class Engine:
 # --------------------------------------------------------------------------- large modules
 #
 # LibCST's cost grows with the code it analyses (about a second per 1,000 lines), so a large
-# module is analysed in parts: the module-level code (imports, classes, assignments) with a
-# share of its top-level functions each. A top-level function binds no value the rules
-# follow, and each rule traces names within one function, so every part sees what the whole
-# module would show for its functions; findings in module-level code, seen by every part,
-# are kept once. Time and memory grow with the code that can matter, not with its square.
+# module is analysed in parts: the module-level code that is not a definition (imports,
+# assignments) with a share of its top-level functions and classes each, and a stub line
+# binding the other parts' classes it names. A definition binds no value the rules follow
+# (only its name, which the stub binds too), and each rule traces names within one
+# function or class body, so every part sees what the whole module would show for its
+# definitions; findings in module-level code, seen by every part, are kept once. Time and
+# memory grow with the code that can matter, not with its square.
+#
+# Before that, a source over `source.LARGE_SOURCE` characters is parsed by `ast` in chunks
+# of top-level statements (CPython's parser peaks at about 150 bytes per byte of source),
+# each chunk summarized for the index and then trimmed of the function bodies no later
+# stage reads (`trim_functions`): the tree the prescreen and the focus see holds the
+# module-level code and the functions that can matter.
 
-PART_LINES = 4_000  # lines of functions per part, besides the module-level code
+PART_LINES = 4_000  # lines of definitions per part, besides the module-level code
 
 
 def collapse_stubs(source: str, line_map: list[int]) -> tuple[str, list[int]]:
@@ -522,7 +530,7 @@ def _parse_or_none(source: str, path: Path) -> tuple[ast.Module | None, int]:
         for chunk in parse_chunks(source, path):
             depth = max(depth, max_depth(chunk))
             for statement in chunk.body:
-                if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                     statement.body = [_stub(statement.body)]
                     body.append(statement)
                 else:
@@ -541,6 +549,7 @@ _KEEP_WORDS = (
     r"|\.pk\b|\.id\b"
 )
 _NEWLINE = re.compile("\n")
+_NAME = re.compile(r"[^\W\d]\w*")  # an identifier
 
 
 def _keep_pattern(fields: frozenset[str]) -> re.Pattern[str]:
@@ -592,45 +601,53 @@ def trim_functions(
 def split_module(
     source: str, line_map: list[int] | None, tree: ast.Module | None
 ) -> list[tuple[str, list[int]]] | None:
-    """`source` in parts of at most `MAX_ANALYSED_LINES` lines of code, each the module-level
-    code and some of the top-level functions, with their line maps; None when the
-    module-level code or one function alone is too large."""
+    """`source` in parts of at most `MAX_ANALYSED_LINES` lines of code, with their line
+    maps: each part is the module-level code that is not a definition, and a share of the
+    top-level functions and classes, in order; a class of another part that the part names
+    is bound by one stub line (`A = B = ...`) so that names resolve as in the whole module.
+    None when the module-level code or one definition alone is too large."""
     if tree is None:
         return None
     lines = source.split("\n")
     numbers = line_map if line_map is not None else list(range(1, len(lines) + 1))
     prologue: list[int] = []  # line indices (0-based) of module-level code
-    functions: list[list[int]] = []
+    units: list[tuple[list[int], str | None]] = []  # definitions: lines, and a class's name
     for statement in tree.body:
         decorators = getattr(statement, "decorator_list", [])
         first = min([statement.lineno, *(d.lineno for d in decorators)])
         span = list(range(first - 1, statement.end_lineno or statement.lineno))
         if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
-            functions.append(span)
+            units.append((span, None))
+        elif isinstance(statement, ast.ClassDef):
+            units.append((span, statement.name))
         else:
             prologue.extend(span)
     prologue_size = sum(1 for i in prologue if lines[i].strip())
-    if prologue_size > MAX_ANALYSED_LINES // 2 or not functions:
+    if prologue_size > MAX_ANALYSED_LINES // 2 or not units:
         return None
     budget = min(PART_LINES, MAX_ANALYSED_LINES - prologue_size)
-    groups: list[list[int]] = [[]]
+    groups: list[list[tuple[list[int], str | None]]] = [[]]
     size = 0
-    for span in functions:
-        lines_of_code = sum(1 for i in span if lines[i].strip())
+    for unit in units:
+        lines_of_code = sum(1 for i in unit[0] if lines[i].strip())
         if prologue_size + lines_of_code > MAX_ANALYSED_LINES:
             return None
         if groups[-1] and size + lines_of_code > budget:
             groups.append([])
             size = 0
-        groups[-1].extend(span)
+        groups[-1].append(unit)
         size += lines_of_code
+    classes = {name for _, name in units if name is not None}
     parts = []
     for group in groups:
-        chosen = sorted({*prologue, *group})
-        parts.append(
-            (
-                "\n".join(lines[i] for i in chosen) + "\n",
-                [numbers[i] for i in chosen] + [numbers[chosen[-1]] + 1],
-            )
-        )
+        chosen = sorted({*prologue, *(i for span, _ in group for i in span)})
+        text = "\n".join(lines[i] for i in chosen) + "\n"
+        part_map = [numbers[i] for i in chosen]
+        if len(groups) > 1 and classes:
+            own = {name for _, name in group if name is not None}
+            named = (classes - own) & set(_NAME.findall(text))
+            if named:  # bound where the part ends, numbered as its last line
+                text += " = ".join(sorted(named)) + " = ...\n"
+                part_map.append(part_map[-1])
+        parts.append((text, [*part_map, numbers[chosen[-1]] + 1]))
     return parts
