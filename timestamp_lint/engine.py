@@ -236,7 +236,9 @@ class Engine:
         large = is_large(text)
         try:
             if large:  # parsed in chunks, summarized and trimmed one by one
-                tree, whole_depth, summary = self._parse_large(data, text, path, fingerprint)
+                tree, whole_depth, summary = self._parse_large(
+                    data, text, path, fingerprint, whole or not self.prefilter
+                )
             else:
                 tree = parse_python(text, path)
         except SyntaxError as exc:
@@ -321,12 +323,15 @@ class Engine:
         return result
 
     def _parse_large(
-        self, data: bytes, text: str, path: Path, fingerprint: Fingerprint | None
+        self, data: bytes, text: str, path: Path, fingerprint: Fingerprint | None, whole: bool
     ) -> tuple[ast.Module, int, ModuleSummary]:
         """A large module's tree, parsed in chunks of top-level statements, each summarized
         for the index and then trimmed (see `trim_functions`) before the next is parsed:
-        the tree later stages see, the depth of the whole tree, and the module summary."""
+        the tree later stages see, the depth of the whole tree (0 unless LibCST will see
+        the whole file: `whole`, or no place is known where a field gets a value), and the
+        module summary."""
         lines = self.prescreen.give_lines(data)
+        whole = whole or lines is None
         keep = _keep_pattern(self.prescreen.fields)
         starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
         body: list[ast.stmt] = []
@@ -335,7 +340,8 @@ class Engine:
         def chunks() -> Iterator[ast.Module]:
             nonlocal depth
             for chunk in parse_chunks(text, path):
-                depth = max(depth, max_depth(chunk))
+                if whole:
+                    depth = max(depth, max_depth(chunk))
                 yield chunk  # summarized, then
                 if lines is not None:
                     trim_functions(chunk.body, lines, text, starts, keep)

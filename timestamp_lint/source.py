@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import codecs
+import gc
 import io
 import os
 import re
@@ -167,6 +168,8 @@ def _parse_chunk(chunk: str, path: Path, first_line: int, final: bool) -> ast.Mo
     stops short of the end of a statement and is not the last. A real syntax error is
     raised as `ast.parse` would raise it."""
     flags = ast.PyCF_ONLY_AST | (0 if final else _INCOMPLETE)
+    collecting = gc.isenabled()
+    gc.disable()  # a tree holds no cycles: collections while it is built were 70% of the time
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -177,6 +180,9 @@ def _parse_chunk(chunk: str, path: Path, first_line: int, final: bool) -> ast.Mo
         if not final and (not _INCOMPLETE or exc.msg.startswith(_CUT_SHORT)):
             return None  # a string or bracket may go on in the next chunk
         raise
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def parse_chunks(text: str, path: Path, size: int | None = None) -> Iterator[ast.Module]:
