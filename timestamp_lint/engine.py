@@ -332,8 +332,7 @@ class Engine:
         module summary."""
         lines = self.prescreen.give_lines(data)
         whole = whole or lines is None
-        keep = _keep_pattern(self.prescreen.fields)
-        starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+        keep = keep_lines(text, self.prescreen.fields) if lines is not None else []
         body: list[ast.stmt] = []
         depth = 0
 
@@ -344,7 +343,7 @@ class Engine:
                     depth = max(depth, max_depth(chunk))
                 yield chunk  # summarized, then
                 if lines is not None:
-                    trim_functions(chunk.body, lines, text, starts, keep)
+                    trim_functions(chunk.body, lines, keep)
                 body.extend(chunk.body)
 
         summary = self.index.add_tree(path, chunks(), fingerprint)
@@ -548,19 +547,37 @@ def _parse_or_none(source: str, path: Path) -> tuple[ast.Module | None, int]:
 
 # What a function's text holds when a trimmed tree must keep its body: the prescreen reads
 # the bodies of functions that hold no candidate only for these (TSL004's clone words and
-# the names saved anywhere, `global` and nested imports that widen a region's bindings)
+# the names saved anywhere, `global` and nested imports that widen a region's bindings).
+# Found as plain substrings: a word inside a longer one keeps a body it need not keep.
 _KEEP_WORDS = (
-    r"\*\*|save|\badd|merge|\bglobal\b|\bnonlocal\b|\bimport\b|copy|make_transient|setattr"
-    r"|__dict__|__table__|__mapper__|vars\(|_dict\(|_meta|inspect\(|\.values\b|defaults"
-    r"|\.pk\b|\.id\b"
-)
-_NEWLINE = re.compile("\n")
+    "**", "save", "add", "merge", "global", "nonlocal", "import", "copy", "make_transient",
+    "setattr", "__dict__", "__table__", "__mapper__", "vars(", "_dict(", "_meta", "inspect(",
+    ".values", "defaults", ".pk", ".id",
+)  # fmt: skip
 _NAME = re.compile(r"[^\W\d]\w*")  # an identifier
 
 
-def _keep_pattern(fields: frozenset[str]) -> re.Pattern[str]:
-    names = "|".join(re.escape(f) for f in sorted(fields, key=len, reverse=True))
-    return re.compile(rf"\b(?:{names})\b|{_KEEP_WORDS}" if names else _KEEP_WORDS)
+def keep_lines(text: str, fields: frozenset[str]) -> list[int]:
+    """Sorted numbers of the lines that hold a field's name or one of `_KEEP_WORDS`."""
+    offsets = []
+    for word in (*fields, *_KEEP_WORDS):
+        start = text.find(word)
+        while start >= 0:
+            offsets.append(start)
+            start = text.find(word, start + len(word))
+    lines: list[int] = []
+    line, previous = 1, 0
+    for offset in sorted(offsets):
+        line += text.count("\n", previous, offset)
+        previous = offset
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
+
+
+def _touches(lines: list[int], first: int, last: int) -> bool:
+    index = bisect.bisect_left(lines, first)
+    return index < len(lines) and lines[index] <= last
 
 
 def _stub(statements: list[ast.stmt]) -> ast.Pass:
@@ -574,29 +591,23 @@ def _stub(statements: list[ast.stmt]) -> ast.Pass:
     )
 
 
-def trim_functions(
-    statements: list[ast.stmt], lines: list[int], text: str, starts: list[int], keep
-) -> None:
+def trim_functions(statements: list[ast.stmt], lines: list[int], keep: list[int]) -> None:
     """Leave out, in place, the bodies of the functions (methods, functions under `if`,
     `try`, `with`) of a chunk of a large module that the later stages never read: no line
-    where a field may get a value (`lines`) lies in them, and their text holds none of the
-    `keep` words. The function keeps its position, decorators, arguments and the place of
-    its body (a `pass` spanning it), which is what the prescreen and the focus ask of it;
-    the module summary was made from the untrimmed chunk. A large module's tree is thus
-    mostly module-level code, and memory grows with the code that can matter."""
+    where a field may get a value (`lines`) lies in them, and none of the lines that hold a
+    word the prescreen looks for elsewhere (`keep`, see `keep_lines`). The function keeps
+    its position, decorators, arguments and the place of its body (a `pass` spanning it),
+    which is what the prescreen and the focus ask of it; the module summary was made from
+    the untrimmed chunk. A large module's tree is thus mostly module-level code, and memory
+    grows with the code that can matter."""
     stack = list(statements)
     while stack:
         node = stack.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             last = node.end_lineno or node.lineno
-            index = bisect.bisect_left(lines, first)
-            if index < len(lines) and lines[index] <= last:
-                continue
-            end = starts[last] if last < len(starts) else len(text)
-            if keep.search(text, starts[first - 1], end):
-                continue
-            node.body = [_stub(node.body)]
+            if not _touches(lines, first, last) and not _touches(keep, first, last):
+                node.body = [_stub(node.body)]
         elif isinstance(node, ast.ClassDef | ast.If | ast.Try | ast.With | ast.AsyncWith):
             for name in ("body", "orelse", "finalbody"):
                 stack.extend(getattr(node, name, ()))
