@@ -115,16 +115,16 @@ def clone_{n}(source: Flow) -> Flow:
 """
 
 
-def big_module(megabytes: float = 20.0, copies: int = 20) -> str:
+def big_module(megabytes: float = 20.0, copies: int = 20, class_every: int = CLASS_EVERY) -> str:
     """A module of about `megabytes` MB of ordinary code with `copies` timestamp copies
-    (TSL001) spread through it."""
+    (TSL001) spread through it, and classes once every `class_every` blocks."""
     target = int(megabytes * 1_000_000)
-    block = len(BLOCK.format(n=0, c=0)) + len(CLASSES.format(n=0)) / CLASS_EVERY
+    block = len(BLOCK.format(n=0, c=0)) + len(CLASSES.format(n=0)) / class_every
     blocks = max(int(target // block), 1)
     every = max(blocks // max(copies, 1), 1)
     out = [HEADER]
     for n in range(blocks):
-        c = n - n % CLASS_EVERY
+        c = n - n % class_every
         if n == c:
             out.append(CLASSES.format(n=c))
         out.append(BLOCK.format(n=n, c=c))
