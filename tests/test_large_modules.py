@@ -330,3 +330,23 @@ def test_modules_in_parts_give_the_findings_of_the_whole(project: Path, monkeypa
     codes = whole[0]
     assert "TSL999" not in codes
     assert codes.count("TSL003") == 15 + 1 and codes.count("TSL001") >= 90 + 60
+
+
+def test_running_out_of_memory_while_parsing_says_so(project: Path, monkeypatch) -> None:
+    """It said 'nested too deeply' (the whole-module parse of a 20 MB file under a 1.5 GB
+    limit did)."""
+    from timestamp_lint import engine
+
+    def parse(text: str, path: Path) -> ast.Module:
+        raise MemoryError
+
+    target = project / "app" / "copy.py"
+    target.write_text(
+        "from app.models import Flow\n\n\ndef f(m):\n    return Flow(created_at=m.created_at)\n"
+    )
+    monkeypatch.setattr(engine, "parse_python", parse)
+    monkeypatch.chdir(project)
+    findings = lint_paths([target], options=Options(cache=False)).findings
+    assert [(f.code, f.message) for f in findings] == [
+        ("TSL999", "Cannot parse file: not enough memory")
+    ]

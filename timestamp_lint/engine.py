@@ -248,8 +248,11 @@ class Engine:
         except ValueError as exc:  # NUL bytes
             self._error(result, f"Cannot parse file: {exc}")
             return result
-        except (RecursionError, MemoryError):
+        except RecursionError:
             self._error(result, "Cannot parse file: nested too deeply")
+            return result
+        except MemoryError:
+            self._error(result, "Cannot parse file: not enough memory")
             return result
         if not large:
             summary = self.index.add_tree(path, tree, fingerprint)
