@@ -136,12 +136,18 @@ _STATEMENT_START = re.compile(
 )
 
 
+def _setting(name: str, default: int) -> int:
+    """A size the tests set low to run the chunked path on small files (not an option)."""
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() else default
+
+
 def is_large(text: str) -> bool:
-    return len(text) > int(os.environ.get("TSL_TEST_LARGE_SOURCE", LARGE_SOURCE))
+    return len(text) > _setting("TSL_TEST_LARGE_SOURCE", LARGE_SOURCE)
 
 
 def _chunk_size() -> int:
-    return int(os.environ.get("TSL_TEST_CHUNK_SIZE", CHUNK_SIZE))
+    return max(_setting("TSL_TEST_CHUNK_SIZE", CHUNK_SIZE), 1)
 
 
 def _boundaries(text: str, size: int) -> Iterator[tuple[int, int]]:
