@@ -578,6 +578,11 @@ def keep_lines(text: str, fields: frozenset[str]) -> list[int]:
     return lines
 
 
+_NO_ARGUMENTS = ast.arguments(
+    posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+)
+
+
 def _touches(lines: list[int], first: int, last: int) -> bool:
     index = bisect.bisect_left(lines, first)
     return index < len(lines) and lines[index] <= last
@@ -599,10 +604,10 @@ def trim_functions(statements: list[ast.stmt], lines: list[int], keep: list[int]
     `try`, `with`) of a chunk of a large module that the later stages never read: no line
     where a field may get a value (`lines`) lies in them, and none of the lines that hold a
     word the prescreen looks for elsewhere (`keep`, see `keep_lines`). The function keeps
-    its position, decorators, arguments and the place of its body (a `pass` spanning it),
-    which is what the prescreen and the focus ask of it; the module summary was made from
-    the untrimmed chunk. A large module's tree is thus mostly module-level code, and memory
-    grows with the code that can matter."""
+    its name, position, decorators and the place of its body (a `pass` spanning it), which
+    is what the prescreen and the focus ask of it (its signature, which holds no candidate,
+    goes too); the module summary was made from the untrimmed chunk. A large module's tree
+    is thus mostly module-level code, and memory grows with the code that can matter."""
     stack = list(statements)
     while stack:
         node = stack.pop()
@@ -611,6 +616,7 @@ def trim_functions(statements: list[ast.stmt], lines: list[int], keep: list[int]
             last = node.end_lineno or node.lineno
             if not _touches(lines, first, last) and not _touches(keep, first, last):
                 node.body = [_stub(node.body)]
+                node.args, node.returns = _NO_ARGUMENTS, None  # nor its signature
         elif isinstance(node, ast.ClassDef | ast.If | ast.Try | ast.With | ast.AsyncWith):
             for name in ("body", "orelse", "finalbody"):
                 stack.extend(getattr(node, name, ()))
