@@ -6,7 +6,8 @@ The stages, cheapest first, each able to end the work on a file:
    and name one nor declare one (`Prescreen.scan`: `bytes.find`, then a look at each
    occurrence): done. This is where most files of a real project stop.
 2. Decode (PEP 263, BOM) and `ast.parse` (CPython's parser, in C): a file that does not parse
-   is a `TSL999`.
+   is a `TSL999`. A large file is parsed in chunks, trimmed as they come (see "large
+   modules" below), so that memory stays bounded.
 3. The cheap first pass (`prescreen`) asks, from the `ast` tree and the project index,
    whether any rule could report here; if not, done. Nesting too deep for LibCST is a
    `TSL999`, decided before LibCST (whose native parser can crash the interpreter on such
