@@ -22,7 +22,7 @@ from pathlib import Path
 from timestamp_lint.columns import extract_columns, is_timestamp, stamps_time
 from timestamp_lint.ftypes import ColumnInfo
 from timestamp_lint.index import ClassSummary, Kind, ProjectIndex
-from timestamp_lint.source import SourceError, decode_source, read_source
+from timestamp_lint.source import SourceError, decode_source, is_large, parse_chunks, read_source
 
 # A column that stamps the time has a default or update hook whose value names the clock,
 # on one line (`server_default=func.now()`, `"onupdate": text("now()")`), or Django's
@@ -111,18 +111,21 @@ def _confirmed(data: bytes, configured: frozenset[str], names: frozenset[str]) -
     """Of the `names` the bytes suggest, those a top-level class body of the file really
     declares as a column that stamps the time, as the index reads declarations
     (`extract_columns`), as `Class.field`. A file that does not parse holds no model."""
+    found: set[str] = set()
     try:
-        tree = ast.parse(decode_source(data))
+        text = decode_source(data)
+        # a large module in chunks of top-level statements: memory bounded by a chunk
+        trees = parse_chunks(text, Path("<module>")) if is_large(text) else (ast.parse(text),)
+        for tree in trees:
+            for node in tree.body:
+                if isinstance(node, ast.ClassDef):
+                    found.update(
+                        f"{node.name}.{name}"
+                        for name, decl in extract_columns(node, configured).items()
+                        if name in names and name not in configured and stamps_time(decl)
+                    )
     except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
         return frozenset()
-    found: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef):
-            found.update(
-                f"{node.name}.{name}"
-                for name, decl in extract_columns(node, configured).items()
-                if name in names and name not in configured and stamps_time(decl)
-            )
     return frozenset(found)
 
 

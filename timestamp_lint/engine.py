@@ -6,7 +6,8 @@ The stages, cheapest first, each able to end the work on a file:
    and name one nor declare one (`Prescreen.scan`: `bytes.find`, then a look at each
    occurrence): done. This is where most files of a real project stop.
 2. Decode (PEP 263, BOM) and `ast.parse` (CPython's parser, in C): a file that does not parse
-   is a `TSL999`.
+   is a `TSL999`. A large file is parsed in chunks, trimmed as they come (see "large
+   modules" below), so that memory stays bounded.
 3. The cheap first pass (`prescreen`) asks, from the `ast` tree and the project index,
    whether any rule could report here; if not, done. Nesting too deep for LibCST is a
    `TSL999`, decided before LibCST (whose native parser can crash the interpreter on such
@@ -19,9 +20,11 @@ The stages, cheapest first, each able to end the work on a file:
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import re
 import tokenize
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,13 +34,15 @@ from timestamp_lint.config import ignored_codes
 from timestamp_lint.discover import relative_to_root
 from timestamp_lint.ftypes import PARSE_ERROR, UNRESOLVED, Config, Edit, Finding
 from timestamp_lint.globs import PathMatcher
-from timestamp_lint.index import ProjectIndex
+from timestamp_lint.index import ModuleSummary, ProjectIndex
 from timestamp_lint.prescreen import Prescreen
 from timestamp_lint.rules import RULES, RuleEntry
 from timestamp_lint.source import (
     NotRegularFile,
     SourceError,
     decode_source,
+    is_large,
+    parse_chunks,
     parse_python,
     read_source,
 )
@@ -229,8 +234,14 @@ class Engine:
             self._error(result, _sentence(exc), *exc.position)
             return result
         result.text = text
+        large = is_large(text)
         try:
-            tree = parse_python(text, path)
+            if large:  # parsed in chunks, summarized and trimmed one by one
+                tree, whole_depth, summary = self._parse_large(
+                    data, text, path, fingerprint, whole or not self.prefilter
+                )
+            else:
+                tree = parse_python(text, path)
         except SyntaxError as exc:
             message = exc.msg if exc.msg else "invalid syntax"
             self._error(result, f"SyntaxError: {message}", exc.lineno or 1, exc.offset or 1)
@@ -238,10 +249,15 @@ class Engine:
         except ValueError as exc:  # NUL bytes
             self._error(result, f"Cannot parse file: {exc}")
             return result
-        except (RecursionError, MemoryError):
+        except RecursionError:
             self._error(result, "Cannot parse file: nested too deeply")
             return result
-        summary = self.index.add_tree(path, tree, fingerprint)
+        except MemoryError:
+            self._error(result, "Cannot parse file: not enough memory")
+            return result
+        if not large:
+            summary = self.index.add_tree(path, tree, fingerprint)
+            whole_depth = 0  # computed when needed
         rules = self._rules_for(path)
         codes = {rule.code for rule in rules}
         if "TSL001" in codes:
@@ -259,8 +275,10 @@ class Engine:
         source, line_map = (text, None) if whole else self.prescreen.focus(data, text, tree)
         if line_map is not None:
             source, line_map = collapse_stubs(source, line_map)
-        focused_tree = tree if line_map is None else _parse_or_none(source, path)
-        depth = max_depth(focused_tree or tree)  # of what LibCST will see
+        focused_tree, depth = (tree, 0) if line_map is None else _parse_or_none(source, path)
+        if focused_tree is None or line_map is None:  # of what LibCST will see
+            focused_tree = tree
+            depth = whole_depth or max_depth(tree)
         if depth > MAX_NESTING:
             self._error(
                 result,
@@ -307,6 +325,33 @@ class Engine:
         if self.edits and result.removals:
             self._add_edits(result)
         return result
+
+    def _parse_large(
+        self, data: bytes, text: str, path: Path, fingerprint: Fingerprint | None, whole: bool
+    ) -> tuple[ast.Module, int, ModuleSummary]:
+        """A large module's tree, parsed in chunks of top-level statements, each summarized
+        for the index and then trimmed (see `trim_functions`) before the next is parsed:
+        the tree later stages see, the depth of the whole tree (0 unless LibCST will see
+        the whole file: `whole`, or no place is known where a field gets a value), and the
+        module summary."""
+        lines = self.prescreen.give_lines(data)
+        whole = whole or lines is None
+        keep = keep_lines(text, self.prescreen.fields) if lines is not None else []
+        body: list[ast.stmt] = []
+        depth = 0
+
+        def chunks() -> Iterator[ast.Module]:
+            nonlocal depth
+            for chunk in parse_chunks(text, path):
+                if whole:
+                    depth = max(depth, max_depth(chunk))
+                yield chunk  # summarized, then
+                if lines is not None:
+                    trim_functions(chunk.body, lines, keep)
+                body.extend(chunk.body)
+
+        summary = self.index.add_tree(path, chunks(), fingerprint)
+        return ast.Module(body=body, type_ignores=[]), depth, summary
 
     def _record(self, result: FileResult, violation: Violation, module, text: str) -> None:
         from timestamp_lint import analysis
@@ -445,13 +490,21 @@ class Engine:
 # --------------------------------------------------------------------------- large modules
 #
 # LibCST's cost grows with the code it analyses (about a second per 1,000 lines), so a large
-# module is analysed in parts: the module-level code (imports, classes, assignments) with a
-# share of its top-level functions each. A top-level function binds no value the rules
-# follow, and each rule traces names within one function, so every part sees what the whole
-# module would show for its functions; findings in module-level code, seen by every part,
-# are kept once. Time and memory grow with the code that can matter, not with its square.
+# module is analysed in parts: the module-level code that is not a definition (imports,
+# assignments) with a share of its top-level functions and classes each, and a stub line
+# binding the other parts' classes it names. A definition binds no value the rules follow
+# (only its name, which the stub binds too), and each rule traces names within one
+# function or class body, so every part sees what the whole module would show for its
+# definitions; findings in module-level code, seen by every part, are kept once. Time and
+# memory grow with the code that can matter, not with its square.
+#
+# Before that, a source over `source.LARGE_SOURCE` characters is parsed by `ast` in chunks
+# of top-level statements (CPython's parser peaks at about 150 bytes per byte of source),
+# each chunk summarized for the index and then trimmed of the function bodies no later
+# stage reads (`trim_functions`): the tree the prescreen and the focus see holds the
+# module-level code and the functions that can matter.
 
-PART_LINES = 4_000  # lines of functions per part, besides the module-level code
+PART_LINES = 4_000  # lines of definitions per part, besides the module-level code
 
 
 def collapse_stubs(source: str, line_map: list[int]) -> tuple[str, list[int]]:
@@ -474,55 +527,154 @@ def collapse_stubs(source: str, line_map: list[int]) -> tuple[str, list[int]]:
     return "\n".join(kept), numbers
 
 
-def _parse_or_none(source: str, path: Path) -> ast.Module | None:
+def _parse_or_none(source: str, path: Path) -> tuple[ast.Module | None, int]:
+    """The tree of a focused source, and its depth; a large one is parsed in chunks and
+    keeps only what `split_module` asks of it: its top-level statements, bodies left out."""
     try:
-        return parse_python(source, path)
+        if not is_large(source):
+            tree = parse_python(source, path)
+            return tree, max_depth(tree)
+        body: list[ast.stmt] = []
+        depth = 0
+        for chunk in parse_chunks(source, path):
+            depth = max(depth, max_depth(chunk))
+            for statement in chunk.body:
+                if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    statement.body = [_stub(statement.body)]
+                    body.append(statement)
+                else:
+                    body.append(_stub([statement]))
+        return ast.Module(body=body, type_ignores=[]), depth
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+        return None, 0
+
+
+# What a function's text holds when a trimmed tree must keep its body: the prescreen reads
+# the bodies of functions that hold no candidate only for these (TSL004's clone words and
+# the names saved anywhere, `global` and nested imports that widen a region's bindings).
+# Found as plain substrings: a word inside a longer one keeps a body it need not keep.
+_KEEP_WORDS = (
+    "**", "save", "add", "merge", "global", "nonlocal", "import", "copy", "make_transient",
+    "setattr", "__dict__", "__table__", "__mapper__", "vars(", "_dict(", "_meta", "inspect(",
+    ".values", "defaults", ".pk", ".id",
+)  # fmt: skip
+_NAME = re.compile(r"[^\W\d]\w*")  # an identifier
+
+
+def keep_lines(text: str, fields: frozenset[str]) -> list[int]:
+    """Sorted numbers of the lines that hold a field's name or one of `_KEEP_WORDS`."""
+    offsets = []
+    for word in (*fields, *_KEEP_WORDS):
+        start = text.find(word)
+        while start >= 0:
+            offsets.append(start)
+            start = text.find(word, start + len(word))
+    lines: list[int] = []
+    line, previous = 1, 0
+    for offset in sorted(offsets):
+        line += text.count("\n", previous, offset)
+        previous = offset
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
+
+
+_NO_ARGUMENTS = ast.arguments(
+    posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+)
+
+
+def _touches(lines: list[int], first: int, last: int) -> bool:
+    index = bisect.bisect_left(lines, first)
+    return index < len(lines) and lines[index] <= last
+
+
+def _stub(statements: list[ast.stmt]) -> ast.Pass:
+    """A `pass` spanning `statements`: what stands for a body left out of a tree."""
+    first, last = statements[0], statements[-1]
+    return ast.Pass(
+        lineno=first.lineno,
+        col_offset=first.col_offset,
+        end_lineno=last.end_lineno,
+        end_col_offset=last.end_col_offset,
+    )
+
+
+def trim_functions(statements: list[ast.stmt], lines: list[int], keep: list[int]) -> None:
+    """Leave out, in place, the bodies of the functions (methods, functions under `if`,
+    `try`, `with`) of a chunk of a large module that the later stages never read: no line
+    where a field may get a value (`lines`) lies in them, and none of the lines that hold a
+    word the prescreen looks for elsewhere (`keep`, see `keep_lines`). The function keeps
+    its name, position, decorators and the place of its body (a `pass` spanning it), which
+    is what the prescreen and the focus ask of it (its signature, which holds no candidate,
+    goes too); the module summary was made from the untrimmed chunk. A large module's tree
+    is thus mostly module-level code, and memory grows with the code that can matter."""
+    stack = list(statements)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            last = node.end_lineno or node.lineno
+            if not _touches(lines, first, last) and not _touches(keep, first, last):
+                node.body = [_stub(node.body)]
+                node.args, node.returns = _NO_ARGUMENTS, None  # nor its signature
+        elif isinstance(node, ast.ClassDef | ast.If | ast.Try | ast.With | ast.AsyncWith):
+            for name in ("body", "orelse", "finalbody"):
+                stack.extend(getattr(node, name, ()))
+            for handler in getattr(node, "handlers", ()):
+                stack.extend(handler.body)
 
 
 def split_module(
     source: str, line_map: list[int] | None, tree: ast.Module | None
 ) -> list[tuple[str, list[int]]] | None:
-    """`source` in parts of at most `MAX_ANALYSED_LINES` lines of code, each the module-level
-    code and some of the top-level functions, with their line maps; None when the
-    module-level code or one function alone is too large."""
+    """`source` in parts of at most `MAX_ANALYSED_LINES` lines of code, with their line
+    maps: each part is the module-level code that is not a definition, and a share of the
+    top-level functions and classes, in order; a class of another part that the part names
+    is bound by one stub line (`A = B = ...`) so that names resolve as in the whole module.
+    None when the module-level code or one definition alone is too large."""
     if tree is None:
         return None
     lines = source.split("\n")
     numbers = line_map if line_map is not None else list(range(1, len(lines) + 1))
     prologue: list[int] = []  # line indices (0-based) of module-level code
-    functions: list[list[int]] = []
+    units: list[tuple[list[int], str | None]] = []  # definitions: lines, and a class's name
     for statement in tree.body:
         decorators = getattr(statement, "decorator_list", [])
         first = min([statement.lineno, *(d.lineno for d in decorators)])
         span = list(range(first - 1, statement.end_lineno or statement.lineno))
         if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
-            functions.append(span)
+            units.append((span, None))
+        elif isinstance(statement, ast.ClassDef):
+            units.append((span, statement.name))
         else:
             prologue.extend(span)
     prologue_size = sum(1 for i in prologue if lines[i].strip())
-    if prologue_size > MAX_ANALYSED_LINES // 2 or not functions:
+    if prologue_size > MAX_ANALYSED_LINES // 2 or not units:
         return None
     budget = min(PART_LINES, MAX_ANALYSED_LINES - prologue_size)
-    groups: list[list[int]] = [[]]
+    groups: list[list[tuple[list[int], str | None]]] = [[]]
     size = 0
-    for span in functions:
-        lines_of_code = sum(1 for i in span if lines[i].strip())
+    for unit in units:
+        lines_of_code = sum(1 for i in unit[0] if lines[i].strip())
         if prologue_size + lines_of_code > MAX_ANALYSED_LINES:
             return None
         if groups[-1] and size + lines_of_code > budget:
             groups.append([])
             size = 0
-        groups[-1].extend(span)
+        groups[-1].append(unit)
         size += lines_of_code
+    classes = {name for _, name in units if name is not None}
     parts = []
     for group in groups:
-        chosen = sorted({*prologue, *group})
-        parts.append(
-            (
-                "\n".join(lines[i] for i in chosen) + "\n",
-                [numbers[i] for i in chosen] + [numbers[chosen[-1]] + 1],
-            )
-        )
+        chosen = sorted({*prologue, *(i for span, _ in group for i in span)})
+        text = "\n".join(lines[i] for i in chosen) + "\n"
+        part_map = [numbers[i] for i in chosen]
+        if len(groups) > 1 and classes:
+            own = {name for _, name in group if name is not None}
+            named = (classes - own) & set(_NAME.findall(text))
+            if named:  # bound where the part ends, numbered as its last line
+                text += " = ".join(sorted(named)) + " = ...\n"
+                part_map.append(part_map[-1])
+        parts.append((text, [*part_map, numbers[chosen[-1]] + 1]))
     return parts

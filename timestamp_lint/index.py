@@ -24,7 +24,7 @@ import contextlib
 import enum
 import itertools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
@@ -44,7 +44,14 @@ from timestamp_lint.columns import (
 from timestamp_lint.discover import walk_python_files
 from timestamp_lint.ftypes import ColumnInfo, Config, ModelInfo
 from timestamp_lint.globs import PathMatcher
-from timestamp_lint.source import SourceError, decode_source, parse_python, read_source
+from timestamp_lint.source import (
+    SourceError,
+    decode_source,
+    is_large,
+    parse_chunks,
+    parse_python,
+    read_source,
+)
 
 T = TypeVar("T")
 CALL = "()"
@@ -161,7 +168,12 @@ def _is_type_checking(test: ast.expr) -> bool:
 
 
 def summarize(
-    path: Path, name: str, root: Path, is_package: bool, tree: ast.Module, fields: frozenset[str]
+    path: Path,
+    name: str,
+    root: Path,
+    is_package: bool,
+    tree: ast.Module | Iterable[ast.Module],
+    fields: frozenset[str],
 ) -> ModuleSummary:
     """Read what the module's top level binds, following its branches as Python would run
     them: a `try` body wins over its handlers (`except ImportError:` fallbacks), both
@@ -169,9 +181,13 @@ def summarize(
     `ChoiceSym`), `if TYPE_CHECKING:` bindings are kept apart as the types a
     checker would see, and `with` blocks run their body. A branch binding `X = None` is
     dropped when another binds X: a use of X as a base, a callee or a module runs only
-    where X is something else (`None` has no attributes we follow and cannot be called)."""
+    where X is something else (`None` has no attributes we follow and cannot be called).
+
+    `tree` may be the module's trees in chunks of top-level statements, in order (a large
+    module, see `source.parse_chunks`): each is read before the next is asked for. An event
+    listener registered with `event.listen(...)` in another chunk than its function is then
+    not seen."""
     summary = ModuleSummary(path=path, name=name, root=root, is_package=is_package)
-    summary.hooks = extract_hooks(tree, fields)
     package = summary.package()
     Env = dict[str, tuple[Binding, ...]]
 
@@ -265,9 +281,13 @@ def summarize(
                 env = visit(stmt.body, env)
         return env
 
-    summary.strings = _string_constants(tree.body)
-    _settings_values(summary, tree.body)
-    for local, options in visit(tree.body, {}).items():
+    env: Env = {}
+    for chunk in (tree,) if isinstance(tree, ast.Module) else tree:
+        summary.hooks.extend(extract_hooks(chunk, fields))
+        summary.strings.update(_string_constants(chunk.body))
+        _settings_values(summary, chunk.body)
+        env = visit(chunk.body, env)
+    for local, options in env.items():
         options = tuple(o for o in options if o != NONE) or (("value", None),)
         summary.bindings[local] = options
         if len(options) > 1:
@@ -1097,9 +1117,13 @@ class ProjectIndex:
             self._tracking.add(path)
 
     def add_tree(
-        self, path: Path, tree: ast.Module, fingerprint: Fingerprint | None = None
+        self,
+        path: Path,
+        tree: ast.Module | Iterable[ast.Module],
+        fingerprint: Fingerprint | None = None,
     ) -> ModuleSummary:
-        """Record the syntax tree of a file the caller has already parsed."""
+        """Record the syntax tree of a file the caller has already parsed (or its trees in
+        chunks, see `summarize`)."""
         if fingerprint is not None:
             self._fingerprints[path] = fingerprint
         module = self._ids[path] if path in self._installed_files else self._register(path)
@@ -1157,10 +1181,13 @@ class ProjectIndex:
             if data is None:
                 data = read_source(path)
             fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
-            tree = parse_python(decode_source(data), path)
+            text = decode_source(data)
+            if is_large(text):  # summarized chunk by chunk: memory stays bounded
+                summary = self.add_tree(path, parse_chunks(text, path), fingerprint)
+            else:
+                summary = self.add_tree(path, parse_python(text, path), fingerprint)
         except (SourceError, OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-        summary = self.add_tree(path, tree, fingerprint)
         if store is not None:
             store.save(summary, stat, fingerprint[2])
         return summary

@@ -107,6 +107,7 @@ class Prescreen:
         self._facts: dict[int, _RegionFacts] = {}
         self._node: ast.AST = self._tree  # the node at hand, and the facts of its region
         self._region: _RegionFacts | None = None
+        self._starts: tuple[ast.Module, dict[int, list[tuple[int, int]]]] = (self._tree, {})
 
     def scan(self, data: bytes) -> ByteScan:
         """The byte-level pre-filter (remembered for the file at hand, which later stages
@@ -243,6 +244,10 @@ class Prescreen:
         kept = [number for number, flag in enumerate(keep) if flag]
         return "\n".join(source[number] for number in kept), [number + 1 for number in kept]
 
+    def give_lines(self, data: bytes) -> list[int] | None:
+        """See `_give_lines` (the engine trims a large module's tree with them)."""
+        return self._give_lines(data)
+
     def _give_lines(self, data: bytes) -> list[int] | None:
         """Sorted line numbers of the places where a field may get a value, or None to look
         everywhere (lone carriage returns: the parser would number lines differently)."""
@@ -271,7 +276,7 @@ class Prescreen:
         region: ast.AST = self._tree
         body = self._tree.body if self._scoped else []
         while body:
-            index = bisect.bisect_right([(s.lineno, s.col_offset) for s in body], position) - 1
+            index = bisect.bisect_right(self._starts_of(body), position) - 1
             if index < 0:
                 break
             statement = body[index]
@@ -290,6 +295,17 @@ class Prescreen:
             facts = self._facts[id(region)] = _RegionFacts(region, self._any_nested_import)
         self._region = facts
         return facts
+
+    def _starts_of(self, body: list[ast.stmt]) -> list[tuple[int, int]]:
+        """Where each statement of `body` starts, remembered for the tree at hand (asked
+        for every node looked at: building it each time was quadratic in a module's
+        statements)."""
+        if self._starts[0] is not self._tree:
+            self._starts = (self._tree, {})
+        starts = self._starts[1].get(id(body))
+        if starts is None:
+            starts = self._starts[1][id(body)] = [(s.lineno, s.col_offset) for s in body]
+        return starts
 
     @property
     def local_imports(self) -> set[str]:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import ast
 import codecs
+import gc
 import io
 import os
+import re
 import stat
 import tokenize
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,3 +113,99 @@ def parse_python(text: str, path: Path) -> ast.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ast.parse(text, filename=str(path))
+
+
+# --------------------------------------------------------------------------- large sources
+#
+# CPython's parser needs about 150 bytes of memory per byte of source at its peak (a 20 MB
+# module: 3 GB), and its tree about 70. A large source is therefore parsed in chunks of
+# top-level statements, each chunk's tree handed to the caller and released before the next
+# is parsed; line numbers are those of the whole file.
+
+LARGE_SOURCE = 2_000_000  # characters: above this, parse in chunks
+CHUNK_SIZE = 500_000  # characters per chunk, about
+# `compile` flag that makes input cut short raise "incomplete input" rather than a real error
+# (Python 3.11+, what `codeop` uses); 0 elsewhere: every error is then taken as possibly
+# incomplete, and a chunk grows until it parses or reaches the end of the file
+_INCOMPLETE = getattr(__import__("codeop"), "PyCF_ALLOW_INCOMPLETE_INPUT", 0)
+_CUT_SHORT = ("incomplete input", "unterminated", "'(' was never", "'[' was never", "'{' was never")
+# a line that may begin a top-level statement: a name, keyword, decorator, string or number
+# at column 0; `else`, `elif`, `except`, `finally` continue the statement before them
+_STATEMENT_START = re.compile(
+    r"^(?!(?:else|elif|except|finally)\b)[A-Za-z_@\"'0-9\[(\{\-~]", re.MULTILINE
+)
+
+
+def _setting(name: str, default: int) -> int:
+    """A size the tests set low to run the chunked path on small files (not an option)."""
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() else default
+
+
+def is_large(text: str) -> bool:
+    return len(text) > _setting("TSL_TEST_LARGE_SOURCE", LARGE_SOURCE)
+
+
+def _chunk_size() -> int:
+    return max(_setting("TSL_TEST_CHUNK_SIZE", CHUNK_SIZE), 1)
+
+
+def _boundaries(text: str, size: int) -> Iterator[tuple[int, int]]:
+    """(character offset, line number) of lines, about `size` characters apart, that may
+    begin a top-level statement. A candidate inside a string or brackets makes the chunk
+    before it incomplete, which the parse tells, and the chunk then grows to the next one."""
+    line, previous = 1, 0
+    target = size
+    for match in _STATEMENT_START.finditer(text):
+        offset = match.start()
+        if offset < target or offset == 0:
+            continue
+        if text.startswith("@", text.rfind("\n", 0, offset - 1) + 1):
+            continue  # the decorated `def`: the decorators begin the statement
+        line += text.count("\n", previous, offset)
+        previous = offset
+        yield offset, line
+        target = offset + size
+
+
+def _parse_chunk(chunk: str, path: Path, first_line: int, final: bool) -> ast.Module | None:
+    """The tree of one chunk, with the file's line numbers (the chunk is parsed after as
+    many empty lines as precede it: cheaper than renumbering its tree); None when the chunk
+    stops short of the end of a statement and is not the last. A real syntax error is
+    raised as `ast.parse` would raise it."""
+    flags = ast.PyCF_ONLY_AST | (0 if final else _INCOMPLETE)
+    collecting = gc.isenabled()
+    gc.disable()  # a tree holds no cycles: collections while it is built were 70% of the time
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return compile(
+                "\n" * (first_line - 1) + chunk, str(path), "exec", flags, dont_inherit=True
+            )
+    except SyntaxError as exc:
+        if not final and (not _INCOMPLETE or exc.msg.startswith(_CUT_SHORT)):
+            return None  # a string or bracket may go on in the next chunk
+        raise
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def parse_chunks(text: str, path: Path, size: int | None = None) -> Iterator[ast.Module]:
+    """The trees of `text` in chunks of top-level statements, about `size` characters each,
+    in order, with the file's line numbers (`SyntaxError` as `ast.parse` raises it, at the
+    file's line). Drop each tree before asking for the next to keep memory bounded."""
+    size = size or _chunk_size()
+    start, start_line = 0, 1
+    grow = size
+    for offset, line in _boundaries(text, size):
+        if offset - start < grow:
+            continue
+        tree = _parse_chunk(text[start:offset], path, start_line, final=False)
+        if tree is None:
+            grow *= 2  # a long statement: try again when the chunk is twice as large
+            continue
+        yield tree
+        del tree
+        start, start_line, grow = offset, line, size
+    yield _parse_chunk(text[start:], path, start_line, final=True)  # type: ignore[misc]
