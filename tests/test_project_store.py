@@ -4,6 +4,7 @@ them again, and a stored summary never outlives the file or the module name it w
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -108,3 +109,55 @@ def test_a_stored_summary_serves_only_the_module_name_it_was_made_for(tmp_path: 
     second = ProjectIndex(Config(root=root / "app"), [models])
     second.use_store(store)
     assert second.summary(models).name == "models"
+
+
+def _age(path: Path, days: float) -> None:
+    when = path.stat().st_mtime - days * 24 * 3600
+    os.utime(path, (when, when))
+
+
+def test_summaries_no_longer_served_are_removed_and_served_ones_kept(tmp_path: Path) -> None:
+    from timestamp_lint import summary_store
+
+    root = _project(tmp_path)
+    _findings(root)
+    cache = root / CACHE_DIR_NAME
+    stored = sorted((cache / "project").glob("*.json"))
+    assert stored
+    # a summary of a module deleted long ago, another of an older format, a write killed
+    # long ago, and a write of a run that is still going
+    gone = cache / "project" / ("0" * 32 + "-" + "1" * 16 + ".json")
+    gone.write_text("{}")
+    killed = cache / "project" / ".s.999999999.abcdefgh.tmp"
+    killed.write_text("{")
+    live = cache / "project" / f".s.{os.getpid()}.abcdefgh.tmp"
+    live.write_text("{")
+    for path in (*stored, gone):
+        _age(path, 40)
+    (cache / "project" / summary_store.TIDIED).unlink(missing_ok=True)
+    # a warm run serves the summaries it needs again: they are marked as used, and kept
+    (root / "app" / "api.py").write_text(SERVICE + "\n# touched\n")
+    _findings(root)
+    left = set((cache / "project").iterdir())
+    assert gone not in left and killed not in left
+    assert live in left  # another run's write in progress is never touched
+    served = [p for p in stored if json.loads(p.read_text())["path"].endswith("models.py")]
+    assert served and served[0] in left  # models.py's summary was served: kept
+    assert cache / "project" / summary_store.TIDIED in left
+
+
+def test_stores_are_tidied_at_most_once_a_day(tmp_path: Path) -> None:
+    from timestamp_lint import summary_store
+
+    folder = tmp_path / "cache" / "installed"
+    folder.mkdir(parents=True)
+    old = folder / ("a" * 32 + "-" + "b" * 16 + ".json")
+    old.write_text("{}")
+    _age(old, 40)
+    now = old.stat().st_mtime + 40 * 24 * 3600
+    (folder / summary_store.TIDIED).write_text("")
+    os.utime(folder / summary_store.TIDIED, (now - 3600, now - 3600))  # tidied an hour ago
+    summary_store.tidy(tmp_path / "cache", now)
+    assert old.exists()
+    summary_store.tidy(tmp_path / "cache", now + 24 * 3600)  # a day later
+    assert not old.exists()

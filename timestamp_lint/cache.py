@@ -364,7 +364,8 @@ class Cache:
     def tidy(self) -> None:
         """Keep the cache folder in order, whether or not this run wrote to it: a
         `.gitignore` that is missing or empty (a full disk) is written again; temporary
-        files of killed runs, and results files of configurations no longer used, go."""
+        files of killed runs, results files of configurations no longer used, and module
+        summaries no longer served (`summary_store.tidy`) go."""
         try:
             entries = list(os.scandir(self.directory))
         except OSError:
@@ -391,6 +392,9 @@ class Cache:
             if rank >= KEEP_RESULT_FILES - 1 or now - mtime > RESULT_FILE_AGE:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
+        from timestamp_lint import summary_store  # it needs the index, which needs us
+
+        summary_store.tidy(self.directory, now)
 
     def _mark_used(self) -> None:
         """A results file read but not rewritten (a warm run) still counts as in use."""

@@ -17,10 +17,11 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+from timestamp_lint import tempfiles
 from timestamp_lint.columns import ColumnDecl, HookDecl, Value
 from timestamp_lint.index import ClassSummary, ModuleSummary
 
@@ -28,6 +29,11 @@ FORMAT = 3  # 2: `X = None` bindings kept apart; 3: declared attributes, insert 
 _TYPES: dict[str, type] = {"D": ColumnDecl, "V": Value, "H": HookDecl}
 _TAGS = {cls: tag for tag, cls in _TYPES.items()}
 MAX_BYTES = 8 * 1024 * 1024
+FOLDERS = ("installed", "project")
+TEMPORARY_PREFIX, TEMPORARY_SUFFIX = ".s.", ".tmp"  # `.s.PID.XXXXXXXX.tmp` (see tempfiles)
+UNUSED_AGE = 30 * 24 * 3600  # seconds: a summary not served for this long is removed
+TOUCH_AFTER = 24 * 3600  # seconds: a served summary is marked as used this often
+TIDIED = ".tidied"  # in each store folder: its modification time is the last tidying
 
 
 class Corrupt(Exception):
@@ -131,12 +137,18 @@ class SummaryStore:
 
     def load(self, path: Path, stat: os.stat_result) -> tuple[ModuleSummary, str] | None:
         """The stored summary of `path` and its content hash, if `stat` still matches."""
+        file = self._file(path)
         try:
-            with open(self._file(path), "rb") as handle:
+            with open(file, "rb") as handle:
                 data = json.loads(handle.read(MAX_BYTES))
+                used = os.fstat(handle.fileno()).st_mtime
             if data["stat"] != [stat.st_mtime_ns, stat.st_size] or data["path"] != str(path):
                 return None
-            return decode(data["summary"]), str(data["hash"])
+            found = decode(data["summary"]), str(data["hash"])
+            if time.time() - used > TOUCH_AFTER:  # in use: `tidy` keeps it
+                with contextlib.suppress(OSError):
+                    os.utime(file)
+            return found
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, Corrupt):
             return None
 
@@ -157,7 +169,7 @@ class SummaryStore:
         ).encode()
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".s-", suffix=".tmp")
+            fd, temporary = tempfiles.create(self.directory, TEMPORARY_PREFIX, TEMPORARY_SUFFIX)
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
@@ -167,3 +179,40 @@ class SummaryStore:
                     os.unlink(temporary)
         except OSError:
             pass
+
+
+def tidy(directory: Path, now: float | None = None) -> None:
+    """Keep the stores under the cache folder `directory` bounded, at most once a day each:
+    temporary files of killed runs go (as the cache's own, by the process id in their
+    name), and so do summaries not served for `UNUSED_AGE`: modules deleted or renamed,
+    summaries of an older `FORMAT` or of field names no longer configured."""
+    now = time.time() if now is None else now
+    for folder in FOLDERS:
+        store = directory / folder
+        marker = store / TIDIED
+        try:
+            if now - os.stat(marker).st_mtime < TOUCH_AFTER:
+                continue
+        except FileNotFoundError:
+            pass  # never tidied
+        except OSError:
+            continue
+        try:
+            entries = list(os.scandir(store))
+        except OSError:
+            continue  # no store yet
+        temporaries = [
+            Path(e.path)
+            for e in entries
+            if e.name.startswith(".s") and e.name.endswith(TEMPORARY_SUFFIX)
+        ]
+        tempfiles.remove_stale(temporaries, TEMPORARY_SUFFIX)
+        for entry in entries:
+            if entry.name.endswith(".json"):
+                with contextlib.suppress(OSError):
+                    if now - entry.stat().st_mtime > UNUSED_AGE:
+                        os.unlink(entry.path)
+        with contextlib.suppress(OSError):
+            with open(marker, "wb"):
+                pass
+            os.utime(marker, (now, now))
