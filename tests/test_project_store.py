@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from timestamp_lint import index as index_module
+from timestamp_lint import source as source_module
 from timestamp_lint.api import Options, lint_paths
 from timestamp_lint.cache import CACHE_DIR_NAME
 from timestamp_lint.ftypes import Config
@@ -56,13 +56,13 @@ def _findings(root: Path, cache: bool = True) -> list[tuple[str, str, int]]:
 
 def _counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     parsed: list[str] = []
-    original = index_module.parse_python
+    original = source_module.parse_python  # what the index's summaries parse with
 
     def counting(text: str, path: Path):
         parsed.append(Path(path).name)
         return original(text, path)
 
-    monkeypatch.setattr(index_module, "parse_python", counting)
+    monkeypatch.setattr(source_module, "parse_python", counting)
     return parsed
 
 

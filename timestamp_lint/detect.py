@@ -22,7 +22,7 @@ from pathlib import Path
 from timestamp_lint.columns import extract_columns, is_timestamp, stamps_time
 from timestamp_lint.ftypes import ColumnInfo
 from timestamp_lint.index import ClassSummary, Kind, ProjectIndex
-from timestamp_lint.source import SourceError, decode_source, is_large, parse_chunks, read_source
+from timestamp_lint.source import SourceError, decode_source, parse_trees, read_source
 
 # A column that stamps the time has a default or update hook whose value names the clock,
 # on one line (`server_default=func.now()`, `"onupdate": text("now()")`), or Django's
@@ -115,8 +115,7 @@ def _confirmed(data: bytes, configured: frozenset[str], names: frozenset[str]) -
     try:
         text = decode_source(data)
         # a large module in chunks of top-level statements: memory bounded by a chunk
-        trees = parse_chunks(text, Path("<module>")) if is_large(text) else (ast.parse(text),)
-        for tree in trees:
+        for tree in parse_trees(text, Path("<module>")):
             for node in tree.body:
                 if isinstance(node, ast.ClassDef):
                     found.update(

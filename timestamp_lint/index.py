@@ -47,9 +47,8 @@ from timestamp_lint.globs import PathMatcher
 from timestamp_lint.source import (
     SourceError,
     decode_source,
-    is_large,
-    parse_chunks,
     parse_python,
+    parse_trees,
     read_source,
 )
 
@@ -1182,10 +1181,8 @@ class ProjectIndex:
                 data = read_source(path)
             fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
             text = decode_source(data)
-            if is_large(text):  # summarized chunk by chunk: memory stays bounded
-                summary = self.add_tree(path, parse_chunks(text, path), fingerprint)
-            else:
-                summary = self.add_tree(path, parse_python(text, path), fingerprint)
+            # a large module is summarized chunk by chunk: memory stays bounded
+            summary = self.add_tree(path, parse_trees(text, path), fingerprint)
         except (SourceError, OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         if store is not None:

@@ -11,7 +11,7 @@ import re
 import stat
 import tokenize
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,3 +209,9 @@ def parse_chunks(text: str, path: Path, size: int | None = None) -> Iterator[ast
         del tree
         start, start_line, grow = offset, line, size
     yield _parse_chunk(text[start:], path, start_line, final=True)  # type: ignore[misc]
+
+
+def parse_trees(text: str, path: Path) -> Iterable[ast.Module]:
+    """The module's tree, or its trees in chunks when the source is large (`is_large`):
+    what `index.summarize` and the field detection read, in bounded memory."""
+    return parse_chunks(text, path) if is_large(text) else (parse_python(text, path),)
