@@ -103,6 +103,27 @@ def test_lone_cr_newlines_are_linted_and_kept_by_fix(app: Path) -> None:
     assert _fix_bytes(app, "cr.py", cr) == MULTI_FIXED.replace("\n", "\r").encode()
 
 
+@pytest.mark.parametrize(("newline", "line"), [("\r", 6), ("\r\r\n", 7)])
+def test_noqa_applies_to_its_line_after_lone_carriage_returns(
+    app: Path, newline: str, line: int
+) -> None:
+    """A lone carriage return ends a line for the parsers: `# noqa` below one suppresses
+    the finding on its own line, not the one above (found by the fix property test)."""
+    source = (
+        "from app.models import Flow\n"
+        "# one" + newline + "# two\n"
+        "def f(m):\n"
+        "    return Flow(\n"
+        "        updated_at=m.updated_at,\n"
+        "        created_at=m.created_at,  # noqa: TSL001\n"
+        "    )\n"
+    )
+    path = app / "app" / "cr_noqa.py"
+    path.write_bytes(source.encode())
+    _, places, _, _ = lint_json(app)
+    assert [p for p in places if p[0] == "app/cr_noqa.py"] == [("app/cr_noqa.py", line, "TSL001")]
+
+
 def test_mixed_newlines_are_kept_by_fix(app: Path) -> None:
     lines = MULTI.splitlines(keepends=True)
     endings = ["\r\n", "\n", "\r\n", "\n", "\r\n", "\n", "\r\n", "\n"]

@@ -118,6 +118,8 @@ def noqa_lines(text: str) -> dict[int, frozenset[str] | None]:
     found: dict[int, frozenset[str] | None] = {}
     if not NOQA_WORD_RE.search(text):
         return found  # tokenizing the whole file is not free
+    if "\r" in text:  # a lone carriage return ends a line for the parsers, not for
+        text = text.replace("\r\n", "\n").replace("\r", "\n")  # `tokenize`'s readline
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
             if token.type != tokenize.COMMENT:
