@@ -26,12 +26,23 @@ class Flow(Base):
     updated_at = Column(DateTime, server_default=func.now(), onupdate=func.now())
 """
 
+SCHEMAS = """
+class FlowOut:
+    def __init__(self, **fields):
+        self.fields = fields
+
+
+def run_task(**options):
+    return options
+"""
+
 HEAD = """
 import copy
 
 import sqlalchemy as sa
 from sqlalchemy import insert, update
 from sqlalchemy import insert as ins
+from sqlalchemy.orm import make_transient
 
 from app.models import Flow
 """
@@ -71,6 +82,37 @@ NOTHING_TO_REPORT = {
         def describe(src, m):
             for column in Flow.__table__.columns:
                 print(column.name, getattr(src, column.name), m.created_at)
+        """,
+    # a whole-record copy of something the rule cannot tell is a record
+    "pk-none-on-a-relation-loop": """
+        def duplicate(page):
+            for revision in page.revisions.all():
+                revision.pk = None
+                revision.save()
+        """,
+    "copy-of-an-unknown-object": """
+        def duplicate(session, payload):
+            new = copy.copy(payload.options())
+            session.add(new)
+        """,
+    # an import inside the function is resolved as the rule resolves it: no model
+    "function-import-of-a-dto": """
+        def respond(m):
+            from app.schemas import FlowOut
+
+            return FlowOut(created_at=m.created_at)
+        """,
+    "function-relative-import-of-a-dto": """
+        def respond(m):
+            from .schemas import FlowOut as Out
+
+            return Out(name=m.name, created_at=m.created_at)
+        """,
+    "function-import-of-a-function": """
+        def submit(m):
+            from app.schemas import run_task
+
+            return run_task(**vars(m))
         """,
 }
 
@@ -132,6 +174,60 @@ STILL_REPORTED = {
         """,
         ["TSL004"],
     ),
+    "make-transient-of-a-queried-record": (
+        """
+        def clone(session, key):
+            record = session.query(Flow).filter(Flow.id == key).first()
+            make_transient(record)
+            session.add(record)
+        """,
+        ["TSL004"],
+    ),
+    "copy-of-a-record-got-by-key": (
+        """
+        def clone(session, key):
+            twin = copy.copy(session.get(Flow, key))
+            session.add(twin)
+        """,
+        ["TSL004"],
+    ),
+    "pk-none-on-a-record-parameter": (
+        """
+        def clone(flow: Flow):
+            flow.pk = None
+            flow.save()
+        """,
+        None,  # a Django idiom on an SQLAlchemy model: whatever the rule says, the same
+    ),
+    "function-import-of-a-model": (
+        """
+        def clone(m):
+            from app.models import Flow as Record
+
+            return Record(name=m.name, created_at=m.created_at)
+        """,
+        ["TSL001"],
+    ),
+    "function-relative-import-of-a-model": (
+        """
+        def clone(m):
+            from . import models
+
+            return models.Flow(**vars(m))
+        """,
+        ["TSL004"],
+    ),
+    "function-import-of-a-function-and-a-model": (
+        """
+        def clone(m, fast):
+            if fast:
+                from app.schemas import run_task as make
+            else:
+                from app.models import Flow as make
+            return make(created_at=m.created_at)
+        """,
+        None,
+    ),
     "copy-then-add": (
         """
         def clone(session, src: Flow):
@@ -149,6 +245,7 @@ def _project(tmp_path: Path, body: str) -> tuple[Path, Path]:
     (root / "pyproject.toml").write_text("[tool.timestamp-lint]\n")
     (root / "app" / "__init__.py").write_text("")
     (root / "app" / "models.py").write_text(MODELS)
+    (root / "app" / "schemas.py").write_text(SCHEMAS)
     target = root / "app" / "services.py"
     target.write_text(HEAD + "\n\n" + textwrap.dedent(body))
     return root, target

@@ -29,6 +29,8 @@ from timestamp_lint.index import (
 )
 from timestamp_lint.source import SourceError, decode_source, parse_python, read_source
 
+DJANGO_MANAGERS = frozenset({"objects", "_default_manager"})  # `Model.objects.get(...)`
+
 MAX_HELPER_DEPTH = 3  # helpers calling helpers, followed this deep
 
 _COLUMNS_RE = re.compile(

@@ -28,6 +28,7 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from timestamp_lint import helpers
 from timestamp_lint.detect import field_names
@@ -38,6 +39,7 @@ from timestamp_lint.index import (
     ProjectIndex,
     annotation,
     expr_parts,
+    resolve_relative,
     show_expr,
 )
 from timestamp_lint.rules.column_check import column_problems
@@ -104,6 +106,8 @@ class Prescreen:
         self._tree = ast.Module(body=[], type_ignores=[])
         self._scoped = True  # names can be looked up by region
         self._any_nested_import = False
+        self._package = ""  # the package of the file at hand, for its relative imports
+        self._tree_path: Path | None = None
         self._facts: dict[int, _RegionFacts] = {}
         self._node: ast.AST = self._tree  # the node at hand, and the facts of its region
         self._region: _RegionFacts | None = None
@@ -189,10 +193,7 @@ class Prescreen:
             return True
         if not codes & {"TSL001", "TSL002"} or not scan.copy:
             return False
-        self._tree, self._facts = tree, {}
-        # `global` binds a module-level name inside a function: then the module is the region
-        self._scoped = b"global" not in data
-        self._any_nested_import = _NESTED_IMPORT.search(data) is not None
+        self._begin(data, tree, summary)
         for node in _nodes_on_lines(tree, self._give_lines(data)):
             self._node, self._region = node, None
             if "TSL001" in codes and self._creates_with_copy(node, summary):
@@ -264,6 +265,14 @@ class Prescreen:
 
     # -- facts about the region of the file a name can be bound in -------------------------
 
+    def _begin(self, data: bytes, tree: ast.Module, summary: ModuleSummary) -> None:
+        """Start looking at the file `data`, parsed as `tree`."""
+        self._tree, self._facts, self._package = tree, {}, summary.package()
+        self._tree_path = summary.path
+        # `global` binds a module-level name inside a function: then the module is the region
+        self._scoped = b"global" not in data
+        self._any_nested_import = _NESTED_IMPORT.search(data) is not None
+
     def _facts_here(self) -> _RegionFacts:
         """The facts of the region holding the node at hand: the body of the function
         (method, top-level function) that holds it, or of the class, or else the whole
@@ -292,7 +301,9 @@ class Prescreen:
             body = statement.body if isinstance(statement, ast.ClassDef) else []
         facts = self._facts.get(id(region))
         if facts is None:
-            facts = self._facts[id(region)] = _RegionFacts(region, self._any_nested_import)
+            facts = self._facts[id(region)] = _RegionFacts(
+                region, self._any_nested_import, self._package
+            )
         self._region = facts
         return facts
 
@@ -308,8 +319,9 @@ class Prescreen:
         return starts
 
     @property
-    def local_imports(self) -> set[str]:
-        """Names imported below the module's top level in the current region."""
+    def local_imports(self) -> dict[str, set[str | None]]:
+        """Names imported below the module's top level in the current region, with what
+        they may be bound to (see `_nested_import_names`)."""
         return self._facts_here().local_imports
 
     @property
@@ -334,7 +346,7 @@ class Prescreen:
         `x.id = None`, or a loop over a model's columns. Only the statements on lines that
         hold one of the words these are written with are looked at (a walk of a whole
         large module costs more than parsing it)."""
-        self._tree, self._facts = tree, {}
+        self._begin(data, tree, summary)
         self._scoped = True
         self._any_nested_import = True
         stored: set[str] | None = None  # names saved or added anywhere, once asked
@@ -343,17 +355,23 @@ class Prescreen:
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                 if name == "make_transient":
-                    return True
+                    self._node, self._region = node, None
+                    if self._record_expr(_first_argument(node), summary):
+                        return True
+                    continue
             elif (
                 isinstance(node, ast.Assign)
                 and isinstance(node.value, ast.Call)
                 and _called_name(node.value.func) in ("copy", "deepcopy")
                 and len(node.value.args) + len(node.value.keywords) == 1  # not `d.copy()`
             ):
-                # `new = copy.copy(obj)` matters only when `new` is then saved or added
+                # `new = copy.copy(obj)` matters only when `new` is then saved or added, and
+                # `obj` may be a record
                 stored = _stored_names(tree) if stored is None else stored
                 if any(isinstance(t, ast.Name) and t.id in stored for t in node.targets):
-                    return True
+                    self._node, self._region = node, None
+                    if self._record_expr(_first_argument(node.value), summary):
+                        return True
                 continue
             if isinstance(node, ast.Call):
                 stars = [k.value for k in node.keywords if k.arg is None]
@@ -377,7 +395,7 @@ class Prescreen:
                     and isinstance(t.value, ast.Name)
                 ]
                 stored = _stored_names(tree) if stored is None and keys else stored
-                if any(key in stored for key in keys):
+                if any(key in stored and self._may_be_record(key, node, summary) for key in keys):
                     return True
             elif (
                 isinstance(node, ast.For | ast.AsyncFor)
@@ -386,6 +404,75 @@ class Prescreen:
             ):
                 return True
         return False
+
+    def _may_be_record(self, name: str, node: ast.AST, summary: ModuleSummary) -> bool:
+        """Whether the local `name`, used in `node`, may hold a record of a model."""
+        self._node, self._region = node, None
+        return self._record_expr(ast.Name(id=name), summary)
+
+    def _record_expr(self, node: ast.expr | None, summary: ModuleSummary, depth: int = 0) -> bool:
+        """Whether `node` may evaluate to a record of a model as the rule tells one
+        (`CloneSemantics.record_class`): a parameter (annotated, or `self`), a call of what
+        may be a model, `copy.copy(x)` of one, `<...>.get(Model, ...)`, `session.query(Model)`
+        or a chain of query calls on a model's manager or `query`, or a local bound to one
+        of these (the iterable of a `for` too). A name bound to nothing else (a loop over
+        another object's relation, a function's result) holds none the rule knows."""
+        if node is None or depth > 8:
+            return node is not None
+        if isinstance(node, ast.Name):
+            if self._is_parameter(node.id):
+                return True
+            return any(
+                self._record_expr(element, summary, depth + 1)
+                for value in self.values.get(node.id, ())
+                for element in _with_elements(value)
+            )
+        if not isinstance(node, ast.Call):
+            return False
+        func = node.func
+        if self._may_be_model(func, summary):
+            return True
+        if _called_name(func) in ("copy", "deepcopy") and node.args:
+            return self._record_expr(node.args[0], summary, depth + 1)
+        if not isinstance(func, ast.Attribute):
+            return False
+        first = _first_argument(node)
+        if func.attr in _RECORD_GETTERS and self._may_name_model(first, summary):
+            return True
+        return self._may_be_queried(func.value, summary)
+
+    def _may_be_queried(self, node: ast.expr, summary: ModuleSummary) -> bool:
+        """`Model.objects.filter(...)`, `Model.query.filter_by(...)`, `session.query(Model)
+        .filter(...)`: a chain of query calls that may return records of a model."""
+        for _ in range(MAX_TRACE):
+            if isinstance(node, ast.Attribute):
+                if node.attr in helpers.DJANGO_MANAGERS or node.attr == "query":
+                    return self._may_name_model(node.value, summary)
+                node = node.value
+            elif isinstance(node, ast.Call):
+                func = node.func
+                if (
+                    isinstance(func, ast.Attribute)
+                    and func.attr == "query"
+                    and (node.args or node.keywords)
+                ):
+                    return self._may_name_model(_first_argument(node), summary)
+                node = func
+            else:
+                return False
+        return True  # deeper than the rule follows: let it decide
+
+    def _may_name_model(self, node: ast.expr | None, summary: ModuleSummary) -> bool:
+        """Whether `node` may name a model class (the rule's `model_of`: only a name or an
+        attribute can)."""
+        return isinstance(node, ast.Name | ast.Attribute) and self._may_be_model(node, summary)
+
+    def _is_parameter(self, name: str) -> bool:
+        """Whether `name` is a parameter of a function (or lambda) of the region."""
+        return any(
+            isinstance(node, ast.arg) and node.arg == name
+            for node in ast.walk(self._facts_here().region)
+        )
 
     def _may_be_mapping_clone(self, node: ast.expr, seen: set[str]) -> bool:
         """Whether a `**mapping` may be one `CloneSemantics.clone` accepts: `vars(x)`,
@@ -464,9 +551,11 @@ class Prescreen:
         """Whether a callee may be a project function or method that passes its arguments
         on into a new record (`helpers.forwarding`), resolved as the rule resolves it."""
         parts = expr_parts(func)
-        if parts is None or parts[0] in self.local_imports:
+        if parts is None:
             return True
         if parts[0] not in summary.order and not summary.stars:
+            if parts[0] in self.local_imports and not self._bound_locally(parts[0]):
+                return False  # the rule looks a helper up at the module's top level only
             return len(parts) == 2  # `self.create(...)`, `service.create(...)`: the rule looks
         target = helpers.function_at(self.index, summary, parts)
         return target is not None and helpers.forwarding(self.index, *target) is not None
@@ -486,13 +575,29 @@ class Prescreen:
         if len(parts) >= 3 and parts[-1] in MANAGER_METHODS:
             parts = parts[:-2]  # Model.objects.create -> Model
         head = parts[0]
-        if head in self.local_imports:
-            return True  # imported inside a function: may shadow a module-level name
+        # imported inside a function (or an `if` / `try` block): the rule resolves what the
+        # import names; it may also shadow a module-level name
+        if any(self._imported_model(d, parts[1:]) for d in self.local_imports.get(head, ())):
+            return True
         if head not in summary.order and not summary.stars:
             # a parameter, a local variable or a builtin: never a model class, unless a
             # parameter's annotation leads to one (`db: DBInterface` with `db.Flow`)
             return self._annotated_model(parts, summary)
         return self.index.model_class(self.index.resolve_expr(summary, parts)) is not None
+
+    def _imported_model(self, dotted: str | None, rest: tuple[str, ...]) -> bool:
+        """Whether `dotted` (what an import inside the file binds) followed by `rest` may be
+        a model, resolved as the rule resolves an imported name."""
+        if dotted is None:
+            return True  # a relative import the rule cannot place either: let it decide
+        qualified = ".".join((dotted, *rest))
+        symbol = self.index.resolve_qualname(qualified, self._tree_path)
+        return self.index.model_class(symbol) is not None
+
+    def _bound_locally(self, name: str) -> bool:
+        """Whether `name` is bound in the region by other than an import: an assignment or
+        a parameter (of any function in it)."""
+        return name in self.values or self._is_parameter(name)
 
     def _annotated_model(self, parts: tuple[str, ...], summary: ModuleSummary) -> bool:
         """Whether `parts` starts at a parameter of the function at hand whose annotation
@@ -607,9 +712,7 @@ class Prescreen:
         (line, column, callee, where resolution stopped)."""
         if not self.scan(data).copy:
             return []
-        self._tree, self._facts = tree, {}
-        self._scoped = b"global" not in data
-        self._any_nested_import = _NESTED_IMPORT.search(data) is not None
+        self._begin(data, tree, summary)
         found = []
         for node in _nodes_on_lines(tree, self._give_lines(data)):
             if not isinstance(node, ast.Call) or not any(
@@ -633,6 +736,15 @@ class Prescreen:
 
 
 _STORES = frozenset({"add", "add_all", "merge", "bulk_save_objects"})
+# `<...>.get(Model, pk)`, `Model.query.get(pk)`, `session.query(Model)`: what a record is read by
+_RECORD_GETTERS = frozenset({"get", "get_or_404", "first_or_404", "one_or_404", "query"})
+
+
+def _first_argument(call: ast.Call) -> ast.expr | None:
+    """The value of the call's first argument, keyword or not (LibCST's `args[0]`)."""
+    if call.args:
+        return call.args[0]
+    return call.keywords[0].value if call.keywords else None
 
 
 def _with_elements(value: ast.expr) -> Iterator[ast.expr]:
@@ -795,11 +907,12 @@ class _RegionFacts:
     """What the first pass asks about the region of a file a name can be bound in, each
     computed on first use."""
 
-    def __init__(self, region: ast.AST, any_nested_import: bool) -> None:
+    def __init__(self, region: ast.AST, any_nested_import: bool, package: str) -> None:
         self.region = region
         self._any_nested_import = any_nested_import
+        self._package = package
         self._values: dict[str, list[ast.expr]] | None = None
-        self._local_imports: set[str] | None = None
+        self._local_imports: dict[str, set[str | None]] | None = None
         self.created: dict[str, bool] = {}  # name -> may be bound to a new record
 
     @property
@@ -809,10 +922,10 @@ class _RegionFacts:
         return self._values
 
     @property
-    def local_imports(self) -> set[str]:
+    def local_imports(self) -> dict[str, set[str | None]]:
         if self._local_imports is None:
             self._local_imports = (
-                _nested_import_names(self.region) if self._any_nested_import else set()
+                _nested_import_names(self.region, self._package) if self._any_nested_import else {}
             )
         return self._local_imports
 
@@ -921,14 +1034,23 @@ def _nodes_on_lines(tree: ast.Module, lines: list[int] | None):
         stack.extend(ast.iter_child_nodes(node))
 
 
-def _nested_import_names(region: ast.AST) -> set[str]:
-    """Names bound by imports below the module's top level (inside functions, classes)."""
+def _nested_import_names(region: ast.AST, package: str) -> dict[str, set[str | None]]:
+    """Names bound by imports below the module's top level (inside functions, classes,
+    `if` or `try` blocks), each with the absolute dotted names it may be bound to, as
+    LibCST's qualified names give them (`import a.b` binds `a` to `a`; `from .m import x`
+    in package `p` binds `x` to `p.m.x`); None where a relative import leaves the package."""
     top = set(map(id, region.body)) if isinstance(region, ast.Module) else set()
-    names = set()
+    names: dict[str, set[str | None]] = {}
     for node in ast.walk(region):
-        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in top:
+        if isinstance(node, ast.Import) and id(node) not in top:
             for alias in node.names:
-                names.add((alias.asname or alias.name).partition(".")[0])
+                name = alias.asname or alias.name.partition(".")[0]
+                names.setdefault(name, set()).add(alias.name if alias.asname else name)
+        elif isinstance(node, ast.ImportFrom) and id(node) not in top:
+            source = resolve_relative(package, node.module, node.level)
+            for alias in node.names:
+                dotted = None if source is None else f"{source}.{alias.name}"
+                names.setdefault(alias.asname or alias.name, set()).add(dotted)
     return names
 
 

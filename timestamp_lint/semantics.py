@@ -27,6 +27,7 @@ from libcst.metadata import (
 )
 
 from timestamp_lint.detect import field_names
+from timestamp_lint.helpers import DJANGO_MANAGERS
 from timestamp_lint.index import (
     CALL,
     ClassSummary,
@@ -65,7 +66,6 @@ PROVIDERS = (ScopeProvider, PositionProvider, ParentProvider)
 
 DJANGO_CREATE = frozenset({"create", "get_or_create", "update_or_create"})
 DJANGO_DEFAULTS = frozenset({"defaults", "create_defaults"})
-DJANGO_MANAGERS = frozenset({"objects", "_default_manager"})
 MAX_TRACE = 32  # local-variable hops followed before giving up
 
 
