@@ -83,6 +83,18 @@ NOTHING_TO_REPORT = {
             for column in Flow.__table__.columns:
                 print(column.name, getattr(src, column.name), m.created_at)
         """,
+    "columns-loop-that-skips": """
+        def refresh(self, fresh, skipped):
+            for column in Flow.__table__.columns:
+                if column.name in skipped:
+                    continue
+                setattr(self, column.name, getattr(fresh, column.name))
+        """,
+    "columns-loop-into-an-existing-record": """
+        def refresh(target, fresh):
+            for column in Flow.__table__.columns:
+                setattr(target, column.name, getattr(fresh, column.name))
+        """,
     # a whole-record copy of something the rule cannot tell is a record
     "pk-none-on-a-relation-loop": """
         def duplicate(page):
@@ -170,6 +182,15 @@ STILL_REPORTED = {
             new = Flow()
             for column in Flow.__table__.columns:
                 setattr(new, column.name, getattr(src, column.name))
+            session.add(new)
+        """,
+        ["TSL004"],
+    ),
+    "columns-loop-setattr-one-line": (
+        """
+        def clone(session, src):
+            new = Flow(name="copy")
+            for c in Flow.__table__.columns: setattr(new, c.name, getattr(src, c.name))
             session.add(new)
         """,
         ["TSL004"],

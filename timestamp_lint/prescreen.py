@@ -400,7 +400,7 @@ class Prescreen:
             elif (
                 isinstance(node, ast.For | ast.AsyncFor)
                 and columns_text(node.iter)
-                and _sets_each(node)
+                and self._sets_each_of_new_record(node, summary)
             ):
                 return True
         return False
@@ -473,6 +473,31 @@ class Prescreen:
             isinstance(node, ast.arg) and node.arg == name
             for node in ast.walk(self._facts_here().region)
         )
+
+    def _sets_each_of_new_record(
+        self, loop: ast.For | ast.AsyncFor, summary: ModuleSummary
+    ) -> bool:
+        """Whether a loop over the columns may copy each into a new record as the rule's
+        column loop does: its own body calls `setattr(new, ...)` in a statement of its own,
+        on a local that may hold a new record, and nothing in it skips a column (no `if`,
+        no `continue`: a loop that only reads the columns, or picks them, copies no
+        timestamps the rule can tell)."""
+        if any(isinstance(n, ast.If | ast.Continue) for s in loop.body for n in ast.walk(s)):
+            return False
+        for stmt in loop.body:
+            call = stmt.value if isinstance(stmt, ast.Expr) else None
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Name)
+                and call.func.id == "setattr"
+                and len(call.args) + len(call.keywords) == 3
+                and call.args
+                and isinstance(call.args[0], ast.Name)
+            ):
+                self._node, self._region = loop, None
+                if self._may_be_created(call.args[0].id, summary):
+                    return True
+        return False
 
     def _may_be_mapping_clone(self, node: ast.expr, seen: set[str]) -> bool:
         """Whether a `**mapping` may be one `CloneSemantics.clone` accepts: `vars(x)`,
@@ -786,18 +811,6 @@ def _lines_of(data: bytes, words: tuple[bytes, ...]) -> list[int] | None:
         if not lines or lines[-1] != line:
             lines.append(line)
     return lines
-
-
-def _sets_each(loop: ast.For | ast.AsyncFor) -> bool:
-    """Whether a loop's own body calls `setattr(...)` in a statement of its own, as the
-    rule's column loop does (a loop that only reads the columns copies nothing)."""
-    return any(
-        isinstance(stmt, ast.Expr)
-        and isinstance(stmt.value, ast.Call)
-        and isinstance(stmt.value.func, ast.Name)
-        and stmt.value.func.id == "setattr"
-        for stmt in loop.body
-    )
 
 
 def _called_name(func: ast.expr) -> str:
