@@ -95,6 +95,16 @@ NOTHING_TO_REPORT = {
             for column in Flow.__table__.columns:
                 setattr(target, column.name, getattr(fresh, column.name))
         """,
+    # an in-memory snapshot of the old state, only tested, read and handed to a signal
+    "snapshot-sent-to-a-signal": """
+        def touch(session, flow, changed):
+            before = None
+            if flow.name:
+                before = Flow(name=flow.name, created_at=flow.created_at)
+                flow.name = "new"
+            if before and not before.name.startswith("x"):
+                changed.send(sender=Flow, before=before, after=flow)
+        """,
     # a whole-record copy of something the rule cannot tell is a record
     "pk-none-on-a-relation-loop": """
         def duplicate(page):
@@ -185,6 +195,32 @@ STILL_REPORTED = {
             session.add(new)
         """,
         ["TSL004"],
+    ),
+    "snapshot-sent-then-saved": (
+        """
+        def touch(session, flow, changed):
+            before = Flow(name=flow.name, created_at=flow.created_at)
+            changed.send(sender=Flow, before=before)
+            session.add(before)
+        """,
+        ["TSL001"],
+    ),
+    "snapshot-sent-positionally": (
+        """
+        def touch(flow, changed):
+            before = Flow(name=flow.name, created_at=flow.created_at)
+            changed.send(Flow, before)
+        """,
+        ["TSL001"],
+    ),
+    "snapshot-used-in-a-nested-function": (
+        """
+        def touch(flow, changed):
+            before = Flow(name=flow.name, created_at=flow.created_at)
+            changed.send(sender=Flow, before=before)
+            return lambda: before
+        """,
+        None,
     ),
     "columns-loop-setattr-one-line": (
         """

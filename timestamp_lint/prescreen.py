@@ -539,9 +539,68 @@ class Prescreen:
             k.arg is None or k.arg in DICT_KEYWORDS or k.arg in self.fields for k in call.keywords
         ):
             return False
-        return (
-            self._may_be_model(call.func, summary) or self._may_be_helper(call.func, summary)
-        ) and self._keywords_may_copy(call)
+        model = self._may_be_model(call.func, summary)
+        if model and not _is_manager_call(call.func) and self._only_signalled(call):
+            model = False  # an in-memory snapshot handed to a signal: no new row
+        return (model or self._may_be_helper(call.func, summary)) and self._keywords_may_copy(call)
+
+    def _only_signalled(self, call: ast.Call) -> bool:
+        """`before = Model(...)` in a function, where `before` is then only tested (`if
+        before and ...`), read (`before.name`) and passed by keyword to a signal's `send()`,
+        as the rule's `_only_signalled` tells (a snapshot of the old state, not a new row).
+        Said only where the rule says it too: no use of the name in a nested scope, no
+        `del`, `+=`, `global` or `nonlocal`."""
+        region = self._facts_here().region
+        if not isinstance(region, ast.FunctionDef | ast.AsyncFunctionDef):
+            return False
+        parents: dict[ast.AST, ast.AST] = {}
+        for node in ast.walk(region):
+            for child in ast.iter_child_nodes(node):
+                parents[child] = node
+        statement = parents.get(call)
+        if not (
+            isinstance(statement, ast.Assign)
+            and statement.value is call
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
+            return False
+        target = statement.targets[0]
+        name = target.id
+        sent = False
+        for node in ast.walk(region):
+            if isinstance(node, ast.Global | ast.Nonlocal) and name in node.names:
+                return False
+            if not isinstance(node, ast.Name) or node.id != name or node is target:
+                continue
+            parent = parents.get(node)
+            if _in_nested_scope(node, region, parents) or isinstance(parent, ast.AugAssign):
+                return False  # `before += ...` reads it too
+            if isinstance(node.ctx, ast.Store):
+                continue  # another binding (`before = None`) is no use of the record
+            if not isinstance(node.ctx, ast.Load):
+                return False
+            if isinstance(parent, ast.keyword) and parent.arg is not None:
+                caller = parents.get(parent)
+                if not (
+                    isinstance(caller, ast.Call)
+                    and isinstance(caller.func, ast.Attribute)
+                    and caller.func.attr in ("send", "send_robust")
+                ):
+                    return False
+                sent = True
+            elif isinstance(parent, ast.Attribute):
+                holder = parents.get(parent)
+                if not isinstance(parent.ctx, ast.Load) or (
+                    isinstance(holder, ast.Call) and holder.func is parent
+                ):
+                    return False  # `before.save()`, `before.x = ...`: used as a record
+            elif not (
+                (isinstance(parent, ast.If) and parent.test is node)
+                or isinstance(parent, ast.BoolOp | ast.UnaryOp)
+            ):
+                return False
+        return sent
 
     def _may_be_insert(self, node: ast.expr, summary: ModuleSummary) -> bool:
         """Whether the receiver of a `.values(...)` may be an insert, as the rule follows it
@@ -763,6 +822,32 @@ class Prescreen:
 _STORES = frozenset({"add", "add_all", "merge", "bulk_save_objects"})
 # `<...>.get(Model, pk)`, `Model.query.get(pk)`, `session.query(Model)`: what a record is read by
 _RECORD_GETTERS = frozenset({"get", "get_or_404", "first_or_404", "one_or_404", "query"})
+
+
+def _is_manager_call(func: ast.expr) -> bool:
+    """`Model.objects.create(...)` and its kin: no constructor."""
+    parts = expr_parts(func)
+    return parts is not None and len(parts) >= 3 and parts[-1] in MANAGER_METHODS
+
+
+def _in_nested_scope(node: ast.AST, region: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    """Whether `node` lies in a function, lambda, class or comprehension inside `region`."""
+    scopes = (
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.Lambda,
+        ast.ClassDef,
+        ast.ListComp,
+        ast.SetComp,
+        ast.DictComp,
+        ast.GeneratorExp,
+    )
+    parent = parents.get(node)
+    while parent is not None and parent is not region:
+        if isinstance(parent, scopes):
+            return True
+        parent = parents.get(parent)
+    return False
 
 
 def _first_argument(call: ast.Call) -> ast.expr | None:
