@@ -73,6 +73,48 @@ def test_allow_replaces_the_default_list(project) -> None:
     assert _codes(root) == [("tests/test_flows.py", "TSL001")]
 
 
+REVISION = """
+\"\"\"copy the flows
+
+Revision ID: 4f2a
+Revises: 9c1b
+\"\"\"
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.models import Flow
+
+revision = "4f2a"
+down_revision: str | None = "9c1b"
+
+
+def upgrade():
+    for master in op.get_bind().execute(sa.select(Flow)):
+        op.get_bind().add(Flow(created_at=master.created_at))
+"""
+
+
+@pytest.mark.parametrize("name", ["app/_migrations/versions/4f2a_copy.py", "app/schema/v2.py"])
+def test_alembic_revision_scripts_are_migrations_wherever_they_live(project, name: str) -> None:
+    root = project({"app/__init__.py": "", "app/models.py": MODELS, name: REVISION})
+    assert _codes(root) == []
+
+
+def test_a_module_naming_down_revision_without_alembic_is_checked(project) -> None:
+    source = REVISION.replace("from alembic import op\n", "op = None\n")
+    root = project({"app/__init__.py": "", "app/models.py": MODELS, "app/steps.py": source})
+    assert _codes(root) == [("app/steps.py", "TSL001")]
+
+
+def test_revision_scripts_are_checked_when_the_allowlist_leaves_alembic_out(project) -> None:
+    root = project(
+        {"app/__init__.py": "", "app/models.py": MODELS, "app/_migrations/v.py": REVISION},
+        config='allow = ["scripts/**"]\n',
+    )
+    assert _codes(root) == [("app/_migrations/v.py", "TSL001")]
+
+
 DJANGO_MODELS = """
 from django.db import models
 

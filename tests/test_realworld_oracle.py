@@ -267,6 +267,9 @@ def test_allowed_by_default_mirrors_the_default_allow_globs():
     assert oracle.allowed_by_default("app/conftest.py")
     assert not oracle.allowed_by_default("app/services.py")
     assert not oracle.allowed_by_default("app/testing.py")
+    revision = 'from alembic import op\nrevision = "b"\ndown_revision = "a"\n'
+    assert oracle.allowed_by_default("app/_migrations/versions/b.py", revision)
+    assert not oracle.allowed_by_default("app/_migrations/versions/b.py", "x = 1\n")
 
 
 SAMPLE_MODELS = """\

@@ -86,6 +86,19 @@ class FileResult:
     unresolved: list[Finding] = field(default_factory=list)  # code UNRESOLVED: not checked
 
 
+# An Alembic revision script: it imports alembic and names its parent revision at its top
+_IMPORTS_ALEMBIC = re.compile(rb"^(?:from|import)[ \t]+alembic\b", re.MULTILINE)
+_DOWN_REVISION = re.compile(rb"^down_revision\b[^=\n]*=", re.MULTILINE)
+REVISION_PLACE = "alembic/versions/revision.py"  # where `alembic init` puts revision scripts
+
+
+def is_revision_script(data: bytes) -> bool:
+    """Whether `data` is an Alembic revision script (a migration, whatever its folder)."""
+    return b"down_revision" in data and bool(
+        _DOWN_REVISION.search(data) and _IMPORTS_ALEMBIC.search(data)
+    )
+
+
 def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
     if code == PARSE_ERROR:
         return PARSE_ERROR not in ignore
@@ -164,6 +177,9 @@ class Engine:
         self.prescreen = Prescreen(index, config)
         self.index = index
         self.allow = PathMatcher(config.allow)
+        # an Alembic revision script is allowed wherever it lives when the allowlist covers
+        # Alembic's own folder (the default does): `_migrations/versions/...` too
+        self.allow_revisions = self.allow.match(REVISION_PLACE)
         self.rules = [
             rule for code, rule in RULES.items() if is_selected(code, config.select, config.ignore)
         ]
@@ -192,7 +208,7 @@ class Engine:
         scan = self.prescreen.scan(data)
         if not (scan.copy or scan.declares or scan.clone) or SKIP_FILE_RE.search(data):
             return False
-        rules = self._rules_for(path)
+        rules = self._rules_for(path, data)
         clones = scan.clone and any(r.code == "TSL004" for r in rules)
         return (
             clones
@@ -260,7 +276,7 @@ class Engine:
         if not large:
             summary = self.index.add_tree(path, tree, fingerprint)
             whole_depth = 0  # computed when needed
-        rules = self._rules_for(path)
+        rules = self._rules_for(path, data)
         codes = {rule.code for rule in rules}
         if "TSL001" in codes:
             result.unresolved = [
@@ -480,11 +496,14 @@ class Engine:
 
         return analysis.locate(text, violations)
 
-    def _rules_for(self, path: Path) -> list[RuleEntry]:
+    def _rules_for(self, path: Path, data: bytes) -> list[RuleEntry]:
         rules = self.rules
         if off := ignored_codes(self.config, path):  # per-file-ignores
             rules = [rule for rule in rules if rule.code not in off]
-        if self.allow and self.allow.match(relative_to_root(path, self.config.root)):
+        if self.allow and (
+            self.allow.match(relative_to_root(path, self.config.root))
+            or (self.allow_revisions and is_revision_script(data))
+        ):
             return [rule for rule in rules if not rule.uses_copies]
         return rules
 

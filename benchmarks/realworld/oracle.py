@@ -513,14 +513,17 @@ def replace_section(text: str, body: str, start: str, end: str) -> str:
     return f"{text.rstrip()}\n\n{start}\n{body.strip()}\n{end}\n"
 
 
-def allowed_by_default(path: str) -> bool:
-    """Files the linter's default `allow` globs cover (no TSL001 there by design: migrations,
-    backfills, serializers, tests, seed and fixture-data scripts): their sites are counted
-    apart, not as misses. The globs are the linter's own, so the two cannot drift apart."""
+def allowed_by_default(path: str, source: str = "") -> bool:
+    """Files the linter's default allowlist covers (no TSL001 there by design: migrations,
+    backfills, serializers, tests, seed and fixture-data scripts, and Alembic revision
+    scripts wherever they live): their sites are counted apart, not as misses. The globs
+    and the revision test are the linter's own, so the two cannot drift apart."""
+    from timestamp_lint.engine import is_revision_script
     from timestamp_lint.ftypes import DEFAULT_ALLOW
     from timestamp_lint.globs import PathMatcher
 
-    return PathMatcher(DEFAULT_ALLOW).match(path)
+    data = source.encode("utf-8", "surrogateescape")
+    return PathMatcher(DEFAULT_ALLOW).match(path) or is_revision_script(data)
 
 
 __all__ = [

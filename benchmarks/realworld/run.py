@@ -187,7 +187,7 @@ def measure(project: dict, args: argparse.Namespace) -> dict:
         )
         if not sites:
             continue
-        if oracle.allowed_by_default(rel):
+        if oracle.allowed_by_default(rel, source):
             skipped_files.append({"path": rel, "sites": len(sites)})
             continue
         new, placed = oracle.inject(source, sites)

@@ -58,7 +58,9 @@ built on the timestamps is silently wrong. The column default stamps the current
 own when the argument is left out.
 
 Data migrations, backfills and serializers copy timestamps on purpose; list them in `allow`
-(migrations, alembic, backfill scripts and serializers are allowed by default). Response
+(migrations, alembic, backfill scripts and serializers are allowed by default, and so is an
+Alembic revision script wherever it lives: a module that imports `alembic` and sets
+`down_revision`, while the allowlist covers `alembic/versions/`). Response
 DTOs (Pydantic, dataclasses, attrs, TypedDict, SQLModel without `table=True`) are not ORM
 records and are never reported.
 
