@@ -19,9 +19,26 @@ from .conftest import FIXTURES
 
 FIELDS = ("created_at", "updated_at", "created")  # "created" is a prefix of another field
 NAMES = rb"(?:" + rb"|".join(re.escape(f.encode()) for f in FIELDS) + rb")"
-READS = re.compile(rb"\." + NAMES + rb"\b|['\"]" + NAMES + rb"['\"](?!\s*:)")
-NAMED = re.compile(rb"\b" + NAMES + rb"\s*=(?!=)|['\"]" + NAMES + rb"['\"]")
-GIVES = re.compile(NAMED.pattern + rb"|\*\*|\bsetattr\s*\(|\.values\s*\(|\bdefaults\s*=")
+ATTRIBUTE_READS = re.compile(rb"\." + NAMES + rb"\b")
+ASSIGNED = re.compile(rb"\b" + NAMES + rb"\s*=(?!=)")
+QUOTED = re.compile(rb"(?<=['\"])" + NAMES + rb"(?=['\"])")
+KEY_AFTER = re.compile(rb"['\"]+\s*:")
+OTHER_GIVES = re.compile(rb"\*\*|\bsetattr\s*\(|\.values\s*\(|\bdefaults\s*=")
+# Read backwards from a quoted name: its quotes, a string prefix, then what lies between the
+# string and what opens it: blanks, line breaks (not after a line holding a comment) and
+# the `(` of parenthesized expressions (not a call's: one right after a name, `)` or `]`)
+QUOTES_BACK = re.compile(rb"['\"]*[rRuUbBfF]{0,2}")
+OPENING_BACK = re.compile(rb"(?:[ \t\r\\]|\n(?![^\n]*#)|\((?![ \t]*[\w)\]]))*")
+
+
+def names_by_string(data: bytes, start: int) -> bool:
+    """A string holding only a field name at `start` is a subscript's (`[`) or a later
+    argument's (`,`), or it is not known (a comment on a line in between)."""
+    back = data[:start][::-1]
+    at = OPENING_BACK.match(back, QUOTES_BACK.match(back).end()).end()
+    return back[at : at + 1] in (b"[", b",", b"\n")
+
+
 DECLARES = re.compile(rb"^[ \t]+" + NAMES + rb"\s*[:=]", re.MULTILINE)
 DEFINES = re.compile(rb"\bdef[ \t]+" + NAMES + rb"\b")
 CLASS = re.compile(rb"^[ \t]*class[ \t]", re.MULTILINE)
@@ -49,13 +66,20 @@ def clone_places(data: bytes) -> list[re.Match]:
 
 
 def reference(data: bytes) -> tuple[bool, bool, list[int]]:
-    copy = bool(READS.search(data) and NAMED.search(data))
+    reads = {m.start() + 1 for m in ATTRIBUTE_READS.finditer(data)}
+    named = {m.start() for m in ASSIGNED.finditer(data)}
+    for m in QUOTED.finditer(data):
+        if KEY_AFTER.match(data, m.end()):
+            named.add(m.start())
+        elif names_by_string(data, m.start()):
+            reads.add(m.start())
+            named.add(m.start())
+    copy = bool(reads and named and len(reads | named) > 1)
     declares = bool((DECLARES.search(data) and CLASS.search(data)) or DEFINES.search(data))
-    clones = clone_places(data)
-    clone = bool(clones)
-    places = [*(GIVES.finditer(data) if copy else ()), *clones]
-    lines = sorted({data.count(b"\n", 0, m.start()) + 1 for m in places})
-    return copy, declares, lines, clone
+    clones = [m.start() for m in clone_places(data)]
+    gives = [*named, *(m.start() for m in OTHER_GIVES.finditer(data))] if copy else []
+    lines = sorted({data.count(b"\n", 0, offset) + 1 for offset in [*gives, *clones]})
+    return copy, declares, lines, clone_places(data) != []
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +102,7 @@ PIECES = [
     b"concrete_", b"__table__", b"__mapper__", b"inspect",
     b"make_transient", b"copy", b"deep", b".pk", b".id", b"None", b"pk", b"id", b"to", b"as",
     b"default", b"save", b".add", b".merge", b"setattr(new, c.name, v)",
+    b"[", b"]", b"{", b"r", b"f", b"getattr", b"x(", b")", b"# c",
 ]  # fmt: skip
 
 
@@ -141,6 +166,20 @@ def test_scan_agrees_on_every_fixture_file(prescreen: Prescreen) -> None:
         (b'B(created_at=row["created_at"])\n', True),
         (b"B(created_at=getattr(m, 'created_at'))\n", True),
         (b'B(**{"created_at": m.created_at})\n', True),
+        (b'B(created_at=row[\n    ("created_at")\n])\n', True),
+        (b'B(created_at=getattr(\n    m,  # the master\n    "created_at"))\n', True),
+        (b'B(created_at=row[r"""created_at"""])\n', True),
+        # one string is not a read and a give at once
+        (b'x = row["created_at"]\n', False),
+        (b'setattr(r, "created_at", now())\n', False),
+        # a call's first argument, an operand, a value: no name the rules read or give
+        (b'sa.Column("created_at", sa.DateTime())\nx = m.created_at\n', False),
+        (b'd.get("created_at")\nd.pop("created_at", None)\ny = m.created_at\n', False),
+        (b'same = name == "created_at"\ny = m.created_at\n', False),
+        # a later element may be a later argument: it may be read from and name a field
+        (b'if name in ("updated_at", "created_at"):\n    y = m.created_at\n', True),
+        (b'op.create_index("ix", "flow", ["created"])\n', False),
+        (b'op.create_index("ix", "flow", ["created"])\nop.drop("f", "created")\n', True),
     ],
 )
 def test_a_dict_key_is_no_read(prescreen: Prescreen, data: bytes, copy: bool) -> None:

@@ -80,9 +80,13 @@ _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 _QUOTES = frozenset(b"'\"")
 _WORD_OR_DOT = _WORD | {0x2E}
 _BLANKS = frozenset(b" \t")
+_BLANKS_AND_BREAKS = frozenset(b" \t\r\n\\")
+_STRING_PREFIX = frozenset(b"rRuUbBfF")
+_CALLEE_END = _WORD | frozenset(b")]")  # what a call's `(` follows: `f(`, `f()(`, `x[0](`
+_STRING_NAMING = frozenset(b"[,")  # what opens a string the rules read a name from
 _ASSIGN_AFTER = re.compile(rb"\s*=(?!=)")  # `created_at =`, not `created_at ==`
 _DECLARE_AFTER = re.compile(rb"\s*[:=]")
-_KEY_AFTER = re.compile(rb"\s*:")  # after a quoted name: a dict key
+_KEY_AFTER = re.compile(rb"['\"]+\s*:")  # after a quoted name: a dict key
 # places where a dict may reach a new record, or a field be set by name: a word, whether
 # it must start a name, and what must follow it
 _OTHER_GIVES = (
@@ -118,15 +122,17 @@ class Prescreen:
         ask about again). Most files mention no field at all, which `bytes.find` tells at
         memory speed; the occurrences of the others are classified where they stand:
 
-        - read: `.created_at`, or a string `"created_at"` that is not a dict key
-          (`x["created_at"]`, `getattr`);
+        - read: `.created_at`, or a string `"created_at"` that is no dict key and that the
+          rules may read a name from: a subscript's or a later argument's
+          (`x["created_at"]`, `getattr(x, "created_at")`, see `_names_by_string`);
         - named: a field is given a value by name, which the rules read from a keyword
           (`created_at=`), an assignment (`x.created_at =`) or a string literal (a dict key,
-          `setattr`): `created_at =`, or any string `"created_at"`;
+          `setattr`): `created_at =`, a dict key `"created_at":`, or a string as above;
         - declare: `created_at` first on an indented line, followed by `:` or `=`, in a file
           with a `class` statement, or `def created_at`.
 
-        A file may copy when it reads a field and names one. Where a value may be given
+        A file may copy when it reads a field in one place and names one in another (one
+        string, `x["created_at"]`, is not both). Where a value may be given
         (`gives`, for the first pass) is wider: a named field, or `**`, `setattr(`,
         `.values(`, `defaults=`, through which a dict built elsewhere reaches a record.
         """
@@ -140,7 +146,8 @@ class Prescreen:
         return found
 
     def _scan(self, data: bytes) -> ByteScan:
-        reads = declares = False
+        declares = False
+        reads: list[int] = []
         gives: list[int] = []
         has_class: bool | None = None
         size = len(data)
@@ -153,13 +160,17 @@ class Prescreen:
                 if before in _WORD or after in _WORD:  # part of a longer name
                     start = data.find(name, start + 1)
                     continue
-                quoted = before in _QUOTES and after in _QUOTES
-                # a read: `.created_at`, or a string that is no dict key (`"created_at":`
-                # gives a value; `getattr(x, "created_at")` and `x["created_at"]` read one)
-                if before == 0x2E or (quoted and not _KEY_AFTER.match(data, end + 1)):
-                    reads = True
-                if quoted or _ASSIGN_AFTER.match(data, end):
-                    gives.append(start)
+                if before in _QUOTES and after in _QUOTES:
+                    if _KEY_AFTER.match(data, end):  # `"created_at":` gives a value
+                        gives.append(start)
+                    elif _names_by_string(data, start - 1):  # x["created_at"], getattr
+                        reads.append(start)
+                        gives.append(start)
+                else:
+                    if before == 0x2E:  # `.created_at`
+                        reads.append(start)
+                    if _ASSIGN_AFTER.match(data, end):
+                        gives.append(start)
                 if not declares and _declares_at(data, start, end):
                     if has_class is None:
                         has_class = _CLASS.search(data) is not None
@@ -167,7 +178,9 @@ class Prescreen:
                 if not declares and _defined_at(data, start):
                     declares = True
                 start = data.find(name, end)
-        copy = reads and bool(gives)
+        # a copy reads a field in one place and gives one in another: one string alone
+        # (`x["created_at"]`) is not both
+        copy = bool(reads) and bool(gives) and len({*reads, *gives}) > 1
         clones = list(_clone_words(data))
         clone = bool(clones)
         if not (copy or declares or clone):
@@ -975,6 +988,38 @@ def _other_gives(data: bytes) -> Iterator[int]:
             ):
                 yield start
             start = data.find(word, end)
+
+
+def _names_by_string(data: bytes, quote: int) -> bool:
+    """Whether the string literal whose last opening quote is at `quote` may name a field
+    as the rules read a string: a subscript (`x["created_at"]`) or a later argument
+    (`getattr(x, "created_at")`, `setattr(x, "created_at", v)`), parenthesized or not.
+    What opens it is found by walking back over its quotes and prefix, blanks and the
+    parentheses of expressions: `[` or `,` may name one; a call's first argument
+    (`Column("created_at")`, `d.get("created_at")`), an operand or a statement's value does
+    not. A comment on a line walked over leaves it unknown: then it may."""
+    at = quote
+    while at >= 0 and data[at] in _QUOTES:
+        at -= 1
+    for _ in range(2):  # r"...", rb"..."
+        if at >= 0 and data[at] in _STRING_PREFIX:
+            at -= 1
+    while at >= 0:
+        byte = data[at]
+        if byte in _BLANKS_AND_BREAKS:
+            if byte == 0x0A and data.find(b"#", data.rfind(b"\n", 0, at) + 1, at) >= 0:
+                return True
+            at -= 1
+        elif byte == 0x28:  # `(`: a call's, or an expression's
+            left = at - 1
+            while left >= 0 and data[left] in _BLANKS:
+                left -= 1
+            if left >= 0 and data[left] in _CALLEE_END:
+                return False  # the first argument of a call
+            at -= 1
+        else:
+            return byte in _STRING_NAMING
+    return False
 
 
 def _declares_at(data: bytes, start: int, end: int) -> bool:
