@@ -43,6 +43,7 @@ from timestamp_lint.index import (
     show_expr,
 )
 from timestamp_lint.rules.column_check import column_problems
+from timestamp_lint.source import child_nodes, walk
 
 MANAGER_METHODS = frozenset({"create", "get_or_create", "update_or_create"})
 DICT_KEYWORDS = frozenset({"defaults", "create_defaults"})
@@ -362,7 +363,6 @@ class Prescreen:
         self._begin(data, tree, summary)
         self._scoped = True
         self._any_nested_import = True
-        stored: set[str] | None = None  # names saved or added anywhere, once asked
         for node in _nodes_on_lines(tree, _lines_of(data, _CLONE_LINE_WORDS)):
             if isinstance(node, ast.Call):
                 func = node.func
@@ -380,11 +380,12 @@ class Prescreen:
             ):
                 # `new = copy.copy(obj)` matters only when `new` is then saved or added, and
                 # `obj` may be a record
-                stored = _stored_names(tree) if stored is None else stored
-                if any(isinstance(t, ast.Name) and t.id in stored for t in node.targets):
-                    self._node, self._region = node, None
-                    if self._record_expr(_first_argument(node.value), summary):
-                        return True
+                self._node, self._region = node, None
+                stored = self._facts_here().stored
+                if any(
+                    isinstance(t, ast.Name) and t.id in stored for t in node.targets
+                ) and self._record_expr(_first_argument(node.value), summary):
+                    return True
                 continue
             if isinstance(node, ast.Call):
                 stars = [k.value for k in node.keywords if k.arg is None]
@@ -407,8 +408,11 @@ class Prescreen:
                     and t.attr in ("pk", "id")
                     and isinstance(t.value, ast.Name)
                 ]
-                stored = _stored_names(tree) if stored is None and keys else stored
-                if any(key in stored and self._may_be_record(key, node, summary) for key in keys):
+                self._node, self._region = node, None
+                if keys and any(
+                    key in self._facts_here().stored and self._may_be_record(key, node, summary)
+                    for key in keys
+                ):
                     return True
             elif (
                 isinstance(node, ast.For | ast.AsyncFor)
@@ -482,10 +486,7 @@ class Prescreen:
 
     def _is_parameter(self, name: str) -> bool:
         """Whether `name` is a parameter of a function (or lambda) of the region."""
-        return any(
-            isinstance(node, ast.arg) and node.arg == name
-            for node in ast.walk(self._facts_here().region)
-        )
+        return name in self._facts_here().parameters
 
     def _sets_each_of_new_record(
         self, loop: ast.For | ast.AsyncFor, summary: ModuleSummary
@@ -915,12 +916,12 @@ def _called_name(func: ast.expr) -> str:
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
 
-def _stored_names(tree: ast.Module) -> set[str]:
-    """Local names the module saves (`x.save()`) or hands to `session.add(x)` & co anywhere:
-    what TSL004 asks of a copied record or of one whose key is set to None (in the same
-    function; anywhere in the module is the wider, cheaper test)."""
+def _stored_names(nodes: list[ast.AST]) -> set[str]:
+    """Local names saved (`x.save()`) or handed to `session.add(x)` & co among a region's
+    `nodes`: what TSL004 asks of a copied record or of one whose key is set to None (in the
+    same function: the region holds it)."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
         if node.func.attr == "save" and isinstance(node.func.value, ast.Name):
@@ -1054,23 +1055,49 @@ class _RegionFacts:
         self.region = region
         self._any_nested_import = any_nested_import
         self._package = package
+        self._nodes: list[ast.AST] | None = None
         self._values: dict[str, list[ast.expr]] | None = None
         self._local_imports: dict[str, set[str | None]] | None = None
+        self._stored: set[str] | None = None
+        self._parameters: frozenset[str] | None = None
         self.created: dict[str, bool] = {}  # name -> may be bound to a new record
+
+    @property
+    def nodes(self) -> list[ast.AST]:
+        """Every node of the region, walked once for all the questions below."""
+        if self._nodes is None:
+            self._nodes = walk(self.region)
+        return self._nodes
 
     @property
     def values(self) -> dict[str, list[ast.expr]]:
         if self._values is None:
-            self._values = _assigned_values(self.region)
+            self._values = _assigned_values(self.nodes)
         return self._values
 
     @property
     def local_imports(self) -> dict[str, set[str | None]]:
         if self._local_imports is None:
             self._local_imports = (
-                _nested_import_names(self.region, self._package) if self._any_nested_import else {}
+                _nested_import_names(self.region, self.nodes, self._package)
+                if self._any_nested_import
+                else {}
             )
         return self._local_imports
+
+    @property
+    def stored(self) -> set[str]:
+        """Local names the region saves or hands to `session.add(...)` & co."""
+        if self._stored is None:
+            self._stored = _stored_names(self.nodes)
+        return self._stored
+
+    @property
+    def parameters(self) -> frozenset[str]:
+        """The parameters of every function (and lambda) of the region."""
+        if self._parameters is None:
+            self._parameters = frozenset(n.arg for n in self.nodes if isinstance(n, ast.arg))
+        return self._parameters
 
 
 def _cut(line: str, byte_column: int) -> str:
@@ -1163,7 +1190,7 @@ def _nodes_on_lines(tree: ast.Module, lines: list[int] | None):
     """The nodes whose line span holds one of `lines` (all nodes when `lines` is None),
     found without walking the subtrees that hold none."""
     if lines is None:
-        yield from ast.walk(tree)
+        yield from walk(tree)
         return
     stack: list[ast.AST] = [tree]
     while stack:
@@ -1174,17 +1201,19 @@ def _nodes_on_lines(tree: ast.Module, lines: list[int] | None):
             if index == len(lines) or lines[index] > (node.end_lineno or start):
                 continue
         yield node
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(child_nodes(node))
 
 
-def _nested_import_names(region: ast.AST, package: str) -> dict[str, set[str | None]]:
+def _nested_import_names(
+    region: ast.AST, nodes: list[ast.AST], package: str
+) -> dict[str, set[str | None]]:
     """Names bound by imports below the module's top level (inside functions, classes,
     `if` or `try` blocks), each with the absolute dotted names it may be bound to, as
     LibCST's qualified names give them (`import a.b` binds `a` to `a`; `from .m import x`
     in package `p` binds `x` to `p.m.x`); None where a relative import leaves the package."""
     top = set(map(id, region.body)) if isinstance(region, ast.Module) else set()
     names: dict[str, set[str | None]] = {}
-    for node in ast.walk(region):
+    for node in nodes:
         if isinstance(node, ast.Import) and id(node) not in top:
             for alias in node.names:
                 name = alias.asname or alias.name.partition(".")[0]
@@ -1197,8 +1226,8 @@ def _nested_import_names(region: ast.AST, package: str) -> dict[str, set[str | N
     return names
 
 
-def _assigned_values(region: ast.AST) -> dict[str, list[ast.expr]]:
-    """Every value any assignment in the region binds to each name: `x = v`, `a, b = v`
+def _assigned_values(nodes: list[ast.AST]) -> dict[str, list[ast.expr]]:
+    """Every value any assignment among a region's `nodes` binds to each name: `x = v`, `a, b = v`
     (both get all of v), `x: T = v`, `x += v`, `(x := v)`, `for x in v`, `with v as x`.
     Imports, parameters and definitions bind no value the rules could trace to a copy."""
     values: dict[str, list[ast.expr]] = {}
@@ -1210,7 +1239,7 @@ def _assigned_values(region: ast.AST) -> dict[str, list[ast.expr]]:
             if isinstance(node, ast.Name):
                 values.setdefault(node.id, []).append(value)
 
-    for node in ast.walk(region):
+    for node in nodes:
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 bind(target, node.value)

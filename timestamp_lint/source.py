@@ -115,6 +115,35 @@ def parse_python(text: str, path: Path) -> ast.Module:
         return ast.parse(text, filename=str(path))
 
 
+def walk(root: ast.AST) -> list[ast.AST]:
+    """Every node under `root`, itself first, in `ast.walk`'s order; about twice as fast
+    (the list grows while it is read: no generator per node)."""
+    found = [root]
+    append = found.append
+    for node in found:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                append(value)
+            elif value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        append(item)
+    return found
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes(node)` as a list, without its generators."""
+    found: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            found.append(value)
+        elif value.__class__ is list:
+            found.extend(item for item in value if isinstance(item, ast.AST))
+    return found
+
+
 # --------------------------------------------------------------------------- large sources
 #
 # CPython's parser needs about 150 bytes of memory per byte of source at its peak (a 20 MB
