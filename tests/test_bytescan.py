@@ -50,7 +50,8 @@ MAPPING_WORDS = re.compile(
 )
 TRANSIENT = re.compile(rb"make_transient")
 COPIES = re.compile(rb"deepcopy\(|copy\.copy\(|(?<![\w.])copy\(")
-STORES = re.compile(rb"save|\.add|\.merge")
+STORES = re.compile(rb"\.(?:save|add|add_all|merge|bulk_save_objects)[\s\\]*\(")
+SAVES = re.compile(rb"\.save[\s\\]*\(")
 PK_NONE = re.compile(rb"\.(?:pk|id)[ \t]*=[ \t]*None\b")
 
 
@@ -60,7 +61,7 @@ def clone_places(data: bytes) -> list[re.Match]:
         places += MAPPING_WORDS.finditer(data)
     if STORES.search(data):
         places += COPIES.finditer(data)
-    if b"save" in data:
+    if SAVES.search(data):
         places += PK_NONE.finditer(data)
     return places
 
@@ -102,7 +103,8 @@ PIECES = [
     b"concrete_", b"__table__", b"__mapper__", b"inspect",
     b"make_transient", b"copy", b"deep", b".pk", b".id", b"None", b"pk", b"id", b"to", b"as",
     b"default", b"save", b".add", b".merge", b"setattr(new, c.name, v)",
-    b"[", b"]", b"{", b"r", b"f", b"getattr", b"x(", b")", b"# c",
+    b"[", b"]", b"{", b"r", b"f", b"getattr", b"x(", b")", b"# c", b".save(", b".add(",
+    b".add_argument(", b"merge(", b"\\",
 ]  # fmt: skip
 
 

@@ -180,16 +180,32 @@ def test_a_field_the_models_start_to_declare_rechecks_cached_results(tmp_path: P
     assert [(f.code, f.field) for f in whole] == [("TSL001", "born")]
 
 
-def test_names_are_learned_only_from_declarations_that_stamp_the_time() -> None:
-    from timestamp_lint.detect import declared_in
+def test_names_are_learned_only_from_declarations_that_stamp_the_time(tmp_path: Path) -> None:
+    from timestamp_lint.detect import candidates_in
 
-    source = b"""
+    source = """
+from sqlalchemy import Column, DateTime, String
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
 class Run(Base):
+    __tablename__ = "runs"
     created = Column(DateTime, default=datetime.utcnow)
     status = Column(String, default=State.unknown_now)  # the word, not the clock
 """
-    assert declared_in(source, frozenset({"created_at"})) == {"Run.created"}
-    assert declared_in(source + b"\n  def broken(:\n", frozenset()) == frozenset()
+    # the bytes suggest both; the declarations (as the index reads them) keep one
+    assert candidates_in(source.encode(), frozenset({"created_at"})) == {"created", "status"}
+    root = tmp_path / "p"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[tool.timestamp-lint]\nfields = ['created_at']\n")
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "models.py").write_text(source)
+    (root / "app" / "broken.py").write_text(source.replace("Run", "Old") + "\n  def broken(:\n")
+    assert field_names(ProjectIndex(load_config(root))) == {"created_at", "created"}
+    (root / "app" / "models.py").write_text(source.replace("Base):", "object):"))
+    assert field_names(ProjectIndex(load_config(root))) == {"created_at"}  # no model
 
 
 def test_names_are_learned_only_from_models(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from timestamp_lint.ftypes import Applicability, Config, Edit, Finding, Fix
 from timestamp_lint.source import SourceError, read_source
 
 CACHE_DIR_NAME = ".timestamp_lint_cache"
-FORMAT = 5  # 5: `may_define_listeners` no longer counts `class_mapper(` and the like
+FORMAT = 6  # 6: a file's declared names are the byte-level candidates (`candidates_in`)
 Fingerprint = tuple[int, int, str]  # mtime in ns, size, content hash
 # A results file larger than this is discarded unread (memory stays bounded whatever the
 # folder holds): a generous allowance per project file, as entries grow with the project.
@@ -270,8 +270,8 @@ class Cache:
             yield path, row
 
     def declared(self) -> list[tuple[Path, str]]:
-        """Each project file with the timestamp columns its classes declare
-        (`detect.declared_in`), as remembered: only files changed since are read again."""
+        """Each project file with the names its classes may declare as timestamp columns
+        (`detect.candidates_in`), as remembered: only files changed since are read again."""
         if self._declared is None:
             self._declared = [(path, entry) for path, row in self._rows() for entry in row[3]]
         return self._declared
@@ -303,9 +303,9 @@ class Cache:
     def observe(self, path: Path, stat: os.stat_result, data: bytes) -> list:
         """Remember whether `path`, as `stat` describes it, may define listeners, and which
         timestamp fields its classes declare."""
-        from timestamp_lint.detect import declared_in  # detect needs the index, which needs us
+        from timestamp_lint.detect import candidates_in  # detect needs the index, needing us
 
-        declared = sorted(declared_in(data, self.fields))
+        declared = sorted(candidates_in(data, self.fields))
         row = [stat.st_mtime_ns, stat.st_size, may_define_listeners(data), declared]
         name = relative_to_root(path, self.root)
         if self.listen.get(name) != row:

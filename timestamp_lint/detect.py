@@ -13,16 +13,15 @@ is reported only into a model that has the column (`detected_column`).
 
 from __future__ import annotations
 
-import ast
 import re
 import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from timestamp_lint.columns import extract_columns, is_timestamp, stamps_time
+from timestamp_lint.columns import is_timestamp, stamps_time
 from timestamp_lint.ftypes import ColumnInfo
 from timestamp_lint.index import ClassSummary, Kind, ProjectIndex
-from timestamp_lint.source import SourceError, decode_source, parse_trees, read_source
+from timestamp_lint.source import SourceError, read_source
 
 # A column that stamps the time has a default or update hook whose value names the clock,
 # on one line (`server_default=func.now()`, `"onupdate": text("now()")`), or Django's
@@ -57,39 +56,45 @@ def field_names(index: ProjectIndex) -> frozenset[str]:
 
 def _declared(index: ProjectIndex) -> frozenset[str]:
     """Names that a model class of the project declares as columns stamping the current
-    time. The bytes of each file name the candidates (`declared_in`, no parse for most
-    files); the index decides which of their classes are models: a Pydantic schema's
-    `timestamp: datetime = Field(default_factory=now)` teaches nothing."""
+    time. The bytes of each file name the candidates (`candidates_in`: no parse for most
+    files); the index's summary of the file (the one parse, shared with every later use)
+    tells which of its classes declares them as such, and which of those are models: a
+    Pydantic schema's `timestamp: datetime = Field(default_factory=now)` teaches nothing."""
     if not index.config.detect_fields:
         return frozenset()
+    configured = frozenset(index.config.fields)
     source = _sources.get(index)
     if source is not None:
         found = source()
     else:
-        configured = frozenset(index.config.fields)
-        found = set()
+        found = []
         for path in index.project_files():
             try:
                 data = read_source(path)
             except SourceError:
                 continue
-            found.update((path, entry) for entry in declared_in(data, configured))
+            candidates = candidates_in(data, configured)
+            if candidates:
+                index.summary(path, data)  # parsed now, while its bytes are at hand
+                found.extend((path, name) for name in candidates)
     names: set[str] = set()
-    for path, entry in found:
-        owner, _, name = entry.partition(".")
-        summary = index.summary(path) if name not in names else None
-        cls = summary.classes.get(owner) if summary is not None else None
-        if cls is not None and index.class_kind(cls) is Kind.MODEL:
-            names.add(name)
+    for path, name in found:
+        if name in names:
+            continue
+        summary = index.summary(path)
+        for cls in summary.classes.values() if summary is not None else ():
+            column = cls.columns.get(name)
+            if column is not None and stamps_time(column) and index.class_kind(cls) is Kind.MODEL:
+                names.add(name)
+                break
     return frozenset(names)
 
 
-def declared_in(data: bytes, configured: frozenset[str]) -> frozenset[str]:
-    """The columns one file's top-level classes declare as stamping the current time,
-    besides the `configured` fields, as `Class.field`. The bytes name the candidates: for
-    each default or update hook that names the clock, the name that starts its statement;
-    a file with none is not parsed. (The cache keeps this per file, so warm runs read no
-    file for it.)"""
+def candidates_in(data: bytes, configured: frozenset[str]) -> frozenset[str]:
+    """The names one file's classes may declare as columns stamping the current time,
+    besides the `configured` fields, told by the bytes alone: for each default or update
+    hook that names the clock, the name that starts its statement. (The cache keeps this
+    per file, so warm runs read no file for it; the index's summary confirms it.)"""
     if b"class" not in data:
         return frozenset()
     names: set[str] = set()
@@ -102,35 +107,12 @@ def declared_in(data: bytes, configured: frozenset[str]) -> frozenset[str]:
                 if name is not None and name not in configured:
                     names.add(name)
             start = data.find(hook, end)
-    if not names:
-        return frozenset()
-    return _confirmed(data, configured, frozenset(names))
-
-
-def _confirmed(data: bytes, configured: frozenset[str], names: frozenset[str]) -> frozenset[str]:
-    """Of the `names` the bytes suggest, those a top-level class body of the file really
-    declares as a column that stamps the time, as the index reads declarations
-    (`extract_columns`), as `Class.field`. A file that does not parse holds no model."""
-    found: set[str] = set()
-    try:
-        text = decode_source(data)
-        # a large module in chunks of top-level statements: memory bounded by a chunk
-        for tree in parse_trees(text, Path("<module>")):
-            for node in tree.body:
-                if isinstance(node, ast.ClassDef):
-                    found.update(
-                        f"{node.name}.{name}"
-                        for name, decl in extract_columns(node, configured).items()
-                        if name in names and name not in configured and stamps_time(decl)
-                    )
-    except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
-        return frozenset()
-    return frozenset(found)
+    return frozenset(names)
 
 
 def use_source(index: ProjectIndex, declared: Callable[[], Iterable[tuple[Path, str]]]) -> None:
-    """Let `declared()` (the cache's per-file memory of `declared_in`: each file with each
-    of its entries) give the candidates, instead of reading every project file."""
+    """Let `declared()` (the cache's per-file memory of `candidates_in`: each file with each
+    of its names) give the candidates, instead of reading every project file."""
     _sources[index] = declared
 
 

@@ -76,6 +76,9 @@ CLONE_WORDS = (
     b"inspect(",
 )
 _DUNDERS = (b"dict__", b"table__", b"mapper__")  # after `__`: one search finds all three
+# a call that stores a record, as TSL004 asks of a copy: `x.save()`, `session.add(x)`, ...
+_SAVE_CALL = re.compile(rb"\.save[\s\\]*\(")
+_STORE_CALL = re.compile(rb"\.(?:save|add|add_all|merge|bulk_save_objects)[\s\\]*\(")
 _PK_NONE_AFTER = re.compile(rb"[ \t]*=[ \t]*None(?![A-Za-z0-9_])")  # after `.pk` / `.id`
 _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _QUOTES = frozenset(b"'\"")
@@ -939,8 +942,9 @@ def _clone_words(data: bytes) -> Iterator[int]:
       `_meta.fields` (and Django's other column lists), `inspect(` (`Model(**vars(src))`,
       loops over the columns);
     - `make_transient`;
-    - `deepcopy(`, `copy.copy(` or a bare `copy(`, with `save`, `.add` or `.merge`;
-    - with `save`: `.pk = None` / `.id = None`.
+    - `deepcopy(`, `copy.copy(` or a bare `copy(`, with a call of `.save(`, `.add(`,
+      `.add_all(`, `.merge(` or `.bulk_save_objects(` (what the rule asks of the copy);
+    - with a call of `.save(`: `.pk = None` / `.id = None`.
     """
     if b"**" in data or b"setattr" in data:
         start = data.find(b"__")
@@ -966,9 +970,9 @@ def _clone_words(data: bytes) -> Iterator[int]:
         elif start >= 4 and data[start - 4 : start] == b"deep":
             copies.append(start - 4)
         start = data.find(b"copy(", start + 1)
-    if copies and (b"save" in data or b".add" in data or b".merge" in data):
+    if copies and _STORE_CALL.search(data):
         yield from copies
-    if b"save" in data:
+    if b".save" in data and _SAVE_CALL.search(data):
         for word in (b".pk", b".id"):
             start = data.find(word)
             while start >= 0:
