@@ -45,7 +45,7 @@ CLASS = re.compile(rb"^[ \t]*class[ \t]", re.MULTILINE)
 # TSL004's words, each with what a file needs besides to reach the database with them
 MAPPING_GATE = re.compile(rb"\*\*|setattr")
 MAPPING_WORDS = re.compile(
-    rb"__dict__|__table__|__mapper__|vars\(|_dict\(|inspect\("
+    rb"__dict__|__table__|__mapper__|vars\(|_dict[ \t]*\([\s\\]*\)|model_to_dict[ \t]*\(|inspect\("
     rb"|_meta\.(?:fields|concrete_fields|local_fields|local_concrete_fields|get_fields)"
 )
 TRANSIENT = re.compile(rb"make_transient")
@@ -104,7 +104,7 @@ PIECES = [
     b"make_transient", b"copy", b"deep", b".pk", b".id", b"None", b"pk", b"id", b"to", b"as",
     b"default", b"save", b".add", b".merge", b"setattr(new, c.name, v)",
     b"[", b"]", b"{", b"r", b"f", b"getattr", b"x(", b")", b"# c", b".save(", b".add(",
-    b".add_argument(", b"merge(", b"\\",
+    b".add_argument(", b"merge(", b"\\", b"_dict()", b"model_to", b"()",
 ]  # fmt: skip
 
 

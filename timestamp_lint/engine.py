@@ -576,7 +576,7 @@ def _parse_or_none(source: str, path: Path) -> tuple[ast.Module | None, int]:
 # Found as plain substrings: a word inside a longer one keeps a body it need not keep.
 _KEEP_WORDS = (
     "**", "save", "add", "merge", "global", "nonlocal", "import", "copy", "make_transient",
-    "setattr", "__dict__", "__table__", "__mapper__", "vars(", "_dict(", "_meta", "inspect(",
+    "setattr", "__dict__", "__table__", "__mapper__", "vars(", "_dict", "_meta", "inspect(",
     ".values", "defaults", ".pk", ".id",
 )  # fmt: skip
 _NAME = re.compile(r"[^\W\d]\w*")  # an identifier

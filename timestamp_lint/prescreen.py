@@ -65,7 +65,6 @@ NOTHING = ByteScan(False, False)
 # what a whole-record copy (TSL004) cannot be written without: one of these words
 CLONE_WORDS = (
     b"vars(",
-    b"_dict(",  # to_dict(), as_dict(), model_to_dict(...)
     # Django's column lists, as the rules' iterables of columns write them (`COLUMNS_RE`):
     # `_meta` alone is in most Django modules
     b"_meta.fields",
@@ -76,6 +75,9 @@ CLONE_WORDS = (
     b"inspect(",
 )
 _DUNDERS = (b"dict__", b"table__", b"mapper__")  # after `__`: one search finds all three
+# the mappings of a record's columns TSL004 takes from a call: `x.to_dict()` (a `*_dict`
+# method called without arguments) or Django's `model_to_dict(x)`
+_DICT_CLONE = re.compile(rb"_dict[ \t]*\([\s\\]*\)|model_to_dict[ \t]*\(")
 # a call that stores a record, as TSL004 asks of a copy: `x.save()`, `session.add(x)`, ...
 _SAVE_CALL = re.compile(rb"\.save[\s\\]*\(")
 _STORE_CALL = re.compile(rb"\.(?:save|add|add_all|merge|bulk_save_objects)[\s\\]*\(")
@@ -938,9 +940,10 @@ def _clone_words(data: bytes) -> Iterator[int]:
     """Offsets of the words a whole-record copy (TSL004) is written with, in a file that
     can reach the database with them; a handful of searches for most files, which hold none:
 
-    - with `**` or `setattr`: `__dict__`, `__table__`, `__mapper__`, `vars(`, `_dict(`,
-      `_meta.fields` (and Django's other column lists), `inspect(` (`Model(**vars(src))`,
-      loops over the columns);
+    - with `**` or `setattr`: `__dict__`, `__table__`, `__mapper__`, `vars(`, `_dict()`
+      (a method called without arguments, `to_dict()`) or `model_to_dict(`, `_meta.fields`
+      (and Django's other column lists), `inspect(` (`Model(**vars(src))`, loops over the
+      columns);
     - `make_transient`;
     - `deepcopy(`, `copy.copy(` or a bare `copy(`, with a call of `.save(`, `.add(`,
       `.add_all(`, `.merge(` or `.bulk_save_objects(` (what the rule asks of the copy);
@@ -957,6 +960,8 @@ def _clone_words(data: bytes) -> Iterator[int]:
             while start >= 0:
                 yield start
                 start = data.find(word, start + 1)
+        if b"_dict" in data:
+            yield from (match.start() for match in _DICT_CLONE.finditer(data))
     start = data.find(b"make_transient")
     while start >= 0:
         yield start
