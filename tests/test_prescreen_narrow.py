@@ -350,6 +350,8 @@ def test_what_a_rule_reports_still_reaches_libcst(tmp_path: Path, name: str) -> 
         (b"mapper = class_mapper(Flow)\nobject_mapper(flow)\nself._mapper(x)\n", False),
         (b"self.listener = make_listener()  # listening on a socket\n", False),
         (b"server._listen(port)\n", False),
+        (b"# TODO: listen for state changes instead of polling\n", False),
+        (b"event.listen \\\n    (Flow, 'before_insert', stamp)\n", True),
     ],
 )
 def test_only_files_that_may_call_listen_are_parsed_for_listeners(

@@ -36,7 +36,7 @@ from timestamp_lint.ftypes import Applicability, Config, Edit, Finding, Fix
 from timestamp_lint.source import SourceError, read_source
 
 CACHE_DIR_NAME = ".timestamp_lint_cache"
-FORMAT = 6  # 6: a file's declared names are the byte-level candidates (`candidates_in`)
+FORMAT = 7  # 6: declared names are byte-level candidates (`candidates_in`); 7: `listen(` calls only
 Fingerprint = tuple[int, int, str]  # mtime in ns, size, content hash
 # A results file larger than this is discarded unread (memory stays bounded whatever the
 # folder holds): a generous allowance per project file, as entries grow with the project.

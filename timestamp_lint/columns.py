@@ -267,9 +267,9 @@ def _first_param(function: ast.FunctionDef | ast.AsyncFunctionDef, index: int) -
     return params[index].arg if len(params) > index else None
 
 
-# the word `listen` or `listens_for` (`_listener` reads no other name): not `listener`,
-# `listening` or `_listen`
-_LISTEN_CALL = re.compile(rb"\blisten(?:s_for)?\b")
+# a call of `listen` or `listens_for` (`extract_hooks` reads no other name), parenthesized
+# or not: not `listener`, `listening`, `_listen`, nor "listen for" in prose
+_LISTEN_CALL = re.compile(rb"\blisten(?:s_for)?[\s\\]*[()]")
 
 
 # `mapper(` called by that name (`mapper(...)`, `orm.mapper(...)`) or imported under another
