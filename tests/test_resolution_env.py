@@ -196,6 +196,42 @@ def test_real_sqlalchemy_sources_are_not_parsed(tmp_path: Path, monkeypatch) -> 
     assert not [p for p in engine.index._summaries if p.is_relative_to(installed)]
 
 
+def test_packages_that_define_no_model_are_not_read(tmp_path: Path, monkeypatch) -> None:
+    """A Pydantic schema is a DTO without reading Pydantic's (or typing_extensions')
+    sources: those packages define no ORM model. Here their installed sources would not even
+    parse, and the DTO stays silent while the model beside it is still judged."""
+    from timestamp_lint.api import make_engine, resolve_config
+
+    root = write_project(
+        tmp_path / "project",
+        {
+            **PROJECT,
+            "app/schemas.py": """
+                from pydantic import BaseModel
+                from typing_extensions import Self
+
+
+                class CategoryOut(BaseModel):
+                    created_at: str
+
+                    def again(self) -> Self:
+                        return CategoryOut(created_at=self.created_at)
+                """,
+        },
+    )
+    broken = "class BaseModel(:\n"
+    site = make_venv(
+        root / ".venv",
+        files={**FAKEORM, "pydantic/__init__.py": broken, "typing_extensions.py": broken},
+    )
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    engine = make_engine(resolve_config([root]))
+    assert engine.lint_file(root / "app" / "schemas.py").findings == []
+    assert [f.line for f in engine.lint_file(root / "app" / "copy.py").findings] == [5]
+    assert not [p for p in engine.index._summaries if p.is_relative_to(site / "pydantic")]
+    assert site / "typing_extensions.py" not in engine.index._summaries
+
+
 def test_installed_summaries_are_kept_on_disk(tmp_path: Path, monkeypatch) -> None:
     """An installed module is parsed once; later runs read its summary back (while the file
     is unchanged), and results stay the same. A changed installed file is read again."""

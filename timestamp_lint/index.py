@@ -828,6 +828,17 @@ DJANGO_MODELS = frozenset({"django.db.models.Model", "django.db.models.base.Mode
 SQLMODEL_BASES = frozenset({"sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
 # Packages whose names we understand without reading them: their sources are never followed.
 MODELLED_PACKAGES = ("sqlalchemy.", "sqlmodel.", "flask_sqlalchemy.", "django.db.")
+# installed packages that define no ORM model: typing constructs, validation and
+# serialization models (Pydantic's, attrs', marshmallow's), so their names are not followed
+# into their sources (typing_extensions alone is a 4,000-line module)
+MODEL_FREE_PACKAGES = (
+    "typing_extensions.",
+    "pydantic.",
+    "pydantic_core.",
+    "attr.",
+    "attrs.",
+    "marshmallow.",
+)
 
 
 def external_kind(dotted: str, model_bases: frozenset[str]) -> Kind:
@@ -1794,10 +1805,12 @@ class ProjectIndex:
 
     def _follows_installed(self, dotted: str) -> bool:
         """Whether `dotted`, a name outside the project, is worth reading installed
-        sources for: not when we know what it is already (an ORM root)."""
+        sources for: not when we know what it is already (an ORM root, a package that
+        defines no model)."""
         return (
             bool(self._site)
             and not dotted.startswith(MODELLED_PACKAGES)
+            and not dotted.startswith(MODEL_FREE_PACKAGES)
             and external_kind(dotted, self._model_bases) is Kind.NONE
         )
 
