@@ -173,6 +173,22 @@ def test_a_listener_added_anywhere_rechecks_the_results_that_asked(tmp_path: Pat
     assert "app/hooks.py" not in json.loads(cache_file.read_bytes())["listen"]  # forgotten
 
 
+@pytest.mark.parametrize("cache", [True, False])
+@pytest.mark.parametrize("detect", ["", "detect-fields = false\n"])
+def test_a_listener_in_a_file_no_other_stage_reads_is_found(
+    tmp_path: Path, cache: bool, detect: str
+) -> None:
+    """The files read for listeners are those the field detection's pass (or the cache's
+    memory of it) found to mention a `listen` call, or every file when neither ran."""
+    root = _project(tmp_path)
+    (root / "pyproject.toml").write_text("[tool.timestamp-lint]\n" + detect)
+    (root / "app/models.py").write_text(LEGACY)
+    (root / "app/hooks.py").write_text(LISTENER)
+    for _ in range(2):  # the second run from the cache's memory, when there is one
+        findings = lint_paths([root / "app" / "models.py"], options=Options(cache=cache))
+        assert [f.code for f in findings.findings] == []
+
+
 @pytest.mark.parametrize(
     "garbage",
     [

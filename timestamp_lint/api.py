@@ -395,6 +395,7 @@ def run(
         directory = options.cache_dir or config.root / CACHE_DIR_NAME
         cache = Cache(directory, config, project_files, with_edits=options.edits)
         index.use_store(directory)  # summaries of installed modules, across runs
+        index.use_listener_files(cache.listener_files)  # which files to read for listeners
         if config.detect_fields:  # the field names the models declare, as remembered
             detect.use_source(index, cache.declared)
     outcomes: dict[Path, FileOutcome] = {}

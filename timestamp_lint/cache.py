@@ -294,9 +294,13 @@ class Cache:
         """The project's listener digest as it is now. Which files may define listeners is
         remembered by mtime and size, so only files changed since are read again."""
         if self._listeners is None:
-            found = [path for path, row in self._rows() if row[2]]
-            self._listeners = listener_digest(found, self.root)
+            self._listeners = listener_digest(self.listener_files(), self.root)
         return self._listeners
+
+    def listener_files(self) -> list[Path]:
+        """The project files that may define listeners (`columns.may_define_listeners`),
+        as remembered."""
+        return [path for path, row in self._rows() if row[2]]
 
     # -- updates -----------------------------------------------------------------------
 

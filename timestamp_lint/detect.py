@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from timestamp_lint.columns import is_timestamp, stamps_time
+from timestamp_lint.columns import is_timestamp, may_define_listeners, stamps_time
 from timestamp_lint.ftypes import ColumnInfo
 from timestamp_lint.index import ClassSummary, Kind, ProjectIndex
 from timestamp_lint.source import SourceError, read_source
@@ -66,17 +66,20 @@ def _declared(index: ProjectIndex) -> frozenset[str]:
     source = _sources.get(index)
     if source is not None:
         found = source()
-    else:
-        found = []
+    else:  # one read of every file, which also tells the index where listeners may be
+        found, listening = [], []
         for path in index.project_files():
             try:
                 data = read_source(path)
             except SourceError:
                 continue
+            if may_define_listeners(data):
+                listening.append(path)
             candidates = candidates_in(data, configured)
             if candidates:
                 index.summary(path, data)  # parsed now, while its bytes are at hand
                 found.extend((path, name) for name in candidates)
+        index.use_listener_files(lambda: listening)
     names: set[str] = set()
     for path, name in found:
         if name in names:

@@ -904,6 +904,8 @@ class ProjectIndex:
         self._files: list[Path] = []
         self._hooks: dict[tuple[Path, str], list[HookDecl]] | None = None
         self._hook_files: list[Path] = []  # the files that may define listeners
+        # what tells those files without reading every project file (`use_listener_files`)
+        self._listener_files: Callable[[], list[Path]] | None = None
         self._listener_digest = ""
         self._fingerprints: dict[Path, Fingerprint] = {}
         self._tracking: set[Path] | None = None
@@ -1999,7 +2001,8 @@ class ProjectIndex:
                 self._touch(path)
             return self._hooks
         self._hooks = {}
-        for path in self._files:
+        known = self._listener_files() if self._listener_files is not None else None
+        for path in self._files if known is None else known:
             try:
                 data = read_source(path)
             except SourceError:
@@ -2136,6 +2139,13 @@ class ProjectIndex:
         return ModelInfo(cls.qualname, cls.path, agreed_columns(versions))
 
     # -- for other modules (additive) ---------------------------------------------------
+
+    def use_listener_files(self, files: Callable[[], list[Path]]) -> None:
+        """Let `files()` tell the project files whose bytes may define listeners or map
+        classes imperatively (`columns.may_define_listeners`), as a pass that reads every
+        file anyway (the field detection's, the cache's memory) found them: only those are
+        read again for the listener map."""
+        self._listener_files = files
 
     def project_files(self) -> list[Path]:
         """Every Python file of the project root (after `exclude`)."""
