@@ -189,6 +189,32 @@ def test_a_listener_in_a_file_no_other_stage_reads_is_found(
         assert [f.code for f in findings.findings] == []
 
 
+def test_classifying_a_class_reads_mappings_not_listeners(tmp_path: Path) -> None:
+    """Whether a class is a model asks only which classes are mapped imperatively: the
+    files that only define listeners are parsed when a column asks for its listeners."""
+    from timestamp_lint.config import load_config
+    from timestamp_lint.index import Kind, ProjectIndex
+
+    root = _project(tmp_path)
+    (root / "app/hooks.py").write_text(LISTENER)
+    (root / "app/mapped.py").write_text(
+        "from sqlalchemy import Column, DateTime, MetaData, Table\n"
+        "from sqlalchemy.orm import registry\n\n"
+        "flows = Table('flows', MetaData(), Column('created_at', DateTime))\n\n\n"
+        "class Flow:\n    pass\n\n\n"
+        "registry().map_imperatively(Flow, flows)\n"
+    )
+    (root / "app/plain.py").write_text("class Plain:\n    pass\n")
+    index = ProjectIndex(load_config(root))
+    plain = index.summary(root / "app/plain.py").classes["Plain"]
+    mapped = index.summary(root / "app/mapped.py").classes["Flow"]
+    assert index.class_kind(plain) is Kind.NONE
+    assert index.class_kind(mapped) is Kind.MODEL
+    assert root / "app/hooks.py" not in index._summaries
+    assert index._hook_map()  # the listener is found when asked for
+    assert root / "app/hooks.py" in index._summaries
+
+
 @pytest.mark.parametrize(
     "garbage",
     [

@@ -37,6 +37,7 @@ from timestamp_lint.columns import (
     extract_columns,
     extract_hooks,
     interpret,
+    may_call_listen,
     may_define_listeners,
     may_map_imperatively,
     table_columns,
@@ -904,6 +905,7 @@ class ProjectIndex:
         self._files: list[Path] = []
         self._hooks: dict[tuple[Path, str], list[HookDecl]] | None = None
         self._hook_files: list[Path] = []  # the files that may define listeners
+        self._mapped_found = False  # `_mappings` has run
         # what tells those files without reading every project file (`use_listener_files`)
         self._listener_files: Callable[[], list[Path]] | None = None
         self._listener_digest = ""
@@ -1912,7 +1914,7 @@ class ProjectIndex:
         kinds = {self._base_kind(self._base(module, base)) for base in cls.bases}
         if Kind.MODEL in kinds:
             return Kind.MODEL
-        self._hook_map()
+        self._mappings()
         if (cls.path, cls.name) in self._mapped:
             self._by_mapping.add((cls.path, cls.name))
             return Kind.MODEL  # mapped imperatively
@@ -1993,14 +1995,41 @@ class ProjectIndex:
         return False
 
     def _hook_map(self) -> dict[tuple[Path, str], list[HookDecl]]:
-        """Event listeners anywhere in the project, by the class they listen on. Only files
-        whose bytes mention `listen` are parsed."""
-        self._touch(_LISTENERS)
+        """Event listeners anywhere in the project, by the class they listen on (and the
+        imperative mappings, `_mappings`). Only files whose bytes may call `listen` are
+        parsed."""
+        self._mappings()
         if self._hooks is not None:
-            for path in self._hook_files:
-                self._touch(path)
             return self._hooks
         self._hooks = {}
+        for path in self._hook_files:
+            try:
+                data = read_source(path)
+            except SourceError:
+                continue
+            if not may_call_listen(data):
+                continue
+            module = self.summary(path, data)
+            if module is None:
+                continue
+            for hook in module.hooks:
+                symbol = self.resolve_expr(module, hook.target)
+                if isinstance(symbol, ClassSym):
+                    self._hooks.setdefault((symbol.cls.path, symbol.cls.name), []).append(hook)
+        return self._hooks
+
+    def _mappings(self) -> None:
+        """Find the imperative mappings anywhere in the project (`_mapped`), which is what
+        classifying a class asks of the files that may define listeners: only those that may
+        map a class are parsed here. Results that ask depend on all those files (the
+        listener digest): the listeners themselves are parsed when a column asks
+        (`_hook_map`)."""
+        self._touch(_LISTENERS)
+        if self._mapped_found:
+            for path in self._hook_files:
+                self._touch(path)
+            return
+        self._mapped_found = True
         known = self._listener_files() if self._listener_files is not None else None
         for path in self._files if known is None else known:
             try:
@@ -2010,17 +2039,12 @@ class ProjectIndex:
             if not may_define_listeners(data):
                 continue
             self._hook_files.append(path)
-            module = self.summary(path, data)
-            if module is None:
-                continue
-            for hook in module.hooks:
-                symbol = self.resolve_expr(module, hook.target)
-                if isinstance(symbol, ClassSym):
-                    self._hooks.setdefault((symbol.cls.path, symbol.cls.name), []).append(hook)
+            self._touch(path)
             if may_map_imperatively(data):
-                self._find_mappings(module, data)
+                module = self.summary(path, data)
+                if module is not None:
+                    self._find_mappings(module, data)
         self._listener_digest = listener_digest(self._hook_files, self.config.root)
-        return self._hooks
 
     def _find_mappings(self, module: ModuleSummary, data: bytes) -> None:
         """SQLAlchemy imperative mappings anywhere in `module` (often in a function such as
@@ -2063,7 +2087,7 @@ class ProjectIndex:
         their results need not depend on the files that may map classes."""
         if self.class_kind(cls) is Kind.MODEL and (cls.path, cls.name) not in self._by_mapping:
             return None
-        self._hook_map()
+        self._mappings()
         return self._mapped.get((cls.path, cls.name))
 
     def _hooked_fields(self, cls: ClassSummary, event: str) -> set[str]:
