@@ -196,3 +196,14 @@ def test_classic_mapper_under_another_name_maps_the_class(project) -> None:
     root = project({"app/__init__.py": "", "app/models.py": source})
     result = lint_paths([root], options=NO_CACHE)
     assert [(f.line, f.code) for f in result.findings] == [(23, "TSL003")]  # Unmapped only
+
+
+def test_a_mapping_method_bound_to_another_name_maps_the_class(project) -> None:
+    # calls are resolved only where they may be mappings: a name bound to one still is
+    source = IMPERATIVE.replace(
+        "mapper_registry.map_imperatively(ApiToken",
+        "map_it = mapper_registry.map_imperatively\nmap_it(ApiToken",
+    )
+    root = project({"app/__init__.py": "", "app/models.py": source})
+    result = lint_paths([root], options=NO_CACHE)
+    assert [(f.line, f.code) for f in result.findings] == [(22, "TSL003")]  # Unmapped only

@@ -770,6 +770,19 @@ DJANGO_SETTINGS = frozenset({"django.conf.settings"})
 DJANGO_DEFAULTS = {"AUTH_USER_MODEL": "auth.User"}  # Django's global defaults we follow
 
 
+_MAPPING_NAMES = frozenset({"map_imperatively", "mapper"})
+
+
+def _mapper_aliases(module: ModuleSummary) -> set[str]:
+    """Module-level names that may stand for a mapping call under another name (`from
+    sqlalchemy.orm import mapper as classic_mapper`, `map_it = reg.map_imperatively`)."""
+    found = {n for n, d in module.imports.items() if d.rpartition(".")[2] in _MAPPING_NAMES}
+    for name, value in module.values.items():
+        if value is None or any(part in _MAPPING_NAMES for part in value):
+            found.add(name)
+    return found
+
+
 def _is_mapping_call(dotted: str) -> bool:
     """`registry().map_imperatively`, `mapper` of sqlalchemy.orm (1.x)."""
     return dotted.startswith("sqlalchemy.") and dotted.endswith(
@@ -2059,10 +2072,14 @@ class ProjectIndex:
             if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
                 for name in targets_names(stmt.targets):
                     tables[name] = stmt.value
+        aliases = _mapper_aliases(module)
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or len(node.args) < 2:
                 continue
-            callee = self.resolve_expr(module, expr_parts(node.func) or ("",))
+            parts = expr_parts(node.func) or ("",)
+            if parts[-1] not in _MAPPING_NAMES and parts[0] not in aliases:
+                continue  # written as no mapping call can be: not worth resolving
+            callee = self.resolve_expr(module, parts)
             if not (isinstance(callee, str) and _is_mapping_call(callee)):
                 continue
             target, table = expr_parts(node.args[0]), expr_parts(node.args[1])
