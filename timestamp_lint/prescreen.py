@@ -102,7 +102,9 @@ _OTHER_GIVES = (
     (b"defaults", True, re.compile(rb"\s*=")),
 )
 _CLASS = re.compile(rb"^[ \t]*class[ \t]", re.MULTILINE)
-_NESTED_IMPORT = re.compile(rb"^[ \t]+(?:from|import)[ \t]", re.MULTILINE)
+# an import below the top level: on an indented line, or after `:` / `;` on a line
+# (`def f(): from app.models import Flow`)
+_NESTED_IMPORT = re.compile(rb"(?:^[ \t]+|[:;][ \t]*)(?:from|import)[ \t]", re.MULTILINE)
 
 
 class Prescreen:
