@@ -267,7 +267,8 @@ def _first_param(function: ast.FunctionDef | ast.AsyncFunctionDef, index: int) -
     return params[index].arg if len(params) > index else None
 
 
-_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+# the bytes of an ASCII name (what `\w` matches in a bytes pattern)
+NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 # a call of `listen` or `listens_for` (`extract_hooks` reads no other name), parenthesized
 # or not: not `listener`, `listening`, `_listen`, nor "listen for" in prose
 _LISTEN_AFTER = re.compile(rb"(?:s_for)?[\s\\]*[()]")
@@ -283,7 +284,7 @@ def _word_followed(data: bytes, word: bytes, after: re.Pattern[bytes]) -> bool:
     start = data.find(word)
     while start >= 0:
         end = start + len(word)
-        if (start == 0 or data[start - 1] not in _NAME_BYTES) and after.match(data, end):
+        if (start == 0 or data[start - 1] not in NAME_BYTES) and after.match(data, end):
             return True
         start = data.find(word, end)
     return False

@@ -919,6 +919,7 @@ class ProjectIndex:
         self._hooks: dict[tuple[Path, str], list[HookDecl]] | None = None
         self._hook_files: list[Path] = []  # the files that may define listeners
         self._mapped_found = False  # `_mappings` has run
+        self._listen_files: list[Path] = []  # of those, the ones that may call `listen(`
         # what tells those files without reading every project file (`use_listener_files`)
         self._listener_files: Callable[[], list[Path]] | None = None
         self._listener_digest = ""
@@ -2015,14 +2016,8 @@ class ProjectIndex:
         if self._hooks is not None:
             return self._hooks
         self._hooks = {}
-        for path in self._hook_files:
-            try:
-                data = read_source(path)
-            except SourceError:
-                continue
-            if not may_call_listen(data):
-                continue
-            module = self.summary(path, data)
+        for path in self._listen_files:
+            module = self.summary(path)
             if module is None:
                 continue
             for hook in module.hooks:
@@ -2053,6 +2048,8 @@ class ProjectIndex:
                 continue
             self._hook_files.append(path)
             self._touch(path)
+            if may_call_listen(data):
+                self._listen_files.append(path)
             if may_map_imperatively(data):
                 module = self.summary(path, data)
                 if module is not None:

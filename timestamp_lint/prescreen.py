@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from timestamp_lint import helpers
+from timestamp_lint.columns import NAME_BYTES
 from timestamp_lint.detect import field_names
 from timestamp_lint.ftypes import Config
 from timestamp_lint.helpers import columns_text
@@ -82,7 +83,7 @@ _DICT_CLONE = re.compile(rb"_dict[ \t]*\([\s\\]*\)|model_to_dict[ \t]*\(")
 _SAVE_CALL = re.compile(rb"\.save[\s\\]*\(")
 _STORE_CALL = re.compile(rb"\.(?:save|add|add_all|merge|bulk_save_objects)[\s\\]*\(")
 _PK_NONE_AFTER = re.compile(rb"[ \t]*=[ \t]*None(?![A-Za-z0-9_])")  # after `.pk` / `.id`
-_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_WORD = NAME_BYTES
 _QUOTES = frozenset(b"'\"")
 _WORD_OR_DOT = _WORD | {0x2E}
 _BLANKS = frozenset(b" \t")
@@ -571,13 +572,11 @@ class Prescreen:
         as the rule's `_only_signalled` tells (a snapshot of the old state, not a new row).
         Said only where the rule says it too: no use of the name in a nested scope, no
         `del`, `+=`, `global` or `nonlocal`."""
-        region = self._facts_here().region
+        facts = self._facts_here()
+        region = facts.region
         if not isinstance(region, ast.FunctionDef | ast.AsyncFunctionDef):
             return False
-        parents: dict[ast.AST, ast.AST] = {}
-        for node in ast.walk(region):
-            for child in ast.iter_child_nodes(node):
-                parents[child] = node
+        parents = facts.parents
         statement = parents.get(call)
         if not (
             isinstance(statement, ast.Assign)
@@ -589,7 +588,7 @@ class Prescreen:
         target = statement.targets[0]
         name = target.id
         sent = False
-        for node in ast.walk(region):
+        for node in facts.nodes:
             if isinstance(node, ast.Global | ast.Nonlocal) and name in node.names:
                 return False
             if not isinstance(node, ast.Name) or node.id != name or node is target:
@@ -1071,6 +1070,7 @@ class _RegionFacts:
         self._local_imports: dict[str, set[str | None]] | None = None
         self._stored: set[str] | None = None
         self._parameters: frozenset[str] | None = None
+        self._parents: dict[ast.AST, ast.AST] | None = None
         self.created: dict[str, bool] = {}  # name -> may be bound to a new record
 
     @property
@@ -1102,6 +1102,13 @@ class _RegionFacts:
         if self._stored is None:
             self._stored = _stored_names(self.nodes)
         return self._stored
+
+    @property
+    def parents(self) -> dict[ast.AST, ast.AST]:
+        """Each node of the region (but the region) -> the node holding it."""
+        if self._parents is None:
+            self._parents = {child: node for node in self.nodes for child in child_nodes(node)}
+        return self._parents
 
     @property
     def parameters(self) -> frozenset[str]:
