@@ -24,6 +24,12 @@ class Flow(Base):
     name = Column(String)
     created_at = Column(DateTime, server_default=func.now())
     updated_at = Column(DateTime, server_default=func.now(), onupdate=func.now())
+
+    def to_dict(self):
+        return {"name": self.name, "created_at": self.created_at}
+
+    def as_summary_dict(self):
+        return {"name": self.name}
 """
 
 SCHEMAS = """
@@ -70,6 +76,23 @@ NOTHING_TO_REPORT = {
         def touch(session, m):
             values = {"updated_at": m.updated_at}
             session.execute(update(Flow).where(Flow.id == m.id).values(**values))
+        """,
+    # the rule takes `x.<...>_dict()` for x's columns only without arguments, and when the
+    # method of x's class (the created model's, when x's class is not known) returns them
+    "dict-method-the-model-returns-no-columns-from": """
+        def register(storage, name):
+            info = storage.upload(name)
+            return Flow(name=name, **info.as_summary_dict())
+        """,
+    "dict-method-the-model-lacks": """
+        def register(storage, name):
+            info = storage.upload(name)
+            return Flow(name=name, **info.as_dict())
+        """,
+    "dict-method-with-arguments": """
+        def register(storage, name):
+            info = storage.upload(name)
+            return Flow(name=name, **info.to_dict(exclude={"id"}))
         """,
     "dict-method-copy": """
         def snapshot(obj, m):
@@ -290,6 +313,22 @@ STILL_REPORTED = {
             return make(created_at=m.created_at)
         """,
         None,
+    ),
+    "dict-method-the-model-returns-columns-from": (
+        """
+        def register(storage, name):
+            info = storage.upload(name)
+            return Flow(name=name, **info.to_dict())
+        """,
+        ["TSL004"],
+    ),
+    "dict-method-of-a-record": (
+        """
+        def clone(src: Flow):
+            data = src.to_dict()
+            return Flow(**data)
+        """,
+        ["TSL004"],
     ),
     "copy-then-add": (
         """

@@ -107,6 +107,12 @@ def _keeps(ifs: list[ast.expr], fields: frozenset[str]) -> bool:
     return all(".startswith(" in t and not any(f in t for f in fields) for t in texts)
 
 
+def dict_method(name: str) -> bool:
+    """`to_dict`, `as_dict`, `to_public_dict`: a method that may return the record's
+    columns (the byte scan looks for `_dict(`)."""
+    return name.endswith("_dict")
+
+
 def returns_columns(
     index: ProjectIndex, cls: ClassSummary, method: str, fields: frozenset[str]
 ) -> bool:

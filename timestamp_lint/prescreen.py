@@ -36,6 +36,7 @@ from timestamp_lint.detect import field_names
 from timestamp_lint.ftypes import Config
 from timestamp_lint.helpers import columns_text
 from timestamp_lint.index import (
+    ClassSummary,
     ModuleSummary,
     ProjectIndex,
     annotation,
@@ -399,10 +400,10 @@ class Prescreen:
                 stars = [k.value for k in node.keywords if k.arg is None]
                 if stars:
                     self._node, self._region = node, None
-                    if any(self._may_be_mapping_clone(v, set()) for v in stars) and (
-                        self._may_be_model(func, summary)
-                    ):
-                        return True
+                    if self._may_be_model(func, summary):
+                        model = self._model_called(func, summary)
+                        if any(self._may_be_mapping_clone(v, set(), model, summary) for v in stars):
+                            return True
             if (
                 isinstance(node, ast.Assign)
                 and isinstance(node.value, ast.Constant)
@@ -521,15 +522,22 @@ class Prescreen:
                     return True
         return False
 
-    def _may_be_mapping_clone(self, node: ast.expr, seen: set[str]) -> bool:
-        """Whether a `**mapping` may be one `CloneSemantics.clone` accepts: `vars(x)`,
-        `dict(...)`, `x.__dict__`, `model_to_dict(x)`, `x.<...dict...>()`, `x.copy()`,
-        `copy(x)`, a dict comprehension, `{**...}`, or a local bound to one of these."""
+    def _may_be_mapping_clone(
+        self, node: ast.expr, seen: set[str], model: ClassSummary | None, summary: ModuleSummary
+    ) -> bool:
+        """Whether a `**mapping` given to `model` (None: not known here) may be one
+        `CloneSemantics.clone` accepts: `vars(x)`, `dict(...)`, `x.__dict__`,
+        `model_to_dict(x)`, `x.copy()`, `copy(x)`, a dict comprehension, `{**...}`, a
+        `*_dict` method called without arguments that may return the columns (see
+        `_may_return_columns`), or a local bound to one of these."""
         if isinstance(node, ast.Name):
             if node.id in seen:
                 return False
             seen.add(node.id)
-            return any(self._may_be_mapping_clone(v, seen) for v in self.values.get(node.id, ()))
+            return any(
+                self._may_be_mapping_clone(v, seen, model, summary)
+                for v in self.values.get(node.id, ())
+            )
         if isinstance(node, ast.Attribute):
             return node.attr == "__dict__"
         if isinstance(node, ast.DictComp):
@@ -539,8 +547,31 @@ class Prescreen:
         if isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if (
+                isinstance(func, ast.Attribute)
+                and helpers.dict_method(name)
+                and not (name == "model_to_dict" and (node.args or node.keywords))
+            ):  # (Django's `forms.model_to_dict(x)` is a clone by its own name)
+                return self._may_return_columns(node, func, model, summary)
             return "dict" in name or name in ("vars", "copy", "deepcopy")
         return False
+
+    def _may_return_columns(
+        self,
+        call: ast.Call,
+        func: ast.Attribute,
+        model: ClassSummary | None,
+        summary: ModuleSummary,
+    ) -> bool:
+        """Whether `record.to_dict()` may be taken for the record's columns, as the rule
+        takes it: only without arguments, and when the method of the record's class (the
+        created model's when the rule cannot tell the record's class: a name bound to a
+        function's result) returns them (`helpers.returns_columns`)."""
+        if call.args or call.keywords:
+            return False
+        if model is None or self._record_expr(func.value, summary):
+            return True  # a record of a class the rule may know, or no model known here
+        return helpers.returns_columns(self.index, model, func.attr, self.fields)
 
     # -- TSL001 ------------------------------------------------------------------------
 
@@ -673,11 +704,9 @@ class Prescreen:
         )
 
     def _may_be_model(self, func: ast.expr, summary: ModuleSummary) -> bool:
-        parts = expr_parts(func)
+        parts = _callee_parts(func)
         if parts is None:
             return True  # something unusual: let the rule decide
-        if len(parts) >= 3 and parts[-1] in MANAGER_METHODS:
-            parts = parts[:-2]  # Model.objects.create -> Model
         head = parts[0]
         # imported inside a function (or an `if` / `try` block): the rule resolves what the
         # import names; it may also shadow a module-level name
@@ -688,6 +717,17 @@ class Prescreen:
             # parameter's annotation leads to one (`db: DBInterface` with `db.Flow`)
             return self._annotated_model(parts, summary)
         return self.index.model_class(self.index.resolve_expr(summary, parts)) is not None
+
+    def _model_called(self, func: ast.expr, summary: ModuleSummary) -> ClassSummary | None:
+        """The model `func` creates a record of, when it is a module-level name the index
+        resolves (`Model`, `models.Model`, `Model.objects.create`); None when it may be
+        another (a name imported in a function, a parameter's annotation) or none."""
+        parts = _callee_parts(func)
+        if parts is None or parts[0] in self.local_imports:
+            return None
+        if parts[0] not in summary.order and not summary.stars:
+            return None
+        return self.index.model_class(self.index.resolve_expr(summary, parts))
 
     def _imported_model(self, dotted: str | None, rest: tuple[str, ...]) -> bool:
         """Whether `dotted` (what an import inside the file binds) followed by `rest` may be
@@ -916,6 +956,15 @@ def _lines_of(data: bytes, words: tuple[bytes, ...]) -> list[int] | None:
         if not lines or lines[-1] != line:
             lines.append(line)
     return lines
+
+
+def _callee_parts(func: ast.expr) -> tuple[str, ...] | None:
+    """The dotted parts of a callee, the model's for a manager call (`Model.objects.create`
+    -> `Model`); None for anything else than a dotted name."""
+    parts = expr_parts(func)
+    if parts is not None and len(parts) >= 3 and parts[-1] in MANAGER_METHODS:
+        parts = parts[:-2]
+    return parts
 
 
 def _called_name(func: ast.expr) -> str:

@@ -27,7 +27,7 @@ from libcst.metadata import (
 )
 
 from timestamp_lint.detect import field_names
-from timestamp_lint.helpers import DJANGO_MANAGERS
+from timestamp_lint.helpers import DJANGO_MANAGERS, dict_method
 from timestamp_lint.index import (
     CALL,
     ClassSummary,
@@ -741,7 +741,7 @@ class CloneSemantics:
             method = func.attr.value
             if method == "copy" and not node.args:
                 return self.clone(func.value, columns_method, depth + 1)
-            if _dict_method(method) and not node.args and columns_method(func.value, method):
+            if dict_method(method) and not node.args and columns_method(func.value, method):
                 return Clone(s.code(node), func.value)
         return None
 
@@ -830,12 +830,6 @@ def _cst_parts(node: cst.BaseExpression) -> tuple[str, ...] | None:
             node = node.func
         else:
             return None
-
-
-def _dict_method(name: str) -> bool:
-    """`to_dict`, `as_dict`, `to_public_dict`: a method that may return the record's
-    columns (the byte scan looks for `_dict(`)."""
-    return name.endswith("_dict")
 
 
 def shorten_code(text: str, limit: int = 60) -> str:
