@@ -45,9 +45,64 @@ CLASS = re.compile(rb"^[ \t]*class[ \t]", re.MULTILINE)
 # TSL004's words, each with what a file needs besides to reach the database with them
 MAPPING_GATE = re.compile(rb"\*\*|setattr")
 MAPPING_WORDS = re.compile(
-    rb"__dict__|__table__|__mapper__|vars\(|_dict[ \t]*\([\s\\]*\)|model_to_dict[ \t]*\(|inspect\("
+    rb"__table__|__mapper__|vars\(|_dict[ \t]*\([\s\\]*\)|model_to_dict[ \t]*\("
     rb"|_meta\.(?:fields|concrete_fields|local_fields|local_concrete_fields|get_fields)"
+    # `sa.inspect(x).attrs`, `inspect(x).mapper.columns`: not `_inspect(`
+    rb"|(?<!\w)inspect\((?=.*?(?:attrs|\.columns))",
+    re.DOTALL,
 )
+# `x.__dict__` (an attribute), not subscripted, no method but `.copy()` / `.items()` on it,
+# handed on: after `**`, `(` or `=`, or, as `.items()`, in a comprehension (not a `for`)
+DICT_ATTRIBUTE = re.compile(rb"__dict__(?![\s\\]*(?:\[|\.[\s\\]*(?!(?:copy|items)(?!\w))\w))")
+DOT_BEFORE = re.compile(rb"\.[ \t\r\n\\]*\Z")
+ITEMS_AFTER = re.compile(rb"[\s\\]*\.[\s\\]*items(?!\w)")
+OBJECT_BEFORE = re.compile(rb"(?P<gap>[ \t\r\n\\]*)(?:[\w.]*|(?P<call>[)\]]))[ \t\r\n\\]*\Z")
+HANDED_BY = re.compile(rb"(?:[(*]|(?:^|[^=!<>])=)\Z")
+IN_BEFORE = re.compile(rb"(?:^|[^\w\x80-\xff])in\Z")
+FOR_LINE = re.compile(rb"[ \t]*(?:for[ \t]|async )")
+
+
+def dict_attribute(data: bytes, m: re.Match) -> bool:
+    dot = DOT_BEFORE.search(data[: m.start()])
+    if dot is None:
+        return False
+    found = OBJECT_BEFORE.search(data[: dot.start()])
+    if found.group("call"):
+        return True
+    before = data[: found.start()]
+    if b"\n" in found.group("gap") and b"#" in before[before.rfind(b"\n") + 1 :]:
+        return True
+    if HANDED_BY.search(before):
+        return True
+    if not (ITEMS_AFTER.match(data, m.end()) and IN_BEFORE.search(before)):
+        return False
+    line = data[before.rfind(b"\n") + 1 :]
+    end = data.find(b"\n", m.start())
+    rest = data[m.start() : end if end >= 0 else len(data)].partition(b"#")[0]
+    return not (FOR_LINE.match(line) and rest.rstrip(b" \t\r\\").endswith(b":"))
+
+
+# a copy counts as the whole value of an assignment to one name (`new = copy.copy(x)`),
+# where that name is saved (`new.save(`) or handed as such to a call (`session.add(new)`)
+ASSIGNED_TO = re.compile(
+    rb"(?<![\w.\x80-\xff])([A-Za-z_\x80-\xff][\w\x80-\xff]*)[ \t]*=(?:[\s\\(]|#[^\n]*\n)*[\w.]*\Z"
+)
+
+
+def copy_stored(data: bytes, copy: re.Match) -> bool:
+    assigned = ASSIGNED_TO.search(data[: copy.start()])
+    if assigned is None:
+        return False
+    name = re.escape(assigned.group(1))
+    closed = data.find(b")", copy.start())
+    own = range(copy.start(), closed if closed >= 0 else 0)  # the copy's own arguments
+    saved = rb"(?<![\w.\x80-\xff])(" + name + rb")(?![\w\x80-\xff])[\s\\)]*\.[\s\\]*save"
+    handed = rb"(?:^|[(,=*\r\n])[ \t]*(" + name + rb")(?![\w\x80-\xff])[ \t]*[,)\r\n#\\]"
+    return any(
+        m.start(1) not in own for pattern in (saved, handed) for m in re.finditer(pattern, data)
+    )
+
+
 TRANSIENT = re.compile(rb"make_transient")
 COPIES = re.compile(rb"deepcopy\(|copy\.copy\(|(?<![\w.])copy\(")
 STORES = re.compile(rb"\.(?:save|add|add_all|merge|bulk_save_objects)[\s\\]*\(")
@@ -59,8 +114,9 @@ def clone_places(data: bytes) -> list[re.Match]:
     places = list(TRANSIENT.finditer(data))
     if MAPPING_GATE.search(data):
         places += MAPPING_WORDS.finditer(data)
+        places += (m for m in DICT_ATTRIBUTE.finditer(data) if dict_attribute(data, m))
     if STORES.search(data):
-        places += COPIES.finditer(data)
+        places += (m for m in COPIES.finditer(data) if copy_stored(data, m))
     if SAVES.search(data):
         places += PK_NONE.finditer(data)
     return places
@@ -105,6 +161,9 @@ PIECES = [
     b"default", b"save", b".add", b".merge", b"setattr(new, c.name, v)",
     b"[", b"]", b"{", b"r", b"f", b"getattr", b"x(", b")", b"# c", b".save(", b".add(",
     b".add_argument(", b"merge(", b"\\", b"_dict()", b"model_to", b"()",
+    b"new", b" = ", b"new = ", b".update(", b".items()", b".copy()", b"sa.", b"_inspect(",
+    b"attrs", b".columns", b"s.add(new)", b"new.save()", b"\xc3\xa9", b"*",
+    b" in ", b"in", b"for ", b"async ", b"}", b"==", b"!=",
 ]  # fmt: skip
 
 
@@ -187,3 +246,49 @@ def test_scan_agrees_on_every_fixture_file(prescreen: Prescreen) -> None:
 def test_a_dict_key_is_no_read(prescreen: Prescreen, data: bytes, copy: bool) -> None:
     assert prescreen.scan(data).copy is copy
     assert reference(data)[0] is copy
+
+
+@pytest.mark.parametrize(
+    ("data", "clone"),
+    [
+        # a record's `__dict__` as the rules take it: handed on whole, copied or iterated
+        (b"Flow(**src.__dict__)\n", True),
+        (b"data = src.__dict__.copy()\nFlow(**data)\n", True),
+        (b"Flow(**{k: v for k, v in src.__dict__.items()})\n", True),
+        (b"Flow(**(src.\n    __dict__))\n", True),
+        (b"Flow(**  # the source\n    src.__dict__)\n", True),
+        (b"Flow(**{k: v\n  for k, v in src.__dict__.items()\n  if k != 'id'})\n", True),
+        (b"Flow(**get(src).__dict__)\n", True),
+        # read from, updated, or a string: no mapping of the record
+        (b"self.__dict__.update(state)\nf(**kw)\n", False),
+        (b"value = obj.__dict__[name]\nf(**kw)\n", False),
+        (b"if hasattr(obj, '__dict__'):\n    f(**kw)\n", False),
+        (b"obj.__dict__ .get(name)\nf(**kw)\n", False),
+        (b"found = name in cls.__dict__\nf(**kw)\n", False),
+        (b"def to_state(self):\n    return self.__dict__\nf(**kw)\n", False),
+        (b"for k, v in src.__dict__.items():  # all\n    f(**{k: v})\n", False),
+        # SQLAlchemy's inspect() as a list of columns, not another inspect
+        (b"for a in sa.inspect(src).mapper.column_attrs:\n    setattr(n, a.key, 1)\n", True),
+        (b"for c in inspect(Flow).attrs:\n    setattr(n, c.key, 1)\n", True),
+        (b"async def inspect(name):\n    f(**kw)\n", False),
+        (b"i = app.control.inspect()\nf(**kw)\n", False),
+        (b"def storage_inspect(x):\n    f(**kw)\n    return x.attrs\n", False),
+        # a copy assigned to a name that is then saved or added
+        (b"new = copy.copy(src)\nsession.add(new)\n", True),
+        (b"new = deepcopy(src)\nnew.save()\n", True),
+        (b"twin = (\n    copy.copy(src)  # a twin\n)\nsession.add_all(\n    twin,\n)\n", True),
+        (b"new = (  # a twin\n    copy.copy(src))\ns.add(new)\n", True),
+        (b"n\xc3\xa9 = copy(src)\nsession.merge(n\xc3\xa9)\n", True),
+        # a copy no store is given, or one that is not the whole value of an assignment
+        (b"pool = copy.deepcopy(pool)\nseen.add(pool.name)\n", False),
+        (b"task = copy(self)\nnames.add(task.name)\n", False),
+        (b"T = (\n    copy.deepcopy(A),\n    copy.deepcopy(B),\n)\nseen.add(T[0])\n", False),
+        (b"x.y = copy(src)\nsession.add(x)\n", False),
+        (b"ok = a == copy(b)\nsession.add(ok)\n", False),
+    ],
+)
+def test_clone_words_need_the_shape_the_rule_reports(
+    prescreen: Prescreen, data: bytes, clone: bool
+) -> None:
+    assert prescreen.scan(data).clone is clone
+    assert reference(data)[3] is clone

@@ -83,10 +83,24 @@ _DICT_CLONE = re.compile(rb"_dict[ \t]*\([\s\\]*\)|model_to_dict[ \t]*\(")
 # a call that stores a record, as TSL004 asks of a copy: `x.save()`, `session.add(x)`, ...
 _SAVE_CALL = re.compile(rb"\.save[\s\\]*\(")
 _STORE_CALL = re.compile(rb"\.(?:save|add|add_all|merge|bulk_save_objects)[\s\\]*\(")
+# before a copy called at the end of the search: `name = ` (one target, a name), then line
+# breaks, parentheses or comments, then the dotted head of the callee (`copy.`)
+_ASSIGNED_BEFORE = re.compile(
+    rb"(?<![\w.\x80-\xff])([A-Za-z_\x80-\xff][\w\x80-\xff]*)[ \t]*=(?:[\s\\(]|#[^\n]*\n)*[\w.]*\Z"
+)
+_ASSIGNED_WINDOW = 2000  # bytes before a copy call searched for its assignment
+# what follows the name of a copy for the rule to count it as saved or handed to a call
+_SAVED_AFTER = re.compile(rb"[\s\\)]*\.[\s\\]*save")
+_ARGUMENT_AFTER = re.compile(rb"[ \t]*[,)\r\n#\\]")
+_ARGUMENT_BEFORE = frozenset(b"(,=*\r\n")
+# after `__dict__`: a subscript, or the name of a method called on it
+_DICT_ATTRIBUTE_AFTER = re.compile(rb"[\s\\]*(?:\[|\.[\s\\]*([A-Za-z_]\w*))")
 _PK_NONE_AFTER = re.compile(rb"[ \t]*=[ \t]*None(?![A-Za-z0-9_])")  # after `.pk` / `.id`
 _WORD = NAME_BYTES
 _QUOTES = frozenset(b"'\"")
 _WORD_OR_DOT = _WORD | {0x2E}
+_NAME = _WORD | frozenset(range(0x80, 0x100))  # what a (non-ASCII too) identifier holds
+_NAME_OR_DOT = _NAME | {0x2E}
 _BLANKS = frozenset(b" \t")
 _BLANKS_AND_BREAKS = frozenset(b" \t\r\n\\")
 _STRING_PREFIX = frozenset(b"rRuUbBfF")
@@ -1002,13 +1016,16 @@ def _clone_words(data: bytes) -> Iterator[int]:
     if b"**" in data or b"setattr" in data:
         start = data.find(b"__")
         while start >= 0:
-            if data.startswith(_DUNDERS, start + 2):
+            if data.startswith(_DUNDERS, start + 2) and (
+                data[start + 2] != 0x64 or _dict_attribute_may_clone(data, start)  # `d`
+            ):
                 yield start
             start = data.find(b"__", start + 1)
         for word in CLONE_WORDS:
             start = data.find(word)
             while start >= 0:
-                yield start
+                if word != b"inspect(" or _inspect_may_list_columns(data, start):
+                    yield start
                 start = data.find(word, start + 1)
         if b"_dict" in data:
             yield from (match.start() for match in _DICT_CLONE.finditer(data))
@@ -1026,7 +1043,7 @@ def _clone_words(data: bytes) -> Iterator[int]:
             copies.append(start - 4)
         start = data.find(b"copy(", start + 1)
     if copies and _STORE_CALL.search(data):
-        yield from copies
+        yield from (offset for offset in copies if _copy_may_be_stored(data, offset))
     if b".save" in data and _SAVE_CALL.search(data):
         for word in (b".pk", b".id"):
             start = data.find(word)
@@ -1035,6 +1052,99 @@ def _clone_words(data: bytes) -> Iterator[int]:
                 if (end == len(data) or data[end] not in _WORD) and _PK_NONE_AFTER.match(data, end):
                     yield start
                 start = data.find(word, end)
+
+
+def _dict_attribute_may_clone(data: bytes, start: int) -> bool:
+    """Whether the `__dict__` at `start` may be a record's mapping as the rule takes it
+    (`CloneSemantics.clone`): an attribute (`x.__dict__`, not `"__dict__"`), not
+    subscripted, with no method called on it but `.copy()` or `.items()`, and handed on:
+    after `**`, `(` (`dict(...)`, `copy(...)`) or `=` (a local, followed by the rule), or,
+    as `.items()`, the iterable of a comprehension. Not `self.__dict__.update(state)`,
+    `name in cls.__dict__`, `return self.__dict__` or `for k, v in x.__dict__.items():`."""
+    before = start - 1
+    while before >= 0 and data[before] in _BLANKS_AND_BREAKS:
+        before -= 1
+    if before < 0 or data[before] != 0x2E:  # `.`
+        return False
+    after = _DICT_ATTRIBUTE_AFTER.match(data, start + 8)
+    method = None if after is None else after.group(1)
+    if after is not None and method not in (b"copy", b"items"):
+        return False
+    at = before - 1  # the end of the object
+    while at >= 0 and data[at] in _BLANKS_AND_BREAKS:
+        at -= 1
+    if at >= 0 and data[at] in b")]":
+        return True  # `f().__dict__`, `rows[0].__dict__`: the rule may follow it
+    while at >= 0 and data[at] in _WORD_OR_DOT:
+        at -= 1
+    while at >= 0 and data[at] in _BLANKS_AND_BREAKS:
+        if data[at] == 0x0A and b"#" in data[data.rfind(b"\n", 0, at) + 1 : at]:
+            return True  # a comment on a line walked over: not known
+        at -= 1
+    if at < 0:
+        return False
+    if data[at] in b"(*" or (data[at] == 0x3D and (at == 0 or data[at - 1] not in b"=!<>")):
+        return True  # `**x.__dict__`, `dict(x.__dict__)`, `d = x.__dict__`
+    if (
+        method == b"items"
+        and data[at - 1 : at + 1] == b"in"
+        and (at < 2 or data[at - 2] not in _NAME)
+    ):
+        return not _for_statement(data, at, start)
+    return False
+
+
+def _for_statement(data: bytes, keyword: int, start: int) -> bool:
+    """Whether the `in` at `keyword`, with `start` later on its line, is a `for`
+    statement's (the line begins with `for` and ends with `:`), not a comprehension's."""
+    line = data.rfind(b"\n", 0, keyword) + 1
+    head = data[line:keyword].lstrip(b" \t")
+    if not (head.startswith((b"for ", b"for\t", b"async "))):
+        return False
+    end = data.find(b"\n", start)
+    rest = data[start : end if end >= 0 else len(data)].partition(b"#")[0]
+    return rest.rstrip(b" \t\r\\").endswith(b":")
+
+
+def _inspect_may_list_columns(data: bytes, start: int) -> bool:
+    """Whether the `inspect(` at `start` may begin an iterable of columns as the rules
+    write one (`inspect(x).attrs`, `.column_attrs`, `.mapper.columns`): a name of its own
+    (not `_inspect(`), followed somewhere by `attrs` or `.columns`."""
+    if start and data[start - 1] in _WORD:
+        return False
+    return data.find(b"attrs", start) >= 0 or data.find(b".columns", start) >= 0
+
+
+def _copy_may_be_stored(data: bytes, offset: int) -> bool:
+    """Whether the copy called at `offset` (`copy.copy(`, `deepcopy(`, ...) may be what the
+    rule reports: the whole value of an assignment to one name (`new = copy.copy(obj)`),
+    and that name saved (`new.save(`) or handed as such to a call other than the copy
+    (`session.add(new)`; `_STORE_CALL` tells that the file has one)."""
+    assigned = _ASSIGNED_BEFORE.search(data, max(0, offset - _ASSIGNED_WINDOW), offset)
+    if assigned is None:
+        return False
+    name = assigned.group(1)
+    # the copy's own arguments, up to the first `)`, hand the name to no store
+    arguments = range(offset, data.find(b")", offset) % (len(data) + 1))
+    size, start = len(data), data.find(name)
+    while start >= 0:
+        end = start + len(name)
+        if (
+            (start == 0 or data[start - 1] not in _NAME_OR_DOT)
+            and (end == size or data[end] not in _NAME)
+            and start not in arguments
+        ):
+            if _SAVED_AFTER.match(data, end):
+                return True
+            before = start - 1
+            while before >= 0 and data[before] in _BLANKS:
+                before -= 1
+            if (before < 0 or data[before] in _ARGUMENT_BEFORE) and _ARGUMENT_AFTER.match(
+                data, end
+            ):
+                return True
+        start = data.find(name, start + 1)
+    return False
 
 
 def _other_gives(data: bytes) -> Iterator[int]:
