@@ -405,3 +405,30 @@ def test_only_files_that_may_call_listen_are_parsed_for_listeners(
     from timestamp_lint.columns import may_define_listeners
 
     assert may_define_listeners(data) is listens
+
+
+def test_a_helper_of_the_file_at_hand_is_read_from_its_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first pass and the rule look up a helper the file defines in the tree the
+    engine parsed for it, not in a second parse of the file."""
+    from timestamp_lint import helpers
+
+    root, target = _project(
+        tmp_path,
+        """
+        def make_flow(**fields):
+            return Flow(**fields)
+
+
+        def clone(m):
+            return make_flow(name=m.name, created_at=m.created_at)
+        """,
+    )
+    parsed: list[Path] = []
+    parse = helpers.parse_python
+    monkeypatch.setattr(
+        helpers, "parse_python", lambda text, path: parsed.append(path) or parse(text, path)
+    )
+    assert [code for code, _ in _codes(root, prefilter=True)] == ["TSL001"]
+    assert target not in parsed

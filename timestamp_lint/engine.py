@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from timestamp_lint import helpers
 from timestamp_lint.cache import Fingerprint
 from timestamp_lint.config import ignored_codes
 from timestamp_lint.discover import relative_to_root
@@ -260,6 +261,7 @@ class Engine:
                 )
             else:
                 tree = parse_python(text, path)
+                helpers.use_tree(self.index, path, tree)
         except SyntaxError as exc:
             message = exc.msg if exc.msg else "invalid syntax"
             self._error(result, f"SyntaxError: {message}", exc.lineno or 1, exc.offset or 1)

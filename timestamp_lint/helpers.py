@@ -48,6 +48,7 @@ class _Trees:
         self.trees: dict[Path, ast.Module | None] = {}
         self.columns: dict[tuple[Path, str, str], bool] = {}
         self.forwards: dict[tuple, Forward | None] = {}
+        self.current: tuple[Path, ast.Module] | None = None  # the file being linted
 
 
 _runs: weakref.WeakKeyDictionary[ProjectIndex, _Trees] = weakref.WeakKeyDictionary()
@@ -66,12 +67,20 @@ def module_tree(index: ProjectIndex, path: Path) -> ast.Module | None:
     if index.summary(path) is None:
         return None
     state = _state(index)
+    if state.current is not None and state.current[0] == path:
+        return state.current[1]  # a helper of the file being linted, as it is linted
     if path not in state.trees:
         try:
             state.trees[path] = parse_python(decode_source(read_source(path)), path)
         except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
             state.trees[path] = None
     return state.trees[path]
+
+
+def use_tree(index: ProjectIndex, path: Path, tree: ast.Module) -> None:
+    """Let `module_tree` take `tree`, the whole tree of the file being linted at `path`,
+    rather than parse that file again when the file calls a helper it defines."""
+    _state(index).current = (path, tree)
 
 
 def class_def(index: ProjectIndex, cls: ClassSummary) -> ast.ClassDef | None:
