@@ -432,3 +432,21 @@ def test_a_helper_of_the_file_at_hand_is_read_from_its_tree(
     )
     assert [code for code, _ in _codes(root, prefilter=True)] == ["TSL001"]
     assert target not in parsed
+
+
+def test_a_splat_that_is_no_clone_leaves_its_callee_unresolved(tmp_path: Path) -> None:
+    """The first pass resolves the callee of a `**mapping` call only when the mapping may
+    be a record's columns: resolving reads the callee's module, and the file's cached
+    result would then be checked again whenever that module changes."""
+    root, target = _project(
+        tmp_path,
+        """
+        def build(config, **options):
+            settings = vars(config)
+            return Flow(name=settings["name"], **options)
+        """,
+    )
+    engine = make_engine(resolve_config([root]))
+    result = engine.lint_file(target)
+    assert result.analyzed and result.module is None
+    assert root / "app" / "models.py" not in result.deps

@@ -414,10 +414,19 @@ class Prescreen:
                 stars = [k.value for k in node.keywords if k.arg is None]
                 if stars:
                     self._node, self._region = node, None
-                    if self._may_be_model(func, summary):
-                        model = self._model_called(func, summary)
-                        if any(self._may_be_mapping_clone(v, set(), model, summary) for v in stars):
-                            return True
+                    # the callee is resolved last: resolving reads other modules (and makes
+                    # the file's cached result depend on them)
+                    if (
+                        any(self._may_be_mapping_clone(v, set(), None, summary) for v in stars)
+                        and self._may_be_model(func, summary)
+                        and any(
+                            self._may_be_mapping_clone(
+                                v, set(), self._model_called(func, summary), summary
+                            )
+                            for v in stars
+                        )
+                    ):
+                        return True
             if (
                 isinstance(node, ast.Assign)
                 and isinstance(node.value, ast.Constant)
