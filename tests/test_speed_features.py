@@ -348,3 +348,26 @@ def test_module_level_values_are_left_out_only_where_no_rule_traces_them(
     assert found[True] == found[False]
     assert ("aliased.py", 8, "TSL001") in found[True]
     assert ("module_level.py", 5, "TSL001") in found[True]
+
+
+def test_a_few_large_files_are_analysed_by_workers(tmp_path: Path, monkeypatch) -> None:
+    """Workers start once the files to analyse reach `PARALLEL_MIN_BYTES`, however few."""
+    root = _project(tmp_path)
+    padding = "# " + "x" * 97 + "\n"
+    for index in range(3):
+        body = USE + padding * (api.PARALLEL_MIN_BYTES // 200)
+        (root / f"app/large_{index}.py").write_text(body)
+    real = api.process
+    main = os.getpid()
+    where = tmp_path / "analysed-in"
+
+    def recording(engine, path, options, *rest):
+        with where.open("a") as out:
+            out.write(f"{path.name} {'worker' if os.getpid() != main else 'main'}\n")
+        return real(engine, path, options, *rest)
+
+    monkeypatch.setattr(api, "process", recording)
+    findings = lint_paths([root], options=Options(cache=False, jobs=2)).findings
+    assert {f.path.name for f in findings} >= {"large_0.py", "large_1.py", "large_2.py"}
+    assert 3 < len(where.read_text().splitlines()) < api.PARALLEL_MIN_FILES
+    assert set(where.read_text().split()[1::2]) == {"worker"}

@@ -227,7 +227,10 @@ def process(
 
 # --------------------------------------------------------------------------- parallelism
 
-PARALLEL_MIN_FILES = 48  # fewer files to analyse than this: a worker's start-up costs more
+# Workers start when the files to analyse so far reach either size: fewer, and smaller, cost
+# less than starting the workers (parsing and the first pass take about 0.4 s per MB)
+PARALLEL_MIN_FILES = 48
+PARALLEL_MIN_BYTES = 256 * 1024
 _worker_engine: Engine | None = None
 _worker_since: ChangedLines | None = None  # inherited, like the engine: never pickled
 
@@ -287,10 +290,16 @@ class _Analyser:
         self.tasks: list[tuple[Path, bytes | None, Fingerprint | None]] = []
         self.futures: list[Future] = []
         self.pool: ProcessPoolExecutor | None = None
+        self.pending = 0  # bytes of the files added
 
     def add(self, path: Path, data: bytes | None, fingerprint: Fingerprint | None) -> None:
         self.tasks.append((path, data, fingerprint))
-        if self.pool is None and self.jobs > 1 and len(self.tasks) == PARALLEL_MIN_FILES:
+        self.pending += len(data or b"")
+        if (
+            self.pool is None
+            and self.jobs > 1
+            and (len(self.tasks) >= PARALLEL_MIN_FILES or self.pending >= PARALLEL_MIN_BYTES)
+        ):
             global _worker_engine, _worker_since
             _worker_engine = self.engine  # inherited by the forked workers: no index rebuild
             _worker_since = self.since
