@@ -125,15 +125,33 @@ def walk(root: ast.AST) -> list[ast.AST]:
 
 
 def child_nodes(node: ast.AST) -> list[ast.AST]:
-    """`ast.iter_child_nodes(node)` as a list, without its generators."""
+    """`ast.iter_child_nodes(node)` as a list, without its generators, and without the
+    `Load` / `Store` / `Del` contexts (read as `node.ctx` where they matter)."""
+    fields = _NODE_FIELDS.get(node.__class__)
+    if fields is None:
+        fields = _NODE_FIELDS[node.__class__] = _node_fields(node.__class__)
     found: list[ast.AST] = []
-    for name in node._fields:
+    for name in fields:
         value = getattr(node, name, None)
         if isinstance(value, ast.AST):
             found.append(value)
         elif value.__class__ is list:
             found.extend(item for item in value if isinstance(item, ast.AST))
     return found
+
+
+# fields that never hold a node: names, numbers, flags, and the expression contexts (not
+# `name`: a `type X = ...` statement's is a node)
+_SCALAR_FIELDS = frozenset(
+    {"ctx", "id", "attr", "arg", "asname", "module", "level", "kind", "conversion"}
+    | {"is_async", "type_comment", "simple", "tag"}
+)
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}  # a constant's value is data
+
+
+def _node_fields(cls: type) -> tuple[str, ...]:
+    """The fields of node class `cls` that may hold nodes, in their order."""
+    return tuple(name for name in cls._fields if name not in _SCALAR_FIELDS)
 
 
 # --------------------------------------------------------------------------- large sources
