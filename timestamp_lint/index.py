@@ -855,6 +855,17 @@ MODEL_FREE_PACKAGES = (
 )
 
 
+def _fingerprint_of(path: Path) -> Fingerprint:
+    """A file's fingerprint as the cache checks it (a file that cannot be read: one that
+    never matches)."""
+    try:
+        stat = os.stat(path)
+        data = path.read_bytes()
+    except OSError:
+        return (0, -1, "")
+    return (stat.st_mtime_ns, stat.st_size, content_hash(data))
+
+
 def external_kind(dotted: str, model_bases: frozenset[str]) -> Kind:
     """Classify a base class that lives outside the project."""
     if dotted in model_bases or dotted in DJANGO_MODELS:
@@ -935,6 +946,7 @@ class ProjectIndex:
         self._registered_files: set[Path] = set()
         self._root_dirs: dict[str, bool] = {}
         self._site_folders: tuple[Path, ...] | None = None  # `_site`, found on first use
+        self._distributions = None  # what installed distributions require (`_model_free`)
         self._installed_modules: dict[str, Path | None] = {}
         self._installed_files: set[Path] = set()
         self._trace: list[str] | None = None  # resolution steps, while `tracing()`
@@ -1824,13 +1836,36 @@ class ProjectIndex:
     def _follows_installed(self, dotted: str) -> bool:
         """Whether `dotted`, a name outside the project, is worth reading installed
         sources for: not when we know what it is already (an ORM root, a package that
-        defines no model)."""
+        defines no model, by name or by its distribution's metadata)."""
         return (
             bool(self._site)
             and not dotted.startswith(MODELLED_PACKAGES)
             and not dotted.startswith(MODEL_FREE_PACKAGES)
             and external_kind(dotted, self._model_bases) is Kind.NONE
+            and not self._model_free(dotted)
         )
+
+    def _model_free(self, dotted: str) -> bool:
+        """Whether the installed package of `dotted` cannot define an ORM model: its
+        distribution requires no ORM (`distributions`). The metadata read for that counts
+        among the files a cached result depends on."""
+        if self._distributions is None:
+            from timestamp_lint.distributions import Distributions
+
+            protected = {base.partition(".")[0] for base in self._model_bases}
+            self._distributions = Distributions(self._site, protected)
+        proof = self._distributions.model_free(dotted.partition(".")[0])
+        if proof is None:
+            return False
+        for path in proof:
+            self._touch(path)
+            if path not in self._fingerprints:
+                self._fingerprints[path] = _fingerprint_of(path)
+        if self._trace is not None:
+            self._trace.append(
+                f"{dotted}: its installed distribution requires no ORM; not read (no model)"
+            )
+        return True
 
     def installed(self, dotted: str, depth: int = 0) -> Symbol:
         """Follow a name outside the project into the sources of the installed packages,
