@@ -963,9 +963,7 @@ class ProjectIndex:
         self._inserts: dict[tuple[Path, str, str], tuple[int | None, frozenset[Path]]] = {}
         if files is None:
             files = list(walk_python_files(config.root, config.root, PathMatcher(config.exclude)))
-        for path in files:
-            self._register(path)
-        self._files = files
+        self._files = files  # their module names are registered on the first lookup by name
 
     # -- module names ------------------------------------------------------------------
 
@@ -1056,7 +1054,11 @@ class ProjectIndex:
         return ids[0]
 
     def _all_module_names(self) -> None:
+        """Register every project file's module names (a warm run, which looks up no module
+        by name, never does)."""
         if not self._all_names:
+            for path in self._files:
+                self._register(path)
             self._all_names = True
             for path in self._registered_files:
                 self._add_names(path, self.module_ids(path)[1:])
