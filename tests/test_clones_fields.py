@@ -221,3 +221,57 @@ def test_names_are_learned_only_from_models(tmp_path: Path) -> None:
     )
     index = ProjectIndex(load_config(root))
     assert field_names(index) == {"created_at", "updated_at", "born"}
+
+
+@pytest.mark.parametrize(
+    ("source", "names"),
+    [
+        # a migration's list of operations is no column, whatever it holds
+        (
+            "class Migration(migrations.Migration):\n"
+            "    operations = [\n"
+            "        migrations.AddField(field=models.DateTimeField(default=timezone.now)),\n"
+            "    ]\n",
+            set(),
+        ),
+        # the hook belongs to the statement it is inside, not to one ended above it
+        (
+            "class A(models.Model):\n"
+            "    flag = True\n"
+            "\n"
+            "    @cached_property\n"
+            "    def stamp(self):\n"
+            "        return self.get(default=timezone.now)\n",
+            set(),
+        ),
+        (
+            "class A(Base):\n"
+            "    born = Column(\n"
+            "        type_ = DateTime,\n"
+            "        default=func.now(),\n"
+            "    )\n",
+            {"born"},
+        ),
+        # a function's statement is no column of a class body
+        (
+            "class T(TestCase):\n"
+            "    def test(self):\n"
+            "        response = self.client.post(url, default=timezone.now)\n",
+            set(),
+        ),
+        # what may be inside a string, or a class in a function, stays a candidate
+        (
+            'class A(Base):\n    """Doc.\ndef f():\n    """\n'
+            "    born = Column(default=func.now())\n",
+            {"born"},
+        ),
+        (
+            "def make():\n    class A(Base):\n        born = Column(default=func.now())\n",
+            {"born"},
+        ),
+    ],
+)
+def test_candidate_names_are_declarations_a_class_body_may_hold(source, names) -> None:
+    from timestamp_lint.detect import candidates_in
+
+    assert candidates_in(source.encode(), frozenset({"created_at"})) == names

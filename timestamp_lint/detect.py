@@ -121,17 +121,75 @@ def use_source(index: ProjectIndex, declared: Callable[[], Iterable[tuple[Path, 
 
 def _declared_name(data: bytes, offset: int) -> str | None:
     """The name the statement holding `offset` assigns, when an indented line at or up to
-    `_LINES_UP` lines above starts with `name =` or `name: T =`."""
+    `_LINES_UP` lines above starts with `name =` or `name: T =` and may be a column of a
+    class body that the hook at `offset` is a keyword of (`_may_be_column`)."""
     end = offset
     for _ in range(_LINES_UP + 1):
         start = data.rfind(b"\n", 0, end) + 1
         match = _DECLARATION.match(data, start)
-        if match is not None and match.end() <= offset + 1:
+        if (
+            match is not None
+            and match.end() <= offset + 1
+            and _may_be_column(data, start, match.end(), offset)
+        ):
             return match.group(1).decode("ascii")
         if start == 0:
             return None
         end = start - 1
     return None
+
+
+def _may_be_column(data: bytes, line: int, value: int, hook: int) -> bool:
+    """Whether the declaration on the line at `line`, whose value starts after `value`,
+    may be a column whose call the hook at `hook` is a keyword of, as `extract_columns`
+    reads one: the value is no list, dict, string or number; the hook lies inside its
+    brackets; and the statement is no function's (the nearest line above with less
+    indentation is no `def`). Strings and comments on the way make it "maybe"."""
+    first = value
+    while first < len(data) and data[first] in b" \t":
+        first += 1
+    if first < len(data) and data[first] in _NO_CALL_START:
+        return False  # `operations = [...]`, `label = "..."`: no call, no column
+    between = data[value:hook]
+    if not _UNKNOWN.search(between) and _ends_before(between):
+        return False  # the statement ends before the hook: the hook is another's
+    indent = _indent(data, line)
+    end = line - 1
+    while end > 0:
+        start = data.rfind(b"\n", 0, end) + 1
+        text = data[start:end]
+        if b'"""' in text or b"'''" in text:
+            return True  # perhaps inside a string: not known
+        stripped = text.lstrip(b" \t")
+        if stripped and not stripped.startswith(b"#") and _indent(data, start) < indent:
+            return not stripped.startswith((b"def ", b"async def "))
+        end = start - 1
+    return True
+
+
+def _ends_before(code: bytes) -> bool:
+    """Whether a statement's `code` (no strings, no comments) ends a line outside brackets
+    and without a backslash: the statement ends there."""
+    depth = 0
+    for index, byte in enumerate(code):
+        if byte in b"([{":
+            depth += 1
+        elif byte in b")]}":
+            depth -= 1
+        elif byte == 0x0A and depth <= 0 and not code[:index].rstrip(b"\r").endswith(b"\\"):
+            return True
+    return False
+
+
+_NO_CALL_START = frozenset(b"[{'\"0123456789")
+_UNKNOWN = re.compile(rb"['\"#]")  # strings and comments may hold brackets
+
+
+def _indent(data: bytes, line: int) -> int:
+    at = line
+    while at < len(data) and data[at] in b" \t":
+        at += 1
+    return at - line
 
 
 def detected_column(index: ProjectIndex, model: ClassSummary, field: str) -> ColumnInfo | None:
