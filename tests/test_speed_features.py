@@ -371,3 +371,25 @@ def test_a_few_large_files_are_analysed_by_workers(tmp_path: Path, monkeypatch) 
     assert {f.path.name for f in findings} >= {"large_0.py", "large_1.py", "large_2.py"}
     assert 3 < len(where.read_text().splitlines()) < api.PARALLEL_MIN_FILES
     assert set(where.read_text().split()[1::2]) == {"worker"}
+
+
+def test_a_plain_run_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """Start-up is most of a run on a small tree: what only some runs need (`--since`'s git
+    diff, `--diff`, a suggestion for a mistyped setting, temporary files, git outside a
+    work tree) is imported when it is needed."""
+    import subprocess
+    import sys
+
+    (tmp_path / "plain.py").write_text("def f(x):\n    return x.created_at\n")
+    code = (
+        "import sys\n"
+        "from timestamp_lint.cli import main\n"
+        "try:\n"
+        f"    main([{str(tmp_path)!r}, '--no-cache'])\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code\n"
+        "print(sorted(m for m in sys.modules if m in WANTED))\n"
+    ).replace("WANTED", repr({"difflib", "tempfile", "subprocess", "timestamp_lint.since"}))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -9,7 +9,6 @@ and the options alone, which is what lets the results be cached and spread over 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -40,11 +39,12 @@ from timestamp_lint.ftypes import PARSE_ERROR, UNRESOLVED, Applicability, Config
 from timestamp_lint.globs import PathMatcher, without_gitignored
 from timestamp_lint.index import ProjectIndex
 from timestamp_lint.report import display_path
-from timestamp_lint.since import ChangedLines, filter_findings
 from timestamp_lint.source import SourceError, read_source
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (`since` and `difflib` are imported where `--since` / `--diff` need them)
     from concurrent.futures import Future, ProcessPoolExecutor
+
+    from timestamp_lint.since import ChangedLines
 
 
 @dataclass(frozen=True)
@@ -152,10 +152,16 @@ def _to_fix(finding: Finding, options: Options, since: ChangedLines | None) -> b
         return False
     if finding.fix.applicability is not Applicability.SAFE and not options.unsafe:
         return False
-    return since is None or bool(filter_findings([finding], since))
+    if since is None:
+        return True
+    from timestamp_lint.since import filter_findings
+
+    return bool(filter_findings([finding], since))
 
 
 def _diff(path: Path, before: str, after: str) -> str:
+    import difflib
+
     name = display_path(path)
     lines = difflib.unified_diff(
         before.splitlines(keepends=True),
@@ -473,6 +479,8 @@ def run(
     ordered = [outcomes[path] for path in files]
     findings = sorted(f for outcome in ordered for f in outcome.findings)
     if since is not None:
+        from timestamp_lint.since import filter_findings
+
         findings = filter_findings(findings, since)
     unresolved = tuple(f for f in findings if f.code == UNRESOLVED)
     if unresolved:

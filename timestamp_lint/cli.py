@@ -17,6 +17,7 @@ import sys
 from collections import Counter
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -35,7 +36,9 @@ from timestamp_lint.ftypes import Applicability, Config, Finding, UserError
 from timestamp_lint.report import FORMATS, ReportContext, get_reporter
 from timestamp_lint.report.text import hidden_fixes, summary
 from timestamp_lint.report.text import unresolved as unresolved_report
-from timestamp_lint.since import ChangedLines, changed_lines
+
+if TYPE_CHECKING:
+    from timestamp_lint.since import ChangedLines
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -356,6 +359,8 @@ def check(
 
         def changed(config: Config) -> ChangedLines:
             if config.root not in changes:
+                from timestamp_lint.since import changed_lines
+
                 changes[config.root] = changed_lines(config.root, since)
             return changes[config.root]
 

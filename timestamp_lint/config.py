@@ -14,7 +14,6 @@ a less specific one (`TSL001` beats `TSL`, which beats `ALL`), and `ignore` wins
 
 from __future__ import annotations
 
-import difflib
 import functools
 import glob
 import os
@@ -91,6 +90,8 @@ def check_selector(selector: str, where: str) -> str:
         return text
     if not text.strip():
         return _raise(f"{where}: empty rule code or prefix (codes look like 'TSL001')")
+    import difflib  # for the error only
+
     hint = difflib.get_close_matches(text, [*known_codes(), ALL], n=1, cutoff=0.5)
     hint = hint or difflib.get_close_matches(text, _prefixes(), n=1, cutoff=0.5)
     suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
@@ -352,6 +353,8 @@ def settings_from_table(
             else:
                 changes[attribute] = items
         else:
+            import difflib  # for the error only
+
             hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise UserError(f"{where or path}: unknown key '{key}'{suggestion}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -60,6 +59,8 @@ def without_gitignored(files: list[Path], root: Path) -> list[Path]:
     apply exactly; outside a work tree, or without git, nothing is left out."""
     if not files or not any((d / ".git").exists() for d in (root, *root.parents)):
         return files
+    import subprocess  # (only in a git work tree)
+
     names = _relative_names(files, root)
     try:
         done = subprocess.run(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +23,8 @@ LEGACY_AGE = 3600  # seconds: files without a process id in their name
 
 def create(directory: Path, prefix: str, suffix: str) -> tuple[int, str]:
     """A new temporary file in `directory`, named after this process: (fd, path)."""
+    import tempfile  # (most runs make none)
+
     return tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}.", suffix=suffix, dir=directory)
 
 
