@@ -105,6 +105,16 @@ def copy_stored(data: bytes, copy: re.Match) -> bool:
 
 TRANSIENT = re.compile(rb"make_transient")
 COPIES = re.compile(rb"deepcopy\(|copy\.copy\(|(?<![\w.])copy\(")
+# what an import binds a copy, `make_transient` or `model_to_dict` to is called as they are
+ALIAS = rb"[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)"
+
+
+def alias_calls(data: bytes, word: bytes, method: bytes = b"") -> list[re.Match]:
+    names = dict.fromkeys(re.findall(word + ALIAS, data))
+    calls = (rb"(?<![\w.])" + re.escape(n + method) + rb"\(" for n in names)
+    return [m for call in calls for m in re.finditer(call, data)]
+
+
 STORES = re.compile(rb"\.(?:save|add|add_all|merge|bulk_save_objects)[\s\\]*\(")
 SAVES = re.compile(rb"\.save[\s\\]*\(")
 PK_NONE = re.compile(rb"\.(?:pk|id)[ \t]*=[ \t]*None\b")
@@ -112,11 +122,15 @@ PK_NONE = re.compile(rb"\.(?:pk|id)[ \t]*=[ \t]*None\b")
 
 def clone_places(data: bytes) -> list[re.Match]:
     places = list(TRANSIENT.finditer(data))
+    places += alias_calls(data, rb"make_transient")
     if MAPPING_GATE.search(data):
         places += MAPPING_WORDS.finditer(data)
+        places += alias_calls(data, rb"model_to_dict")
         places += (m for m in DICT_ATTRIBUTE.finditer(data) if dict_attribute(data, m))
     if STORES.search(data):
-        places += (m for m in COPIES.finditer(data) if copy_stored(data, m))
+        copies = [*COPIES.finditer(data), *alias_calls(data, rb"copy")]
+        copies += alias_calls(data, rb"copy", b".copy")
+        places += (m for m in copies if copy_stored(data, m))
     if SAVES.search(data):
         places += PK_NONE.finditer(data)
     return places
@@ -164,6 +178,8 @@ PIECES = [
     b"new", b" = ", b"new = ", b".update(", b".items()", b".copy()", b"sa.", b"_inspect(",
     b"attrs", b".columns", b"s.add(new)", b"new.save()", b"\xc3\xa9", b"*",
     b" in ", b"in", b"for ", b"async ", b"}", b"==", b"!=",
+    b"from copy import copy as dup\n", b"dup(", b"import copy as cp\n", b"cp.copy(",
+    b"make_transient as mt\n", b"mt(", b"model_to_dict as m2d\n", b"m2d(", b"copy as",
 ]  # fmt: skip
 
 
@@ -285,6 +301,14 @@ def test_a_dict_key_is_no_read(prescreen: Prescreen, data: bytes, copy: bool) ->
         (b"T = (\n    copy.deepcopy(A),\n    copy.deepcopy(B),\n)\nseen.add(T[0])\n", False),
         (b"x.y = copy(src)\nsession.add(x)\n", False),
         (b"ok = a == copy(b)\nsession.add(ok)\n", False),
+        # the names an import binds them to
+        (b"from copy import copy as dup\nnew = dup(src)\ns.add(new)\n", True),
+        (b"import copy as cp\nnew = cp.copy(src)\ns.add(new)\n", True),
+        (b"from copy import copy as dup\nnew = dup(src)\nsend(new.id)\ns.add(x)\n", False),
+        (b"new = d.copy()\ns.add(new)\n", False),  # a dict's copy
+        (b"new = state.copy(update=u)\ns.add(new)\n", False),  # a Pydantic model's
+        (b"from django.forms.models import model_to_dict as m2d\nF(**m2d(src))\n", True),
+        (b"from sqlalchemy.orm import make_transient as mt\nmt(src)\n", True),
     ],
 )
 def test_clone_words_need_the_shape_the_rule_reports(

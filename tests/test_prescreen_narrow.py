@@ -330,6 +330,49 @@ STILL_REPORTED = {
         """,
         ["TSL004"],
     ),
+    # what an import binds a copy, `make_transient` or `model_to_dict` to (the rule
+    # resolves the names): the byte scan and the first pass take it as they take the name
+    "copy-by-an-alias": (
+        """
+        from copy import copy as dup
+
+        def clone(session, src: Flow):
+            new = dup(src)
+            session.add(new)
+        """,
+        ["TSL004"],
+    ),
+    "deepcopy-by-an-alias-in-the-function": (
+        """
+        def clone(session, src: Flow):
+            from copy import deepcopy as twin
+
+            new = twin(src)
+            session.add(new)
+        """,
+        ["TSL004"],
+    ),
+    "copy-through-a-module-alias": (
+        """
+        import copy as cp
+
+        def clone(session, src: Flow):
+            new = cp.copy(src)
+            session.add(new)
+        """,
+        ["TSL004"],
+    ),
+    "make-transient-by-an-alias": (
+        """
+        from sqlalchemy.orm import make_transient as detach
+
+        def clone(session, key):
+            record = session.get(Flow, key)
+            detach(record)
+            session.add(record)
+        """,
+        ["TSL004"],
+    ),
     "copy-then-add": (
         """
         def clone(session, src: Flow):

@@ -89,6 +89,9 @@ _ASSIGNED_BEFORE = re.compile(
     rb"(?<![\w.\x80-\xff])([A-Za-z_\x80-\xff][\w\x80-\xff]*)[ \t]*=(?:[\s\\(]|#[^\n]*\n)*[\w.]*\Z"
 )
 _ASSIGNED_WINDOW = 2000  # bytes before a copy call searched for its assignment
+_DICT_AS = re.compile(rb"model_to_dict[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
+_TRANSIENT_AS = re.compile(rb"make_transient[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
+_COPY_AS = re.compile(rb"copy[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
 # what follows the name of a copy for the rule to count it as saved or handed to a call
 _SAVED_AFTER = re.compile(rb"[\s\\)]*\.[\s\\]*save")
 _ARGUMENT_AFTER = re.compile(rb"[ \t]*[,)\r\n#\\]")
@@ -134,6 +137,9 @@ class Prescreen:
         self._tree = ast.Module(body=[], type_ignores=[])
         self._scoped = True  # names can be looked up by region
         self._any_nested_import = False
+        self._copy_aliases: tuple[bytes, ...] = ()  # (see `_begin`)
+        self._copy_names = {"copy", "deepcopy"}
+        self._dict_aliases: set[str] = set()
         self._package = ""  # the package of the file at hand, for its relative imports
         self._tree_path: Path | None = None
         self._facts: dict[int, _RegionFacts] = {}
@@ -309,6 +315,11 @@ class Prescreen:
         # `global` binds a module-level name inside a function: then the module is the region
         self._scoped = b"global" not in data
         self._any_nested_import = _NESTED_IMPORT.search(data) is not None
+        # the names copies are called by: `copy`, `deepcopy`, and what an import binds them
+        # to (`from copy import copy as dup`), as the rules resolve them
+        self._copy_aliases = copy_aliases(data)
+        self._copy_names = {"copy", "deepcopy", *(a.decode() for a in self._copy_aliases)}
+        self._dict_aliases = {a.decode() for a in _DICT_AS.findall(data)}
 
     def _facts_here(self) -> _RegionFacts:
         """The facts of the region holding the node at hand: the body of the function
@@ -386,11 +397,13 @@ class Prescreen:
         self._begin(data, tree, summary)
         self._scoped = True
         self._any_nested_import = True
-        for node in _nodes_on_lines(tree, _lines_of(data, _CLONE_LINE_WORDS)):
+        transients = {"make_transient", *(a.decode() for a in _TRANSIENT_AS.findall(data))}
+        words = (*_CLONE_LINE_WORDS, *self._copy_aliases, *_TRANSIENT_AS.findall(data))
+        for node in _nodes_on_lines(tree, _lines_of(data, words)):
             if isinstance(node, ast.Call):
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                if name == "make_transient":
+                if name in transients:
                     self._node, self._region = node, None
                     if self._record_expr(_first_argument(node), summary):
                         return True
@@ -398,7 +411,7 @@ class Prescreen:
             elif (
                 isinstance(node, ast.Assign)
                 and isinstance(node.value, ast.Call)
-                and _called_name(node.value.func) in ("copy", "deepcopy")
+                and _called_name(node.value.func) in self._copy_names
                 and len(node.value.args) + len(node.value.keywords) == 1  # not `d.copy()`
             ):
                 # `new = copy.copy(obj)` matters only when `new` is then saved or added, and
@@ -481,7 +494,7 @@ class Prescreen:
         func = node.func
         if self._may_be_model(func, summary):
             return True
-        if _called_name(func) in ("copy", "deepcopy") and node.args:
+        if _called_name(func) in self._copy_names and node.args:
             return self._record_expr(node.args[0], summary, depth + 1)
         if not isinstance(func, ast.Attribute):
             return False
@@ -576,7 +589,12 @@ class Prescreen:
                 and not (name == "model_to_dict" and (node.args or node.keywords))
             ):  # (Django's `forms.model_to_dict(x)` is a clone by its own name)
                 return self._may_return_columns(node, func, model, summary)
-            return "dict" in name or name in ("vars", "copy", "deepcopy")
+            return (
+                "dict" in name
+                or name == "vars"
+                or name in self._copy_names
+                or name in self._dict_aliases
+            )
         return False
 
     def _may_return_columns(
@@ -1013,14 +1031,20 @@ def _clone_words(data: bytes) -> Iterator[int]:
     """Offsets of the words a whole-record copy (TSL004) is written with, in a file that
     can reach the database with them; a handful of searches for most files, which hold none:
 
-    - with `**` or `setattr`: `__dict__`, `__table__`, `__mapper__`, `vars(`, `_dict()`
-      (a method called without arguments, `to_dict()`) or `model_to_dict(`, `_meta.fields`
-      (and Django's other column lists), `inspect(` (`Model(**vars(src))`, loops over the
+    - with `**` or `setattr`: `__dict__` (handed on, see `_dict_attribute_may_clone`),
+      `__table__`, `__mapper__`, `vars(`, `_dict()` (a method called without arguments,
+      `to_dict()`) or `model_to_dict(`, `_meta.fields` (and Django's other column lists),
+      `inspect(` followed by a list of columns (`Model(**vars(src))`, loops over the
       columns);
     - `make_transient`;
-    - `deepcopy(`, `copy.copy(` or a bare `copy(`, with a call of `.save(`, `.add(`,
-      `.add_all(`, `.merge(` or `.bulk_save_objects(` (what the rule asks of the copy);
+    - `deepcopy(`, `copy.copy(` or a bare `copy(`, with a call of
+      `.save(`, `.add(`, `.add_all(`, `.merge(` or `.bulk_save_objects(`, the copy assigned
+      to a name that is saved or handed on (`_copy_may_be_stored`);
     - with a call of `.save(`: `.pk = None` / `.id = None`.
+
+    Names an import binds these functions (or the `copy` module) to count as they do:
+    `from copy import copy as dup` (`dup(x)`), `import copy as cp` (`cp.copy(x)`),
+    `make_transient as detach`, `model_to_dict as m2d`.
     """
     if b"**" in data or b"setattr" in data:
         start = data.find(b"__")
@@ -1038,10 +1062,15 @@ def _clone_words(data: bytes) -> Iterator[int]:
                 start = data.find(word, start + 1)
         if b"_dict" in data:
             yield from (match.start() for match in _DICT_CLONE.finditer(data))
+            for alias in dict.fromkeys(_DICT_AS.findall(data)):  # `model_to_dict as m2d`
+                yield from _calls_of(data, alias)
     start = data.find(b"make_transient")
     while start >= 0:
         yield start
         start = data.find(b"make_transient", start + 1)
+    if b"make_transient" in data:  # `from sqlalchemy.orm import make_transient as detach`
+        for alias in dict.fromkeys(_TRANSIENT_AS.findall(data)):
+            yield from _calls_of(data, alias)
     copies = []
     start = data.find(b"copy(")  # deepcopy(...), copy.copy(...), copy(...) from copy
     while start >= 0:
@@ -1051,6 +1080,9 @@ def _clone_words(data: bytes) -> Iterator[int]:
         elif start >= 4 and data[start - 4 : start] == b"deep":
             copies.append(start - 4)
         start = data.find(b"copy(", start + 1)
+    for alias in copy_aliases(data):  # `from copy import copy as dup`, `import copy as cp`
+        copies.extend(_calls_of(data, alias))
+        copies.extend(_calls_of(data, alias + b".copy"))
     if copies and _STORE_CALL.search(data):
         yield from (offset for offset in copies if _copy_may_be_stored(data, offset))
     if b".save" in data and _SAVE_CALL.search(data):
@@ -1061,6 +1093,24 @@ def _clone_words(data: bytes) -> Iterator[int]:
                 if (end == len(data) or data[end] not in _WORD) and _PK_NONE_AFTER.match(data, end):
                     yield start
                 start = data.find(word, end)
+
+
+def _calls_of(data: bytes, name: bytes) -> Iterator[int]:
+    """Offsets of `name(`, `name` a name of its own (not `x.name(`, not `rename(`)."""
+    start = data.find(name + b"(")
+    while start >= 0:
+        if start == 0 or data[start - 1] not in _WORD_OR_DOT:
+            yield start
+        start = data.find(name + b"(", start + 1)
+
+
+def copy_aliases(data: bytes) -> tuple[bytes, ...]:
+    """The names the file's imports bind the `copy` module or its functions to:
+    `import copy as cp`, `from copy import copy as dup, deepcopy as dc` (any `copy as
+    NAME`: a name too many only widens the search)."""
+    if b"copy" not in data:
+        return ()
+    return tuple(dict.fromkeys(_COPY_AS.findall(data)))
 
 
 def _dict_attribute_may_clone(data: bytes, start: int) -> bool:
