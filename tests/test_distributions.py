@@ -133,3 +133,16 @@ def test_cached_results_depend_on_the_metadata(tmp_path: Path, monkeypatch) -> N
     os.utime(metadata, ns=(1, 1))
     findings = lint_paths([root], options=options).findings
     assert [(f.path.name, f.line) for f in findings] == [("copy.py", 5)]
+
+
+def test_unreadable_metadata_is_no_proof(tmp_path: Path) -> None:
+    """Metadata that cannot be decoded or read proves nothing, and stops nothing."""
+    site = tmp_path / "site-packages"
+    info = dist(site, "oddkit", top_level="oddkit\n")
+    (info / "top_level.txt").write_bytes(b"\xff\xfe oddkit\n")
+    (info / "METADATA").write_bytes(b"Metadata-Version: 2.1\nName: oddkit\nRequires-Dist: \xff\n\n")
+    assert Distributions([site]).model_free("oddkit") is not None  # RECORD names it
+    dist(site, "gonekit")
+    (site / "gonekit-1.0.dist-info" / "METADATA").unlink()
+    assert Distributions([site]).model_free("gonekit") is None
+    assert Distributions([tmp_path / "missing"]).model_free("oddkit") is None

@@ -116,7 +116,7 @@ class Distributions:
 def _provides(info: Path, package: str) -> bool:
     """Whether the distribution at `info` installs top-level package (or module) `package`."""
     try:
-        tops = (info / "top_level.txt").read_text(encoding="utf-8").split()
+        tops = (info / "top_level.txt").read_text(encoding="utf-8", errors="replace").split()
         if package in tops:
             return True
     except OSError:
