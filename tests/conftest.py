@@ -105,3 +105,21 @@ def remove_reported(tree: ast.Module, spots: set[tuple[int, int]]) -> None:
                 if not kept and not isinstance(node, ast.Module):
                     kept = [ast.Pass()]
                 setattr(node, name, kept)
+
+
+def modules_loaded_by_a_plain_run(tmp_path: Path) -> set[str]:
+    """The modules a fresh interpreter has loaded after linting one file that holds no
+    finding (`tmp_path/plain.py`, outside any git work tree)."""
+    (tmp_path / "plain.py").write_text("def f(x):\n    return x.created_at\n")
+    code = (
+        "import sys\n"
+        "from timestamp_lint.cli import main\n"
+        "try:\n"
+        f"    main([{str(tmp_path)!r}, '--no-cache'])\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.strip().splitlines()[-1].split())

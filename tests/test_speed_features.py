@@ -15,7 +15,7 @@ from timestamp_lint import cache as cache_module
 from timestamp_lint.api import Options, lint_paths
 from timestamp_lint.cache import CACHE_DIR_NAME
 
-from .conftest import FIXTURES, run_cli
+from .conftest import FIXTURES, modules_loaded_by_a_plain_run, run_cli
 
 PROJECTS = sorted(p.parent.name for p in FIXTURES.glob("*/expected.txt"))
 
@@ -377,19 +377,7 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path: Path) -> None:
     """Start-up is most of a run on a small tree: what only some runs need (`--since`'s git
     diff, `--diff`, a suggestion for a mistyped setting, temporary files, git outside a
     work tree) is imported when it is needed."""
-    import subprocess
-    import sys
-
-    (tmp_path / "plain.py").write_text("def f(x):\n    return x.created_at\n")
-    code = (
-        "import sys\n"
-        "from timestamp_lint.cli import main\n"
-        "try:\n"
-        f"    main([{str(tmp_path)!r}, '--no-cache'])\n"
-        "except SystemExit as exit:\n"
-        "    assert exit.code == 0, exit.code\n"
-        "print(sorted(m for m in sys.modules if m in WANTED))\n"
-    ).replace("WANTED", repr({"difflib", "tempfile", "subprocess", "timestamp_lint.since"}))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    loaded = modules_loaded_by_a_plain_run(tmp_path)
+    assert "timestamp_lint.cli" in loaded
+    wanted = {"difflib", "tempfile", "subprocess", "timestamp_lint.since"}
+    assert sorted(loaded & wanted) == []

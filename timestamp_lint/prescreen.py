@@ -89,9 +89,11 @@ _ASSIGNED_BEFORE = re.compile(
     rb"(?<![\w.\x80-\xff])([A-Za-z_\x80-\xff][\w\x80-\xff]*)[ \t]*=(?:[\s\\(]|#[^\n]*\n)*[\w.]*\Z"
 )
 _ASSIGNED_WINDOW = 2000  # bytes before a copy call searched for its assignment
-_DICT_AS = re.compile(rb"model_to_dict[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
-_TRANSIENT_AS = re.compile(rb"make_transient[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
-_COPY_AS = re.compile(rb"copy[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
+# `<word> as NAME` in an import, for each word whose aliases count (`import_aliases`)
+_ALIASED = {
+    word: re.compile(re.escape(word) + rb"[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
+    for word in (b"copy", b"make_transient", b"model_to_dict")
+}
 # what follows the name of a copy for the rule to count it as saved or handed to a call
 _SAVED_AFTER = re.compile(rb"[\s\\)]*\.[\s\\]*save")
 _ARGUMENT_AFTER = re.compile(rb"[ \t]*[,)\r\n#\\]")
@@ -317,9 +319,9 @@ class Prescreen:
         self._any_nested_import = _NESTED_IMPORT.search(data) is not None
         # the names copies are called by: `copy`, `deepcopy`, and what an import binds them
         # to (`from copy import copy as dup`), as the rules resolve them
-        self._copy_aliases = copy_aliases(data)
+        self._copy_aliases = import_aliases(data, b"copy")
         self._copy_names = {"copy", "deepcopy", *(a.decode() for a in self._copy_aliases)}
-        self._dict_aliases = {a.decode() for a in _DICT_AS.findall(data)}
+        self._dict_aliases = {a.decode() for a in import_aliases(data, b"model_to_dict")}
 
     def _facts_here(self) -> _RegionFacts:
         """The facts of the region holding the node at hand: the body of the function
@@ -397,8 +399,9 @@ class Prescreen:
         self._begin(data, tree, summary)
         self._scoped = True
         self._any_nested_import = True
-        transients = {"make_transient", *(a.decode() for a in _TRANSIENT_AS.findall(data))}
-        words = (*_CLONE_LINE_WORDS, *self._copy_aliases, *_TRANSIENT_AS.findall(data))
+        transient_aliases = import_aliases(data, b"make_transient")
+        transients = {"make_transient", *(a.decode() for a in transient_aliases)}
+        words = (*_CLONE_LINE_WORDS, *self._copy_aliases, *transient_aliases)
         for node in _nodes_on_lines(tree, _lines_of(data, words)):
             if isinstance(node, ast.Call):
                 func = node.func
@@ -429,17 +432,12 @@ class Prescreen:
                     self._node, self._region = node, None
                     # the callee is resolved last: resolving reads other modules (and makes
                     # the file's cached result depend on them)
-                    if (
-                        any(self._may_be_mapping_clone(v, set(), None, summary) for v in stars)
-                        and self._may_be_model(func, summary)
-                        and any(
-                            self._may_be_mapping_clone(
-                                v, set(), self._model_called(func, summary), summary
-                            )
-                            for v in stars
-                        )
-                    ):
-                        return True
+                    if any(
+                        self._may_be_mapping_clone(v, set(), None, summary) for v in stars
+                    ) and self._may_be_model(func, summary):
+                        model = self._model_called(func, summary)
+                        if any(self._may_be_mapping_clone(v, set(), model, summary) for v in stars):
+                            return True
             if (
                 isinstance(node, ast.Assign)
                 and isinstance(node.value, ast.Constant)
@@ -1062,15 +1060,14 @@ def _clone_words(data: bytes) -> Iterator[int]:
                 start = data.find(word, start + 1)
         if b"_dict" in data:
             yield from (match.start() for match in _DICT_CLONE.finditer(data))
-            for alias in dict.fromkeys(_DICT_AS.findall(data)):  # `model_to_dict as m2d`
+            for alias in import_aliases(data, b"model_to_dict"):  # `model_to_dict as m2d`
                 yield from _calls_of(data, alias)
     start = data.find(b"make_transient")
     while start >= 0:
         yield start
         start = data.find(b"make_transient", start + 1)
-    if b"make_transient" in data:  # `from sqlalchemy.orm import make_transient as detach`
-        for alias in dict.fromkeys(_TRANSIENT_AS.findall(data)):
-            yield from _calls_of(data, alias)
+    for alias in import_aliases(data, b"make_transient"):  # `make_transient as detach`
+        yield from _calls_of(data, alias)
     copies = []
     start = data.find(b"copy(")  # deepcopy(...), copy.copy(...), copy(...) from copy
     while start >= 0:
@@ -1080,7 +1077,9 @@ def _clone_words(data: bytes) -> Iterator[int]:
         elif start >= 4 and data[start - 4 : start] == b"deep":
             copies.append(start - 4)
         start = data.find(b"copy(", start + 1)
-    for alias in copy_aliases(data):  # `from copy import copy as dup`, `import copy as cp`
+    for alias in import_aliases(
+        data, b"copy"
+    ):  # `from copy import copy as dup`, `import copy as cp`
         copies.extend(_calls_of(data, alias))
         copies.extend(_calls_of(data, alias + b".copy"))
     if copies and _STORE_CALL.search(data):
@@ -1104,13 +1103,13 @@ def _calls_of(data: bytes, name: bytes) -> Iterator[int]:
         start = data.find(name + b"(", start + 1)
 
 
-def copy_aliases(data: bytes) -> tuple[bytes, ...]:
-    """The names the file's imports bind the `copy` module or its functions to:
-    `import copy as cp`, `from copy import copy as dup, deepcopy as dc` (any `copy as
-    NAME`: a name too many only widens the search)."""
-    if b"copy" not in data:
+def import_aliases(data: bytes, word: bytes) -> tuple[bytes, ...]:
+    """The names the file's imports bind `word` (a function, or the `copy` module) to:
+    `import copy as cp`, `from copy import copy as dup, deepcopy as dc`, `make_transient
+    as detach` (any `<word> as NAME`: a name too many only widens the search)."""
+    if word not in data:
         return ()
-    return tuple(dict.fromkeys(_COPY_AS.findall(data)))
+    return tuple(dict.fromkeys(_ALIASED[word].findall(data)))
 
 
 def _dict_attribute_may_clone(data: bytes, start: int) -> bool:
