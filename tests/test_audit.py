@@ -246,13 +246,11 @@ def test_text_output_is_coloured_on_a_terminal_unless_no_color(monkeypatch) -> N
 
 def test_prometheus_output_parses_with_the_reference_parser(tmp_path: Path) -> None:
     parser = pytest.importorskip("prometheus_client.parser")
+    created = stamp(-timedelta(hours=2))  # one value: two calls may straddle a millisecond
     url = make_db(
         tmp_path / "app.db",
-        [
-            (1, stamp(-timedelta(hours=2)), stamp(-timedelta(hours=3))),
-            (2, stamp(-timedelta(hours=1)), None),
-        ],
-        [(3, 1, stamp(-timedelta(hours=2)), stamp(-timedelta(hours=1)))],
+        [(1, created, stamp(-timedelta(hours=3))), (2, stamp(-timedelta(hours=1)), None)],
+        [(3, 1, created, stamp(-timedelta(hours=1)))],  # created_at copied from flow 1
     )
     code, out, _ = audit(url, "--output-format", "prometheus")
     assert code == 1
@@ -569,7 +567,7 @@ def test_a_parent_outside_the_audited_tables_is_still_compared(tmp_path: Path) -
     url = make_db(
         tmp_path / "app.db",
         [(1, stamp(-timedelta(hours=3)), stamp(-timedelta(hours=3)))],
-        [(2, 1, stamp(-timedelta(hours=3)), stamp(-timedelta(hours=1)))],
+        [(2, 1, stamp(-timedelta(hours=4)), stamp(-timedelta(hours=1)))],  # copied below
     )
     with sqlite3.connect(tmp_path / "app.db") as db:
         db.execute("UPDATE steps SET created_at = (SELECT created_at FROM flows)")
