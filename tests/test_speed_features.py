@@ -381,3 +381,62 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path: Path) -> None:
     assert "timestamp_lint.cli" in loaded
     wanted = {"difflib", "tempfile", "subprocess", "timestamp_lint.since"}
     assert sorted(loaded & wanted) == []
+
+
+LEARNED = """
+from sqlalchemy import Column, DateTime, Integer, func
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class Flow(Base):
+    __tablename__ = "flows"
+    id = Column(Integer, primary_key=True)
+    stamped_on = Column(DateTime, server_default=func.now())
+
+
+def child_of(master):
+    return Flow(stamped_on=master.stamped_on)
+"""
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_module_read_for_its_summary_is_parsed_once(tmp_path: Path, monkeypatch, jobs) -> None:
+    """The field detection reads the models module (`stamped_on` is no default field name)
+    before it is linted: the engine lints the tree the summary was made from."""
+    root = _many(tmp_path, api.PARALLEL_MIN_FILES if jobs > 1 else 0)
+    models = root / "app/models.py"
+    models.write_text(LEARNED)
+    (root / "app/one.py").write_text(USE.replace("created_at", "stamped_on"))
+    log = tmp_path / "parses"
+    real = ast.parse
+
+    def counting(source, filename="<unknown>", *args, **kwargs):
+        if source == LEARNED:  # the whole module (a focused source is another text)
+            with log.open("a") as out:
+                out.write(f"{os.getpid()}\n")
+        return real(source, filename, *args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", counting)
+    findings = lint_paths([root], options=Options(cache=False, jobs=jobs)).findings
+    assert {(f.path.name, f.line) for f in findings} >= {("models.py", 15), ("one.py", 5)}
+    assert len(log.read_text().split()) == 1
+
+
+def test_a_kept_tree_serves_only_the_text_it_was_parsed_from(tmp_path: Path) -> None:
+    from timestamp_lint.config import load_config
+    from timestamp_lint.index import ProjectIndex
+
+    root = _project(tmp_path)
+    models = root / "app/models.py"
+    index = ProjectIndex(load_config(root))
+    assert index.summary(models) is not None
+    assert index.parsed_tree(models, MODELS_ORM + "\n") is None  # edited since: parse again
+    assert index.summary(models) is not None
+    assert index.parsed_tree(models, MODELS_ORM) is None  # forgotten once asked for
+    index = ProjectIndex(load_config(root))
+    index.summary(models)
+    tree = index.parsed_tree(models, MODELS_ORM)
+    assert ast.dump(tree) == ast.dump(ast.parse(MODELS_ORM))
+    assert index.parsed_tree(models, MODELS_ORM) is None

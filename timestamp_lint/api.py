@@ -312,8 +312,11 @@ class _Analyser:
 
             self.pool = _fork_pool(self.jobs)
             self.futures = [self.pool.submit(_work, (*task, self.options)) for task in self.tasks]
+            for task in self.tasks:  # the workers lint them, with the trees they inherited
+                self.engine.index.forget_tree(task[0])
         elif self.pool is not None:
             self.futures.append(self.pool.submit(_work, (path, data, fingerprint, self.options)))
+            self.engine.index.forget_tree(path)
 
     def outcomes(self) -> list[FileOutcome]:
         """One outcome per added file, in the order they were added."""
@@ -444,6 +447,7 @@ def run(
                 outcomes[path] = FileOutcome(path, tuple(hit), cached=True)
                 return
         if not engine.needs_analysis(data, path):
+            index.forget_tree(path)
             outcomes[path] = FileOutcome(path)
             if cache is not None and fingerprint is not None:
                 cache.store(path, fingerprint, (), {}, analyzed=False)

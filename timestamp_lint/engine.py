@@ -254,13 +254,14 @@ class Engine:
             return result
         result.text = text
         large = is_large(text)
+        kept = None if large else self.index.parsed_tree(path, text)  # parsed for its summary
         try:
             if large:  # parsed in chunks, summarized and trimmed one by one
                 tree, whole_depth, summary = self._parse_large(
                     data, text, path, fingerprint, whole or not self.prefilter
                 )
             else:
-                tree = parse_python(text, path)
+                tree = kept or parse_python(text, path)
                 helpers.use_tree(self.index, path, tree)
         except SyntaxError as exc:
             message = exc.msg if exc.msg else "invalid syntax"
@@ -276,7 +277,8 @@ class Engine:
             self._error(result, "Cannot parse file: not enough memory")
             return result
         if not large:
-            summary = self.index.add_tree(path, tree, fingerprint)
+            summary = self.index.summary(path) if kept else None
+            summary = summary or self.index.add_tree(path, tree, fingerprint)
             whole_depth = 0  # computed when needed
         rules = self._rules_for(path, data)
         codes = {rule.code for rule in rules}

@@ -58,6 +58,9 @@ CALL = "()"
 Expr = tuple[str, ...]  # a dotted expression, calls written as "()" parts
 MAX_DEPTH = 64
 MAX_LINEAGES = 16  # combinations of branch-bound bases followed for one class
+# Source bytes whose trees `summary` keeps for the engine (`parsed_tree`): ~30 bytes of tree
+# per byte of source, so at most ~15 MB, shared with the forked workers.
+KEPT_TREES_BYTES = 512 * 1024
 ROOT_MARKERS = ("manage.py", "pyproject.toml", "setup.cfg")
 
 
@@ -957,6 +960,8 @@ class ProjectIndex:
         self._by_mapping: set[tuple[Path, str]] = set()  # models because mapped imperatively
         self._labels: dict[str, str] | None = None
         self._summaries: dict[Path, ModuleSummary | None] = {}
+        self._kept: dict[Path, tuple[str, ast.Module]] = {}  # see `parsed_tree`
+        self._kept_bytes = 0
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
         self._settings: dict[str, str | None] = {}
         self._method_shapes: dict[tuple[Path, str, int], MethodShapes] = {}
@@ -1225,12 +1230,34 @@ class ProjectIndex:
             fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
             text = decode_source(data)
             # a large module is summarized chunk by chunk: memory stays bounded
-            summary = self.add_tree(path, parse_trees(text, path), fingerprint)
+            trees = parse_trees(text, path)
+            summary = self.add_tree(path, trees, fingerprint)
+            if isinstance(trees, tuple) and path not in self._installed_files:
+                self._keep(path, text, trees[0])
         except (SourceError, OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         if store is not None:
             store.save(summary, stat, fingerprint[2])
         return summary
+
+    def _keep(self, path: Path, text: str, tree: ast.Module) -> None:
+        if self._kept_bytes + len(text) <= KEPT_TREES_BYTES:
+            self._kept[path] = (text, tree)
+            self._kept_bytes += len(text)
+
+    def parsed_tree(self, path: Path, text: str) -> ast.Module | None:
+        """The tree `summary` parsed a project module into, if `text` is still what it
+        parsed: handed over once, then forgotten. A model module is read for its summary
+        (the models and fields it declares) before it is linted; it is parsed once."""
+        kept = self.forget_tree(path)
+        return kept[1] if kept is not None and kept[0] == text else None
+
+    def forget_tree(self, path: Path) -> tuple[str, ast.Module] | None:
+        """Drop the tree kept for `path` (a file that needs no analysis here)."""
+        kept = self._kept.pop(path, None)
+        if kept is not None:
+            self._kept_bytes -= len(kept[0])
+        return kept
 
     # -- resolution --------------------------------------------------------------------
 
