@@ -493,3 +493,29 @@ def test_a_splat_that_is_no_clone_leaves_its_callee_unresolved(tmp_path: Path) -
     result = engine.lint_file(target)
     assert result.analyzed and result.module is None
     assert root / "app" / "models.py" not in result.deps
+
+
+def test_a_learned_field_declared_alone_needs_no_analysis(tmp_path: Path) -> None:
+    """TSL003 judges the configured fields only: a name the field detection learned is one
+    a model declares with a default, so a class declaring it (a schema, another model) gives
+    the file no reason to be parsed; a configured field declared without one still does."""
+    root, _ = _project(tmp_path, "")
+    models = root / "app" / "models.py"
+    models.write_text(MODELS + "    stamped_on = Column(DateTime, server_default=func.now())\n")
+    schema = root / "app" / "schemas.py"
+    schema.write_text("class FlowOut:\n    stamped_on: str = ''\n")
+    plain = root / "app" / "legacy.py"
+    plain.write_text("class Legacy(Base):\n    stamped_on = Column(DateTime)\n")
+    unstamped = root / "app" / "unstamped.py"
+    unstamped.write_text(
+        "from app.models import Base\nfrom sqlalchemy import Column, DateTime\n\n\n"
+        "class Old(Base):\n    __tablename__ = 'old'\n    created_at = Column(DateTime)\n"
+    )
+    engine = make_engine(resolve_config([root]))
+    assert engine.prescreen.scan(models.read_bytes()).declares  # it learned `stamped_on`
+    assert "stamped_on" in engine.prescreen.fields
+    assert not engine.needs_analysis(schema.read_bytes(), schema)
+    assert not engine.needs_analysis(plain.read_bytes(), plain)
+    assert engine.needs_analysis(unstamped.read_bytes(), unstamped)
+    found = lint_paths([root], options=Options(cache=False, jobs=1, prefilter=False)).findings
+    assert sorted((f.path.name, f.code) for f in found) == [("unstamped.py", "TSL003")]

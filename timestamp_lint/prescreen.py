@@ -134,6 +134,9 @@ class Prescreen:
         self.config = config
         self.fields = frozenset(config.fields)  # with the declared ones, at the first scan
         self._field_bytes: tuple[bytes, ...] | None = None
+        # what TSL003 judges: a learned name is one a model declares with a default, and the
+        # rule judges only the configured ones (`column_problems`)
+        self._declared_bytes = frozenset(f.encode() for f in config.fields)
         self._scanned: tuple[bytes | None, ByteScan] = (None, NOTHING)
         # the file at hand
         self._tree = ast.Module(body=[], type_ignores=[])
@@ -161,7 +164,8 @@ class Prescreen:
           (`created_at=`), an assignment (`x.created_at =`) or a string literal (a dict key,
           `setattr`): `created_at =`, a dict key `"created_at":`, or a string as above;
         - declare: `created_at` first on an indented line, followed by `:` or `=`, in a file
-          with a `class` statement, or `def created_at`.
+          with a `class` statement, or `def created_at`; a configured field only, the ones
+          TSL003 judges (a learned one is declared with a default somewhere).
 
         A file may copy when it reads a field in one place and names one in another (one
         string, `x["created_at"]`, is not both). Where a value may be given
@@ -203,12 +207,13 @@ class Prescreen:
                         reads.append(start)
                     if _ASSIGN_AFTER.match(data, end):
                         gives.append(start)
-                if not declares and _declares_at(data, start, end):
-                    if has_class is None:
-                        has_class = _CLASS.search(data) is not None
-                    declares = has_class
-                if not declares and _defined_at(data, start):
-                    declares = True
+                if not declares and name in self._declared_bytes:
+                    if _declares_at(data, start, end):
+                        if has_class is None:
+                            has_class = _CLASS.search(data) is not None
+                        declares = has_class
+                    if not declares and _defined_at(data, start):
+                        declares = True
                 start = data.find(name, end)
         # a copy reads a field in one place and gives one in another: one string alone
         # (`x["created_at"]`) is not both
