@@ -440,3 +440,48 @@ def test_a_kept_tree_serves_only_the_text_it_was_parsed_from(tmp_path: Path) -> 
     tree = index.parsed_tree(models, MODELS_ORM)
     assert ast.dump(tree) == ast.dump(ast.parse(MODELS_ORM))
     assert index.parsed_tree(models, MODELS_ORM) is None
+
+
+MAPPED = """
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table
+from sqlalchemy.orm import registry
+
+metadata = MetaData()
+mapper_registry = registry()
+flows = Table("flows", metadata, Column("id", Integer), Column("created_at", DateTime))
+
+
+class Flow:
+    pass
+
+
+def make_flow(**fields):
+    return Flow(**fields)
+
+
+mapper_registry.map_imperatively(Flow, flows)
+"""
+
+
+def test_a_mapping_and_a_helper_are_read_from_the_summary_tree(tmp_path, monkeypatch) -> None:
+    """The imperative mapping (`map_imperatively`) and a helper another file calls are read
+    from the tree the module's summary was made from, not from a parse of their own."""
+    root = _project(tmp_path)
+    (root / "app/models.py").write_text(MAPPED)
+    (root / "app/one.py").write_text(
+        "from app.models import make_flow\n\n\ndef f(m):\n"
+        "    return make_flow(created_at=m.created_at)\n"
+    )
+    (root / "app/two.py").unlink()
+    parses: list[str] = []
+    real = ast.parse
+
+    def counting(source, *args, **kwargs):
+        if source == MAPPED:
+            parses.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", counting)
+    findings = lint_paths([root], options=Options(cache=False, jobs=1)).findings
+    assert [(f.path.name, f.code) for f in findings] == [("one.py", "TSL001")]
+    assert len(parses) == 1

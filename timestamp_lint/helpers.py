@@ -70,8 +70,10 @@ def module_tree(index: ProjectIndex, path: Path) -> ast.Module | None:
     if state.current is not None and state.current[0] == path:
         return state.current[1]  # a helper of the file being linted, as it is linted
     if path not in state.trees:
-        try:
-            state.trees[path] = parse_python(decode_source(read_source(path)), path)
+        try:  # the tree the summary was made from, if the index still keeps it
+            state.trees[path] = index.kept_tree(path) or parse_python(
+                decode_source(read_source(path)), path
+            )
         except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
             state.trees[path] = None
     return state.trees[path]

@@ -1252,6 +1252,11 @@ class ProjectIndex:
         kept = self.forget_tree(path)
         return kept[1] if kept is not None and kept[0] == text else None
 
+    def kept_tree(self, path: Path) -> ast.Module | None:
+        """The tree `summary` parsed `path` into, while it is kept (see `parsed_tree`)."""
+        kept = self._kept.get(path)
+        return kept[1] if kept is not None else None
+
     def forget_tree(self, path: Path) -> tuple[str, ast.Module] | None:
         """Drop the tree kept for `path` (a file that needs no analysis here)."""
         kept = self._kept.pop(path, None)
@@ -2125,7 +2130,7 @@ class ProjectIndex:
         `start_mappers()`): `registry.map_imperatively(Cls, table)`, `mapper(Cls, table)`,
         with `Cls` and `table` names of the module's top level."""
         try:
-            tree = parse_python(decode_source(data), module.path)
+            tree = self.kept_tree(module.path) or parse_python(decode_source(data), module.path)
         except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
             return
         tables: dict[str, ast.Call] = {}
