@@ -485,3 +485,27 @@ def test_a_mapping_and_a_helper_are_read_from_the_summary_tree(tmp_path, monkeyp
     findings = lint_paths([root], options=Options(cache=False, jobs=1)).findings
     assert [(f.path.name, f.code) for f in findings] == [("one.py", "TSL001")]
     assert len(parses) == 1
+
+
+def test_a_worker_keeps_no_tree_of_its_own(tmp_path: Path, monkeypatch) -> None:
+    """A worker lints the files it is given: a module it summarizes along the way is not
+    kept for a lint that another process will do (each worker would hold its own copy)."""
+    root = _many(tmp_path, api.PARALLEL_MIN_FILES)
+    unused = root / "app/unused.py"
+    unused.write_text("X = 1\n")
+    real = api.process
+    main = os.getpid()
+    where = tmp_path / "kept"
+
+    def recording(engine, path, options, *rest):
+        if path.name == "service_007.py":
+            assert engine.index.summary(unused) is not None
+            kept = engine.index.kept_tree(unused) is not None
+            with where.open("a") as out:
+                out.write(f"{'worker' if os.getpid() != main else 'main'} {kept}\n")
+        return real(engine, path, options, *rest)
+
+    monkeypatch.setattr(api, "process", recording)
+    lint_paths([root], options=Options(cache=False, jobs=2))
+    lint_paths([root], options=Options(cache=False, jobs=1))
+    assert where.read_text().splitlines() == ["worker False", "main True"]

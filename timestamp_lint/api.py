@@ -274,6 +274,8 @@ def _worker_start(parent: int) -> None:
         pass  # not Linux: Ctrl-C and errors still stop the pool
     if os.getppid() != parent:  # the parent died before that took effect
         os._exit(1)
+    if _worker_engine is not None:  # the trees it inherited serve; new ones would not
+        _worker_engine.index.keep_no_more_trees()
 
 
 def _crashed(path: Path) -> FileOutcome:

@@ -962,6 +962,7 @@ class ProjectIndex:
         self._summaries: dict[Path, ModuleSummary | None] = {}
         self._kept: dict[Path, tuple[str, ast.Module]] = {}  # see `parsed_tree`
         self._kept_bytes = 0
+        self._kept_limit = KEPT_TREES_BYTES
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
         self._settings: dict[str, str | None] = {}
         self._method_shapes: dict[tuple[Path, str, int], MethodShapes] = {}
@@ -1241,7 +1242,7 @@ class ProjectIndex:
         return summary
 
     def _keep(self, path: Path, text: str, tree: ast.Module) -> None:
-        if self._kept_bytes + len(text) <= KEPT_TREES_BYTES:
+        if self._kept_bytes + len(text) <= self._kept_limit:
             self._kept[path] = (text, tree)
             self._kept_bytes += len(text)
 
@@ -1251,6 +1252,11 @@ class ProjectIndex:
         (the models and fields it declares) before it is linted; it is parsed once."""
         kept = self.forget_tree(path)
         return kept[1] if kept is not None and kept[0] == text else None
+
+    def keep_no_more_trees(self) -> None:
+        """Keep no tree from now on (a worker process, which lints only the files it is
+        given: a module it summarizes to resolve a name is seldom one of them)."""
+        self._kept_limit = 0
 
     def kept_tree(self, path: Path) -> ast.Module | None:
         """The tree `summary` parsed `path` into, while it is kept (see `parsed_tree`)."""
