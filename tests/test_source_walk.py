@@ -72,3 +72,44 @@ def test_walk_agrees_on_every_fixture_file() -> None:
         except (SyntaxError, UnicodeDecodeError, ValueError):
             continue  # the fixtures of broken files
         assert [id(n) for n in walk(tree)] == [id(n) for n in _expected(tree)], path
+
+
+@pytest.mark.parametrize("source", ["x = [\n" + "(1, 'a'),\n" * 20_000 + "]\n", "x = (\n"])
+def test_no_collection_runs_while_a_tree_is_built(monkeypatch, source: str) -> None:
+    """A tree holds no cycles: `parse_python` keeps the cyclic collector off while `ast`
+    builds one (and on again after, a syntax error too)."""
+    import gc
+
+    from timestamp_lint.source import parse_python
+
+    parsing = [False]
+    during: list[bool] = []
+    real = ast.parse
+
+    def parse(*args, **kwargs):
+        parsing[0] = True
+        try:
+            return real(*args, **kwargs)
+        finally:
+            parsing[0] = False
+
+    def record(phase: str, info: dict) -> None:
+        if phase == "start":
+            during.append(parsing[0])
+
+    monkeypatch.setattr(ast, "parse", parse)
+    gc.callbacks.append(record)
+    threshold = gc.get_threshold()
+    gc.set_threshold(10)
+    try:
+        try:
+            tree = parse_python(source, Path("many.py"))
+        except SyntaxError:
+            tree = None
+        assert gc.isenabled()
+        [object() for _ in range(100)]  # allocations that set off a collection now
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(record)
+    assert True not in during and False in during  # none while parsing; on again after
+    assert tree is None or len(tree.body[0].value.elts) == 20_000
