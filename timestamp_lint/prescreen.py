@@ -65,18 +65,17 @@ class ByteScan:
 
 NOTHING = ByteScan(False, False)
 # what a whole-record copy (TSL004) cannot be written without: one of these words
-CLONE_WORDS = (
-    b"vars(",
-    # Django's column lists, as the rules' iterables of columns write them (`COLUMNS_RE`):
-    # `_meta` alone is in most Django modules
-    b"_meta.fields",
-    b"_meta.concrete_fields",
-    b"_meta.local_fields",
-    b"_meta.local_concrete_fields",
-    b"_meta.get_fields",
-    b"inspect(",
+CLONE_WORDS = (b"vars(", b"inspect(")
+# Django's column lists, as the rules' iterables of columns write them (`COLUMNS_RE`), looked
+# for after `_meta.` (`_meta` alone is in most Django modules)
+_META_LISTS = (
+    b"fields",
+    b"concrete_fields",
+    b"local_fields",
+    b"local_concrete_fields",
+    b"get_fields",
 )
-_DUNDERS = (b"dict__", b"table__", b"mapper__")  # after `__`: one search finds all three
+_DUNDER = re.compile(rb"__(?:dict|table|mapper)__")
 # the mappings of a record's columns TSL004 takes from a call: `x.to_dict()` (a `*_dict`
 # method called without arguments) or Django's `model_to_dict(x)`
 _DICT_CLONE = re.compile(rb"_dict[ \t]*\([\s\\]*\)|model_to_dict[ \t]*\(")
@@ -1050,43 +1049,45 @@ def _clone_words(data: bytes) -> Iterator[int]:
     `make_transient as detach`, `model_to_dict as m2d`.
     """
     if b"**" in data or b"setattr" in data:
-        start = data.find(b"__")
-        while start >= 0:
-            if data.startswith(_DUNDERS, start + 2) and (
-                data[start + 2] != 0x64 or _dict_attribute_may_clone(data, start)  # `d`
-            ):
+        for match in _DUNDER.finditer(data):
+            start = match.start()
+            if data[start + 2] != 0x64 or _dict_attribute_may_clone(data, start):  # `d`
                 yield start
-            start = data.find(b"__", start + 1)
         for word in CLONE_WORDS:
             start = data.find(word)
             while start >= 0:
                 if word != b"inspect(" or _inspect_may_list_columns(data, start):
                     yield start
                 start = data.find(word, start + 1)
+        start = data.find(b"_meta.")
+        while start >= 0:
+            if data.startswith(_META_LISTS, start + 6):
+                yield start
+            start = data.find(b"_meta.", start + 1)
         if b"_dict" in data:
             yield from (match.start() for match in _DICT_CLONE.finditer(data))
             for alias in import_aliases(data, b"model_to_dict"):  # `model_to_dict as m2d`
                 yield from _calls_of(data, alias)
     start = data.find(b"make_transient")
-    while start >= 0:
-        yield start
-        start = data.find(b"make_transient", start + 1)
-    for alias in import_aliases(data, b"make_transient"):  # `make_transient as detach`
-        yield from _calls_of(data, alias)
+    if start >= 0:
+        while start >= 0:
+            yield start
+            start = data.find(b"make_transient", start + 1)
+        for alias in import_aliases(data, b"make_transient"):  # `make_transient as detach`
+            yield from _calls_of(data, alias)
     copies = []
-    start = data.find(b"copy(")  # deepcopy(...), copy.copy(...), copy(...) from copy
-    while start >= 0:
-        before = data[start - 1] if start else 0x0A
-        if before not in _WORD_OR_DOT or (start >= 5 and data[start - 5 : start] == b"copy."):
-            copies.append(start)
-        elif start >= 4 and data[start - 4 : start] == b"deep":
-            copies.append(start - 4)
-        start = data.find(b"copy(", start + 1)
-    for alias in import_aliases(
-        data, b"copy"
-    ):  # `from copy import copy as dup`, `import copy as cp`
-        copies.extend(_calls_of(data, alias))
-        copies.extend(_calls_of(data, alias + b".copy"))
+    if b"copy" in data:  # deepcopy(...), copy.copy(...), copy(...) from copy, or an alias
+        start = data.find(b"copy(")
+        while start >= 0:
+            before = data[start - 1] if start else 0x0A
+            if before not in _WORD_OR_DOT or (start >= 5 and data[start - 5 : start] == b"copy."):
+                copies.append(start)
+            elif start >= 4 and data[start - 4 : start] == b"deep":
+                copies.append(start - 4)
+            start = data.find(b"copy(", start + 1)
+        for alias in import_aliases(data, b"copy"):  # `import copy as cp`, `... as dup`
+            copies.extend(_calls_of(data, alias))
+            copies.extend(_calls_of(data, alias + b".copy"))
     if copies and _STORE_CALL.search(data):
         yield from (offset for offset in copies if _copy_may_be_stored(data, offset))
     if b".save" in data and _SAVE_CALL.search(data):
