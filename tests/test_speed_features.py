@@ -424,22 +424,39 @@ def test_a_module_read_for_its_summary_is_parsed_once(tmp_path: Path, monkeypatc
     assert len(log.read_text().split()) == 1
 
 
-def test_a_kept_tree_serves_only_the_text_it_was_parsed_from(tmp_path: Path) -> None:
+def test_a_kept_tree_serves_only_the_bytes_it_was_parsed_from(tmp_path: Path) -> None:
     from timestamp_lint.config import load_config
-    from timestamp_lint.index import ProjectIndex
+    from timestamp_lint.index import KeptTrees, ProjectIndex
 
     root = _project(tmp_path)
     models = root / "app/models.py"
+    data = models.read_bytes()
     index = ProjectIndex(load_config(root))
     assert index.summary(models) is not None
-    assert index.parsed_tree(models, MODELS_ORM + "\n") is None  # edited since: parse again
+    assert index.trees.take(models, data + b"\n") is None  # edited since: parse again
     assert index.summary(models) is not None
-    assert index.parsed_tree(models, MODELS_ORM) is None  # forgotten once asked for
+    assert index.trees.take(models, data) is None  # forgotten once asked for
     index = ProjectIndex(load_config(root))
     index.summary(models)
-    tree = index.parsed_tree(models, MODELS_ORM)
+    assert index.trees.peek(models) is index.trees.peek(models) is not None
+    tree = index.trees.take(models, data)
     assert ast.dump(tree) == ast.dump(ast.parse(MODELS_ORM))
-    assert index.parsed_tree(models, MODELS_ORM) is None
+    assert index.trees.take(models, data) is None
+
+    trees = KeptTrees(limit=10)
+    trees.keep(Path("a.py"), b"x = 1\n", ast.parse("x = 1"))
+    trees.keep(Path("b.py"), b"y = 22\n", ast.parse("y = 22"))  # over the limit: not kept
+    trees.keep(Path("c.py"), b"z\n", ast.parse("z"))
+    assert [trees.peek(Path(f"{n}.py")) is not None for n in "abc"] == [True, False, True]
+    trees.prune(lambda path, data: path.name == "c.py")
+    assert [trees.peek(Path(f"{n}.py")) is not None for n in "abc"] == [False, False, True]
+    trees.keep(Path("a.py"), b"x = 1\n", ast.parse("x = 1"))  # room again
+    assert trees.peek(Path("a.py")) is not None
+    trees.stop()
+    trees.keep(Path("d.py"), b"", ast.parse(""))
+    assert trees.peek(Path("d.py")) is None and trees.peek(Path("c.py")) is not None
+    trees.stop(forget=True)
+    assert trees.peek(Path("c.py")) is None
 
 
 MAPPED = """
@@ -500,7 +517,7 @@ def test_a_worker_keeps_no_tree_of_its_own(tmp_path: Path, monkeypatch) -> None:
     def recording(engine, path, options, *rest):
         if path.name == "service_007.py":
             assert engine.index.summary(unused) is not None
-            kept = engine.index.kept_tree(unused) is not None
+            kept = engine.index.trees.peek(unused) is not None
             with where.open("a") as out:
                 out.write(f"{'worker' if os.getpid() != main else 'main'} {kept}\n")
         return real(engine, path, options, *rest)
@@ -509,3 +526,37 @@ def test_a_worker_keeps_no_tree_of_its_own(tmp_path: Path, monkeypatch) -> None:
     lint_paths([root], options=Options(cache=False, jobs=2))
     lint_paths([root], options=Options(cache=False, jobs=1))
     assert where.read_text().splitlines() == ["worker False", "main True"]
+
+
+def test_workers_inherit_only_the_trees_of_files_to_analyse(tmp_path, monkeypatch) -> None:
+    """Before the workers fork, the trees kept for files that need no analysis are
+    dropped: each worker would hold a copy of them for nothing."""
+    root = _many(tmp_path, api.PARALLEL_MIN_FILES)
+    # read by the field detection, nothing to report, scanned after the workers start
+    models = root / "app/zz_learned.py"
+    models.write_text(LEARNED.split("\n\ndef child_of")[0] + "\n")
+    real = api.process
+    where = tmp_path / "inherited"
+
+    def recording(engine, path, options, *rest):
+        if path.name == "service_007.py":
+            with where.open("a") as out:
+                out.write(f"{engine.index.trees.peek(models) is not None}\n")
+        return real(engine, path, options, *rest)
+
+    monkeypatch.setattr(api, "process", recording)
+    from timestamp_lint.index import ProjectIndex
+
+    kept: list[bool] = []
+    summary = ProjectIndex.summary
+
+    def summarized(self, path, data=None):
+        found = summary(self, path, data)
+        if path == models:
+            kept.append(self.trees.peek(models) is not None)
+        return found
+
+    monkeypatch.setattr(ProjectIndex, "summary", summarized)
+    lint_paths([root], options=Options(cache=False, jobs=2))
+    assert kept and kept[0]  # kept when the field detection parsed it
+    assert where.read_text().split() == ["False"]

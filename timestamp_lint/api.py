@@ -274,8 +274,8 @@ def _worker_start(parent: int) -> None:
         pass  # not Linux: Ctrl-C and errors still stop the pool
     if os.getppid() != parent:  # the parent died before that took effect
         os._exit(1)
-    if _worker_engine is not None:  # the trees it inherited serve; new ones would not
-        _worker_engine.index.keep_no_more_trees()
+    if _worker_engine is not None:  # the trees it inherited serve; its own would not
+        _worker_engine.index.trees.stop()
 
 
 def _crashed(path: Path) -> FileOutcome:
@@ -312,13 +312,13 @@ class _Analyser:
             _worker_engine = self.engine  # inherited by the forked workers: no index rebuild
             _worker_since = self.since
 
+            trees = self.engine.index.trees  # each worker inherits the ones still needed
+            trees.prune(lambda path, data: self.engine.needs_analysis(data, path))
             self.pool = _fork_pool(self.jobs)
             self.futures = [self.pool.submit(_work, (*task, self.options)) for task in self.tasks]
-            for task in self.tasks:  # the workers lint them, with the trees they inherited
-                self.engine.index.forget_tree(task[0])
+            trees.stop(forget=True)  # the workers lint from now on
         elif self.pool is not None:
             self.futures.append(self.pool.submit(_work, (path, data, fingerprint, self.options)))
-            self.engine.index.forget_tree(path)
 
     def outcomes(self) -> list[FileOutcome]:
         """One outcome per added file, in the order they were added."""
@@ -449,7 +449,7 @@ def run(
                 outcomes[path] = FileOutcome(path, tuple(hit), cached=True)
                 return
         if not engine.needs_analysis(data, path):
-            index.forget_tree(path)
+            index.trees.forget(path)
             outcomes[path] = FileOutcome(path)
             if cache is not None and fingerprint is not None:
                 cache.store(path, fingerprint, (), {}, analyzed=False)

@@ -254,7 +254,7 @@ class Engine:
             return result
         result.text = text
         large = is_large(text)
-        kept = None if large else self.index.parsed_tree(path, text)  # parsed for its summary
+        kept = None if large else self.index.trees.take(path, data)  # parsed for its summary
         try:
             if large:  # parsed in chunks, summarized and trimmed one by one
                 tree, whole_depth, summary = self._parse_large(

@@ -71,7 +71,7 @@ def module_tree(index: ProjectIndex, path: Path) -> ast.Module | None:
         return state.current[1]  # a helper of the file being linted, as it is linted
     if path not in state.trees:
         try:  # the tree the summary was made from, if the index still keeps it
-            state.trees[path] = index.kept_tree(path) or parse_python(
+            state.trees[path] = index.trees.peek(path) or parse_python(
                 decode_source(read_source(path)), path
             )
         except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):

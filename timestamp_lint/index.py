@@ -58,8 +58,8 @@ CALL = "()"
 Expr = tuple[str, ...]  # a dotted expression, calls written as "()" parts
 MAX_DEPTH = 64
 MAX_LINEAGES = 16  # combinations of branch-bound bases followed for one class
-# Source bytes whose trees `summary` keeps for the engine (`parsed_tree`): ~30 bytes of tree
-# per byte of source, so at most ~15 MB, shared with the forked workers.
+# Source bytes whose trees `summary` keeps for the engine (`KeptTrees`): ~30 bytes of tree
+# per byte of source, so at most ~15 MB.
 KEPT_TREES_BYTES = 512 * 1024
 ROOT_MARKERS = ("manage.py", "pyproject.toml", "setup.cfg")
 
@@ -922,6 +922,52 @@ class ModuleId:
     is_package: bool
 
 
+class KeptTrees:
+    """The trees of project modules that `ProjectIndex.summary` parsed, kept (up to `limit`
+    bytes of source) so that a module is parsed once: a models module is read for its
+    summary (by the field detection, or to resolve a name) before it is linted, searched for
+    imperative mappings, or read for a helper. The engine takes a file's tree once; the trees
+    of files that need no analysis are forgotten."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._trees: dict[Path, tuple[bytes, ast.Module]] = {}
+        self._size = 0
+
+    def keep(self, path: Path, data: bytes, tree: ast.Module) -> None:
+        if self._size + len(data) <= self.limit:
+            self._trees[path] = (data, tree)
+            self._size += len(data)
+
+    def peek(self, path: Path) -> ast.Module | None:
+        kept = self._trees.get(path)
+        return kept[1] if kept is not None else None
+
+    def take(self, path: Path, data: bytes) -> ast.Module | None:
+        """The tree of `path`, if `data` is still what was parsed; forgotten either way."""
+        kept = self._trees.get(path)
+        self.forget(path)
+        return kept[1] if kept is not None and kept[0] == data else None
+
+    def forget(self, path: Path) -> None:
+        kept = self._trees.pop(path, None)
+        if kept is not None:
+            self._size -= len(kept[0])
+
+    def prune(self, needed: Callable[[Path, bytes], bool]) -> None:
+        """Forget the trees of the files `needed(path, data)` rejects (no analysis)."""
+        for path, (data, _) in list(self._trees.items()):
+            if not needed(path, data):
+                self.forget(path)
+
+    def stop(self, forget: bool = False) -> None:
+        """Keep no more trees (and, with `forget`, none of those kept)."""
+        self.limit = 0
+        if forget:
+            self._trees.clear()
+            self._size = 0
+
+
 class ProjectIndex:
     """Module map of a project root plus lazily parsed module summaries."""
 
@@ -960,9 +1006,7 @@ class ProjectIndex:
         self._by_mapping: set[tuple[Path, str]] = set()  # models because mapped imperatively
         self._labels: dict[str, str] | None = None
         self._summaries: dict[Path, ModuleSummary | None] = {}
-        self._kept: dict[Path, tuple[str, ast.Module]] = {}  # see `parsed_tree`
-        self._kept_bytes = 0
-        self._kept_limit = KEPT_TREES_BYTES
+        self.trees = KeptTrees(KEPT_TREES_BYTES)  # what `summary` parsed, for the engine
         self._kinds: dict[tuple[Path, str], tuple[Kind, frozenset[Path]]] = {}
         self._settings: dict[str, str | None] = {}
         self._method_shapes: dict[tuple[Path, str, int], MethodShapes] = {}
@@ -1234,41 +1278,12 @@ class ProjectIndex:
             trees = parse_trees(text, path)
             summary = self.add_tree(path, trees, fingerprint)
             if isinstance(trees, tuple) and path not in self._installed_files:
-                self._keep(path, text, trees[0])
+                self.trees.keep(path, data, trees[0])
         except (SourceError, OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         if store is not None:
             store.save(summary, stat, fingerprint[2])
         return summary
-
-    def _keep(self, path: Path, text: str, tree: ast.Module) -> None:
-        if self._kept_bytes + len(text) <= self._kept_limit:
-            self._kept[path] = (text, tree)
-            self._kept_bytes += len(text)
-
-    def parsed_tree(self, path: Path, text: str) -> ast.Module | None:
-        """The tree `summary` parsed a project module into, if `text` is still what it
-        parsed: handed over once, then forgotten. A model module is read for its summary
-        (the models and fields it declares) before it is linted; it is parsed once."""
-        kept = self.forget_tree(path)
-        return kept[1] if kept is not None and kept[0] == text else None
-
-    def keep_no_more_trees(self) -> None:
-        """Keep no tree from now on (a worker process, which lints only the files it is
-        given: a module it summarizes to resolve a name is seldom one of them)."""
-        self._kept_limit = 0
-
-    def kept_tree(self, path: Path) -> ast.Module | None:
-        """The tree `summary` parsed `path` into, while it is kept (see `parsed_tree`)."""
-        kept = self._kept.get(path)
-        return kept[1] if kept is not None else None
-
-    def forget_tree(self, path: Path) -> tuple[str, ast.Module] | None:
-        """Drop the tree kept for `path` (a file that needs no analysis here)."""
-        kept = self._kept.pop(path, None)
-        if kept is not None:
-            self._kept_bytes -= len(kept[0])
-        return kept
 
     # -- resolution --------------------------------------------------------------------
 
@@ -2136,7 +2151,7 @@ class ProjectIndex:
         `start_mappers()`): `registry.map_imperatively(Cls, table)`, `mapper(Cls, table)`,
         with `Cls` and `table` names of the module's top level."""
         try:
-            tree = self.kept_tree(module.path) or parse_python(decode_source(data), module.path)
+            tree = self.trees.peek(module.path) or parse_python(decode_source(data), module.path)
         except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
             return
         tables: dict[str, ast.Call] = {}
