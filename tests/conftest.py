@@ -107,19 +107,24 @@ def remove_reported(tree: ast.Module, spots: set[tuple[int, int]]) -> None:
                 setattr(node, name, kept)
 
 
-def modules_loaded_by_a_plain_run(tmp_path: Path) -> set[str]:
+def modules_loaded_by_a_plain_run(tmp_path: Path, warm: bool = False) -> set[str]:
     """The modules a fresh interpreter has loaded after linting one file that holds no
-    finding (`tmp_path/plain.py`, outside any git work tree)."""
+    finding (`tmp_path/plain.py`, outside any git work tree): without the cache, or (`warm`)
+    with the cache an earlier run filled."""
     (tmp_path / "plain.py").write_text("def f(x):\n    return x.created_at\n")
+    options = "" if warm else ", '--no-cache'"
+    if warm:  # a project (a folder without one is never cached)
+        (tmp_path / "pyproject.toml").write_text("[tool.timestamp-lint]\n")
     code = (
         "import sys\n"
         "from timestamp_lint.cli import main\n"
         "try:\n"
-        f"    main([{str(tmp_path)!r}, '--no-cache'])\n"
+        f"    main([{str(tmp_path)!r}{options}])\n"
         "except SystemExit as exit:\n"
         "    assert exit.code == 0, exit.code\n"
         "print(' '.join(sorted(sys.modules)))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    for _ in range(2 if warm else 1):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
     return set(done.stdout.strip().splitlines()[-1].split())

@@ -383,6 +383,25 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path: Path) -> None:
     assert sorted(loaded & wanted) == []
 
 
+def test_a_warm_run_imports_no_analysis(tmp_path: Path) -> None:
+    """A run whose every file has a valid cached result builds no project index or engine,
+    and imports neither (nor the byte scan, the first pass or the column readers): they
+    are most of the start-up that every warm and pre-commit run would pay."""
+    analysis = {
+        "timestamp_lint.engine",
+        "timestamp_lint.index",
+        "timestamp_lint.prescreen",
+        "timestamp_lint.detect",
+        "timestamp_lint.columns",
+        "timestamp_lint.helpers",
+    }
+    cold = modules_loaded_by_a_plain_run(tmp_path)
+    assert analysis <= cold  # the file needed them once
+    warm = modules_loaded_by_a_plain_run(tmp_path, warm=True)
+    assert "timestamp_lint.cli" in warm and "timestamp_lint.cache" in warm
+    assert sorted(warm & analysis) == []
+
+
 LEARNED = """
 from sqlalchemy import Column, DateTime, Integer, func
 from sqlalchemy.orm import declarative_base

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from timestamp_lint import detect, tempfiles
+from timestamp_lint import tempfiles
 from timestamp_lint.cache import CACHE_DIR_NAME, Cache, Fingerprint, content_hash
 from timestamp_lint.config import (
     Overrides,
@@ -24,6 +24,7 @@ from timestamp_lint.config import (
     check_selector,
     find_subprojects,
     git_root,
+    is_selected,
     load_config,
     subproject_excludes,
 )
@@ -34,16 +35,15 @@ from timestamp_lint.discover import (
     unlistable_under,
     walk_python_files,
 )
-from timestamp_lint.engine import Engine, FileResult
 from timestamp_lint.ftypes import PARSE_ERROR, UNRESOLVED, Applicability, Config, Finding
 from timestamp_lint.globs import PathMatcher, without_gitignored
-from timestamp_lint.index import ProjectIndex
 from timestamp_lint.report import display_path
 from timestamp_lint.source import SourceError, read_source
 
 if TYPE_CHECKING:  # (`since` and `difflib` are imported where `--since` / `--diff` need them)
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    from timestamp_lint.engine import Engine, FileResult
     from timestamp_lint.since import ChangedLines
 
 
@@ -124,10 +124,31 @@ def resolve_config(
     return config
 
 
-def make_engine(config: Config) -> Engine:
+def make_engine(
+    config: Config,
+    project_files: list[Path] | None = None,
+    options: Options | None = None,
+    cache: Cache | None = None,
+) -> Engine:
     """An engine with the project index of `config.root` (the module map is built now;
-    modules are parsed on demand). Reuse it for several files of the same project."""
-    return Engine(config, ProjectIndex(config, project_files_of(config)))
+    modules are parsed on demand). Reuse it for several files of the same project. With a
+    `cache`, the index keeps installed modules' summaries beside it and takes what it
+    remembers of each file (listeners, declared fields)."""
+    from timestamp_lint.engine import Engine
+    from timestamp_lint.index import ProjectIndex
+
+    if project_files is None:
+        project_files = project_files_of(config)
+    options = options or Options()
+    index = ProjectIndex(config, project_files)
+    if cache is not None:
+        index.use_store(cache.directory)  # summaries of installed modules, across runs
+        index.use_listener_files(cache.listener_files)  # which files to read for listeners
+        if config.detect_fields:  # the field names the models declare, as remembered
+            from timestamp_lint import detect
+
+            detect.use_source(index, cache.declared)
+    return Engine(config, index, prefilter=options.prefilter, edits=options.edits)
 
 
 def iter_results(paths: Sequence[Path], config: Config) -> Iterable[FileResult]:
@@ -289,8 +310,10 @@ class _Analyser:
     that moment, before the rest of the files are read, so they do not inherit those bytes.
     A worker that dies costs only the file it was on (a TSL999)."""
 
-    def __init__(self, engine: Engine, options: Options, since: ChangedLines | None = None) -> None:
-        self.engine = engine
+    def __init__(
+        self, engine: Callable[[], Engine], options: Options, since: ChangedLines | None = None
+    ) -> None:
+        self._engine = engine  # built on first use
         self.options = options
         self.since = since
         jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
@@ -299,6 +322,10 @@ class _Analyser:
         self.futures: list[Future] = []
         self.pool: ProcessPoolExecutor | None = None
         self.pending = 0  # bytes of the files added
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine()
 
     def add(self, path: Path, data: bytes | None, fingerprint: Fingerprint | None) -> None:
         self.tasks.append((path, data, fingerprint))
@@ -402,8 +429,6 @@ def run(
     notes = WalkNotes()
     project_files = project_files_of(config, notes)
     tempfiles.remove_stale(notes.temporaries)  # what killed `--fix` runs left
-    index = ProjectIndex(config, project_files)
-    engine = Engine(config, index, prefilter=options.prefilter, edits=options.edits)
     if options.stdin is not None:
         files = [Path(os.path.abspath(paths[0]))]
     else:
@@ -414,10 +439,15 @@ def run(
     if options.cache and options.stdin is None:
         directory = options.cache_dir or config.root / CACHE_DIR_NAME
         cache = Cache(directory, config, project_files, with_edits=options.edits)
-        index.use_store(directory)  # summaries of installed modules, across runs
-        index.use_listener_files(cache.listener_files)  # which files to read for listeners
-        if config.detect_fields:  # the field names the models declare, as remembered
-            detect.use_source(index, cache.declared)
+    built: list[Engine] = []
+
+    def engine() -> Engine:
+        """The project index and the engine, built when a file first needs more than its
+        cached result: a warm run neither builds nor imports them."""
+        if not built:
+            built.append(make_engine(config, project_files, options, cache))
+        return built[0]
+
     outcomes: dict[Path, FileOutcome] = {}
     analyser = _Analyser(engine, options, since)
 
@@ -448,8 +478,8 @@ def run(
             ):
                 outcomes[path] = FileOutcome(path, tuple(hit), cached=True)
                 return
-        if not engine.needs_analysis(data, path):
-            index.trees.forget(path)
+        if not engine().needs_analysis(data, path):
+            engine().index.trees.forget(path)
             outcomes[path] = FileOutcome(path)
             if cache is not None and fingerprint is not None:
                 cache.store(path, fingerprint, (), {}, analyzed=False)
@@ -491,7 +521,8 @@ def run(
     unresolved = tuple(f for f in findings if f.code == UNRESOLVED)
     if unresolved:
         findings = [f for f in findings if f.code != UNRESOLVED]
-    if options.stdin is None and engine.report_errors:  # nothing is skipped silently
+    if options.stdin is None and is_selected(PARSE_ERROR, config.select, config.ignore):
+        # nothing is skipped silently
         findings = sorted([*findings, *_unlistable(notes, paths)])
     return LintResult(
         unresolved=unresolved,

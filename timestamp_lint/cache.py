@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from timestamp_lint import __version__, tempfiles
-from timestamp_lint.columns import may_define_listeners
 from timestamp_lint.discover import relative_to_root
 from timestamp_lint.ftypes import Applicability, Config, Edit, Finding, Fix
 from timestamp_lint.source import SourceError, read_source
@@ -307,6 +306,7 @@ class Cache:
     def observe(self, path: Path, stat: os.stat_result, data: bytes) -> list:
         """Remember whether `path`, as `stat` describes it, may define listeners, and which
         timestamp fields its classes declare."""
+        from timestamp_lint.columns import may_define_listeners  # (a warm run reads no file)
         from timestamp_lint.detect import candidates_in  # detect needs the index, needing us
 
         declared = sorted(candidates_in(data, self.fields))

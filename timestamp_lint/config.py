@@ -444,6 +444,13 @@ def with_environment(config: Config) -> Config:
     return replace(config, environment=(prefix,) if prefix is not None else ())
 
 
+def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+    """Whether findings of `code` are reported under `select` and `ignore` (prefixes)."""
+    if code == PARSE_ERROR:
+        return PARSE_ERROR not in ignore
+    return any(code.startswith(s) for s in select) and not any(code.startswith(i) for i in ignore)
+
+
 def ignored_codes(config: Config, path: Path) -> frozenset[str]:
     """Codes that `per-file-ignores` turn off for `path` (relative to the project root)."""
     if not config.per_file_ignores:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from timestamp_lint import helpers
 from timestamp_lint.cache import Fingerprint
-from timestamp_lint.config import ignored_codes
+from timestamp_lint.config import ignored_codes, is_selected
 from timestamp_lint.discover import relative_to_root
 from timestamp_lint.ftypes import PARSE_ERROR, UNRESOLVED, Config, Edit, Finding
 from timestamp_lint.globs import PathMatcher
@@ -98,12 +98,6 @@ def is_revision_script(data: bytes) -> bool:
     return b"down_revision" in data and bool(
         _DOWN_REVISION.search(data) and _IMPORTS_ALEMBIC.search(data)
     )
-
-
-def is_selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
-    if code == PARSE_ERROR:
-        return PARSE_ERROR not in ignore
-    return any(code.startswith(s) for s in select) and not any(code.startswith(i) for i in ignore)
 
 
 def max_depth(tree: ast.AST) -> int:

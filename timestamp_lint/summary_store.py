@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timestamp_lint import tempfiles
-from timestamp_lint.columns import ColumnDecl, HookDecl, Value
-from timestamp_lint.index import ClassSummary, ModuleSummary
+
+if TYPE_CHECKING:  # imported where summaries are read or written: `tidy` needs neither
+    from timestamp_lint.index import ClassSummary, ModuleSummary
 
 FORMAT = 3  # 2: `X = None` bindings kept apart; 3: declared attributes, insert methods
-_TYPES: dict[str, type] = {"D": ColumnDecl, "V": Value, "H": HookDecl}
-_TAGS = {cls: tag for tag, cls in _TYPES.items()}
 MAX_BYTES = 8 * 1024 * 1024
 FOLDERS = ("installed", "project")
 TEMPORARY_PREFIX, TEMPORARY_SUFFIX = ".s.", ".tmp"  # `.s.PID.XXXXXXXX.tmp` (see tempfiles)
@@ -38,6 +38,19 @@ TIDIED = ".tidied"  # in each store folder: its modification time is the last ti
 
 class Corrupt(Exception):
     pass
+
+
+@functools.cache
+def _types() -> dict[str, type]:
+    """The tagged value types a summary holds, by tag."""
+    from timestamp_lint.columns import ColumnDecl, HookDecl, Value
+
+    return {"D": ColumnDecl, "V": Value, "H": HookDecl}
+
+
+@functools.cache
+def _tags() -> dict[type, str]:
+    return {cls: tag for tag, cls in _types().items()}
 
 
 def _encode(value: Any, classes: dict[int, int]) -> Any:
@@ -53,9 +66,11 @@ def _encode(value: Any, classes: dict[int, int]) -> Any:
         return {"f": sorted(value)}
     if isinstance(value, dict):
         return {"d": [[k, _encode(v, classes)] for k, v in value.items()]}
+    from timestamp_lint.index import ClassSummary
+
     if isinstance(value, ClassSummary):
         return {"c": classes[id(value)]}
-    tag = _TAGS.get(type(value))
+    tag = _tags().get(type(value))
     if tag is None:
         raise Corrupt(f"cannot store {type(value).__name__}")
     fields = {f.name: _encode(getattr(value, f.name), classes) for f in dataclasses.fields(value)}
@@ -79,7 +94,7 @@ def _decode(value: Any, classes: list[ClassSummary]) -> Any:
         return {str(k): _decode(v, classes) for k, v in value["d"]}
     if "c" in value:
         return classes[value["c"]]
-    cls = _TYPES.get(value.get("o"))
+    cls = _types().get(value.get("o"))
     if cls is None:
         raise Corrupt("unknown type")
     return cls(**{k: _decode(v, classes) for k, v in value["v"].items()})
@@ -90,6 +105,8 @@ def _class_fields(cls: ClassSummary) -> dict[str, Any]:
 
 
 def encode(summary: ModuleSummary) -> dict[str, Any]:
+    from timestamp_lint.index import ClassSummary
+
     table: list[ClassSummary] = []
     classes: dict[int, int] = {}
 
@@ -113,6 +130,8 @@ def encode(summary: ModuleSummary) -> dict[str, Any]:
 
 
 def decode(data: dict[str, Any]) -> ModuleSummary:
+    from timestamp_lint.index import ClassSummary, ModuleSummary
+
     classes: list[ClassSummary] = []
     for encoded in data["classes"]:
         classes.append(ClassSummary(**_decode(encoded, classes)))
