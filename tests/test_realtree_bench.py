@@ -118,6 +118,11 @@ def test_markdown_report_rows_and_misses():
     results["trees"][1]["samples"]["cold"].append(sample(1.0, code=2))
     text = rt.markdown(results)
     assert "`abc1234`" in text
+    assert "installed from a wheel" not in text
+    results["meta"]["wheel"] = True
+    assert "`abc1234` of timestamp-lint (timestamp-lint 0.1) installed from a wheel" in (
+        rt.markdown(results)
+    )
     assert "`python benchmarks/realtree/run.py --runs 3`" in text
     big = next(line for line in text.splitlines() if line.startswith("| big |"))
     assert "| 2,500 | 400,000 |" in big
@@ -165,3 +170,24 @@ def test_finding_keys_are_sorted_lines_and_none_for_other_output():
     assert rt.finding_keys(out) == ["a.py:9:1: TSL002 n", "b.py:2:5: TSL001 m"]
     assert rt.finding_keys(b"") == []
     assert rt.finding_keys(b"Traceback ...") is None
+
+
+def test_the_commit_of_a_checkout_and_whether_its_code_is_dirty(tmp_path):
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(tmp_path), *args], capture_output=True, text=True)
+        return done.stdout.strip()
+
+    (tmp_path / "timestamp_lint").mkdir()
+    (tmp_path / "timestamp_lint" / "x.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    head = git("rev-parse", "--short", "HEAD")
+    assert rt.git_commit(tmp_path) == head
+    (tmp_path / "notes.txt").write_text("not the linter's code\n")
+    assert rt.git_commit(tmp_path) == head
+    (tmp_path / "timestamp_lint" / "x.py").write_text("x = 2\n")
+    assert rt.git_commit(tmp_path) == head + "+dirty"
+    assert rt.git_commit(tmp_path / "missing") is None

@@ -146,8 +146,10 @@ def _ratio(row: dict[str, Any]) -> str:
 def markdown(results: dict[str, Any]) -> str:
     """The report of one run's `results` (as written to results-<label>.json)."""
     meta = results["meta"]
+    installed = " installed from a wheel, as users install it" if meta.get("wheel") else ""
     lines = [
-        f"Commit `{meta.get('commit') or '?'}` of timestamp-lint ({meta.get('linter_version')}), "
+        f"Commit `{meta.get('commit') or '?'}` of timestamp-lint ({meta.get('linter_version')})"
+        f"{installed}, "
         f"{meta.get('ruff_version')}; {meta.get('runs')} round(s), round-robin, medians; "
         f"{meta.get('cores')} cores, Python {meta.get('python')}.",
         f"Load average (1 min) before / after: {meta.get('load_before')} / "
@@ -403,6 +405,41 @@ def commit_of(linter: str) -> str | None:
         return None
 
 
+def install_wheel(source: Path, workdir: Path) -> str:
+    """Install the checkout `source` into `workdir/linter-venv` as a regular (non-editable)
+    package, as users install it (an editable install adds an import finder to every start),
+    and return its `timestamp-lint`. The first install takes the dependencies from PyPI."""
+    venv = workdir / "linter-venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", str(source)], check=True)
+    else:
+        again = ["install", "-q", "--force-reinstall", "--no-deps", str(source)]
+        subprocess.run([str(python), "-m", "pip", *again], check=True)
+    return str(venv / "bin" / "timestamp-lint")
+
+
+def git_commit(source: Path) -> str | None:
+    """The short commit of the checkout `source`, `+dirty` with uncommitted changes."""
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(source), "status", "--porcelain", "--", "timestamp_lint"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
+        return (rev + ("+dirty" if dirty else "")) or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def tree_env(venv: Path | None) -> dict[str, str]:
     # PYTHONDONTWRITEBYTECODE would make every run compile the linter's modules again: an
     # installed linter has its bytecode, so the runs must too.
@@ -462,6 +499,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--linter", default=shutil.which("timestamp-lint"), help="timestamp-lint executable"
     )
+    parser.add_argument(
+        "--wheel",
+        type=Path,
+        metavar="CHECKOUT",
+        help="install CHECKOUT (non-editable) into WORKDIR/linter-venv and measure that",
+    )
     parser.add_argument("--ruff", default=shutil.which("ruff"), help="ruff executable")
     parser.add_argument("--trees", type=Path, default=HERE / "trees.json")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="trees to measure")
@@ -490,6 +533,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.render:
         results = json.loads(args.render.read_text())
     else:
+        if args.wheel:
+            log(f"installing {args.wheel} into {args.workdir / 'linter-venv'}")
+            args.linter = install_wheel(args.wheel.resolve(), args.workdir)
         if not args.linter or not args.ruff:
             parser.error("timestamp-lint or ruff not found: pass --linter / --ruff")
         venv_dirs = args.venvs or [
@@ -528,9 +574,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             + ([f"--only {' '.join(args.only)}"] if args.only else [])
             + (["--large"] if args.large else [])
             + [f"--linter-arg={a}" for a in args.linter_arg]
+            + (["--wheel ."] if args.wheel else [])
         )
         meta = {
-            "commit": commit_of(args.linter),
+            "commit": git_commit(args.wheel) if args.wheel else commit_of(args.linter),
+            "wheel": bool(args.wheel),
             "linter": args.linter,
             "linter_version": version(args.linter),
             "ruff_version": version(args.ruff),
