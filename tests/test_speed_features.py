@@ -579,3 +579,29 @@ def test_workers_inherit_only_the_trees_of_files_to_analyse(tmp_path, monkeypatc
     lint_paths([root], options=Options(cache=False, jobs=2))
     assert kept and kept[0]  # kept when the field detection parsed it
     assert where.read_text().split() == ["False"]
+
+
+def test_field_learning_parses_no_file_for_a_name_already_confirmed(tmp_path, monkeypatch):
+    """The models module confirms `stamped_on` first (files named for models come first):
+    the schemas that declare it too are not parsed to learn it again."""
+    root = _project(tmp_path)
+    (root / "app/models.py").write_text(LEARNED)
+    schema = "from pydantic import BaseModel, Field\n\n\nclass S(BaseModel):\n"
+    schema += "    stamped_on: str = Field(default_factory=now)\n"
+    for name in ("a_schema.py", "b_schema.py"):
+        (root / "app" / name).write_text(schema)
+    parsed: list[str] = []
+    real = ast.parse
+
+    def counting(source, *args, **kwargs):
+        parsed.append(kwargs.get("filename") or (args[0] if args else ""))
+        return real(source, *args, **kwargs)
+
+    from timestamp_lint import detect
+    from timestamp_lint.config import load_config
+    from timestamp_lint.index import ProjectIndex
+
+    index = ProjectIndex(load_config(root))
+    monkeypatch.setattr(ast, "parse", counting)
+    assert "stamped_on" in detect.field_names(index)
+    assert [Path(p).name for p in parsed if str(p).endswith(".py")] == ["models.py"]
