@@ -117,3 +117,14 @@ def test_a_body_that_tells_the_index_something_is_always_linted_whole(project: P
     warm = Project(load_config(path.parent))
     warm.lint(path, text.encode(), text)
     assert path not in warm.layouts  # a save() override: its body is in the module summary
+
+
+def test_the_server_keeps_no_tree_from_disk(project: Path):
+    """A long-running server lints what the editor sends: the index keeps no tree it parsed
+    from disk for a summary (it would be held for as long as the server runs)."""
+    path = project / "app" / "services.py"
+    warm = Project(load_config(path.parent))
+    warm.lint(path, SERVICE.encode(), SERVICE)
+    models = project / "app" / "models.py"
+    assert warm.engine.index.summary(models) is not None  # read to resolve `Flow`
+    assert warm.engine.index.trees.peek(models) is None

@@ -462,6 +462,11 @@ def test_a_kept_tree_serves_only_the_bytes_it_was_parsed_from(tmp_path: Path) ->
     assert ast.dump(tree) == ast.dump(ast.parse(MODELS_ORM))
     assert index.trees.take(models, data) is None
 
+    index = ProjectIndex(load_config(root))
+    index.summary(models)
+    index.add_tree(models, ast.parse(MODELS_DTO))  # e.g. an editor's buffer over the disk
+    assert index.trees.peek(models) is None  # the disk's tree no longer matches the summary
+
     trees = KeptTrees(limit=10)
     trees.keep(Path("a.py"), b"x = 1\n", ast.parse("x = 1"))
     trees.keep(Path("b.py"), b"y = 22\n", ast.parse("y = 22"))  # over the limit: not kept

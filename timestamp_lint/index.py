@@ -1221,6 +1221,7 @@ class ProjectIndex:
         module = self._ids[path] if path in self._installed_files else self._register(path)
         summary = summarize(path, module.name, module.root, module.is_package, tree, self._fields)
         self._summaries[path] = summary
+        self.trees.forget(path)  # a tree kept for the summary this one replaces
         return summary
 
     def use_store(self, directory: Path) -> None:

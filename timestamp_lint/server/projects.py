@@ -139,6 +139,9 @@ class Project:
         """A fresh engine and index, with every open buffer laid over the disk."""
         self.builds += 1
         self.engine = Engine(self.config, ProjectIndex(self.config, list(self.files)))
+        # a server lints the buffers the editor sends: a tree kept from disk would only be
+        # held for as long as it runs
+        self.engine.index.trees.stop()
         self.shapes: dict[Path, Any] = {}
         for path, data in self.parsed.items():
             tree = _parse(path, data)
