@@ -185,9 +185,10 @@ def test_the_commit_of_a_checkout_and_whether_its_code_is_dirty(tmp_path):
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
     head = git("rev-parse", "--short", "HEAD")
-    assert rt.git_commit(tmp_path) == head
+    code = tmp_path / "timestamp_lint"
+    assert rt.git_commit(code) == head
     (tmp_path / "notes.txt").write_text("not the linter's code\n")
-    assert rt.git_commit(tmp_path) == head
-    (tmp_path / "timestamp_lint" / "x.py").write_text("x = 2\n")
-    assert rt.git_commit(tmp_path) == head + "+dirty"
+    assert rt.git_commit(code) == head
+    (code / "x.py").write_text("x = 2\n")
+    assert rt.git_commit(code) == head + "+dirty"
     assert rt.git_commit(tmp_path / "missing") is None

@@ -1069,12 +1069,12 @@ def _clone_words(data: bytes) -> Iterator[int]:
             for alias in import_aliases(data, b"model_to_dict"):  # `model_to_dict as m2d`
                 yield from _calls_of(data, alias)
     start = data.find(b"make_transient")
-    if start >= 0:
-        while start >= 0:
-            yield start
-            start = data.find(b"make_transient", start + 1)
-        for alias in import_aliases(data, b"make_transient"):  # `make_transient as detach`
+    if start >= 0:  # an alias is imported by this word too: `make_transient as detach`
+        for alias in import_aliases(data, b"make_transient"):
             yield from _calls_of(data, alias)
+    while start >= 0:
+        yield start
+        start = data.find(b"make_transient", start + 1)
     copies = []
     if b"copy" in data:  # deepcopy(...), copy.copy(...), copy(...) from copy, or an alias
         start = data.find(b"copy(")

@@ -49,6 +49,13 @@ def _types() -> dict[str, type]:
 
 
 @functools.cache
+def _summaries() -> tuple[type[ClassSummary], type[ModuleSummary]]:
+    from timestamp_lint.index import ClassSummary, ModuleSummary
+
+    return ClassSummary, ModuleSummary
+
+
+@functools.cache
 def _tags() -> dict[type, str]:
     return {cls: tag for tag, cls in _types().items()}
 
@@ -66,9 +73,7 @@ def _encode(value: Any, classes: dict[int, int]) -> Any:
         return {"f": sorted(value)}
     if isinstance(value, dict):
         return {"d": [[k, _encode(v, classes)] for k, v in value.items()]}
-    from timestamp_lint.index import ClassSummary
-
-    if isinstance(value, ClassSummary):
+    if isinstance(value, _summaries()[0]):
         return {"c": classes[id(value)]}
     tag = _tags().get(type(value))
     if tag is None:
@@ -105,8 +110,7 @@ def _class_fields(cls: ClassSummary) -> dict[str, Any]:
 
 
 def encode(summary: ModuleSummary) -> dict[str, Any]:
-    from timestamp_lint.index import ClassSummary
-
+    ClassSummary = _summaries()[0]
     table: list[ClassSummary] = []
     classes: dict[int, int] = {}
 
@@ -130,8 +134,7 @@ def encode(summary: ModuleSummary) -> dict[str, Any]:
 
 
 def decode(data: dict[str, Any]) -> ModuleSummary:
-    from timestamp_lint.index import ClassSummary, ModuleSummary
-
+    ClassSummary, ModuleSummary = _summaries()
     classes: list[ClassSummary] = []
     for encoded in data["classes"]:
         classes.append(ClassSummary(**_decode(encoded, classes)))

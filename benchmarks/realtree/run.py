@@ -385,24 +385,10 @@ def commit_of(linter: str) -> str | None:
             text=True,
             timeout=60,
         )
-        src = out.stdout.strip()
-        if not src:
-            return None
-        rev = subprocess.run(
-            ["git", "-C", src, "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", src, "status", "--porcelain", "--", "."],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        ).stdout.strip()
-        return (rev + ("+dirty" if dirty else "")) or None
     except (OSError, subprocess.SubprocessError):
         return None
+    src = out.stdout.strip()
+    return git_commit(Path(src)) if src else None
 
 
 def install_wheel(source: Path, workdir: Path) -> str:
@@ -420,17 +406,18 @@ def install_wheel(source: Path, workdir: Path) -> str:
     return str(venv / "bin" / "timestamp-lint")
 
 
-def git_commit(source: Path) -> str | None:
-    """The short commit of the checkout `source`, `+dirty` with uncommitted changes."""
+def git_commit(code: Path) -> str | None:
+    """The short commit of the checkout holding the folder `code` (the linter's package),
+    `+dirty` with uncommitted changes in that folder."""
     try:
         rev = subprocess.run(
-            ["git", "-C", str(source), "rev-parse", "--short", "HEAD"],
+            ["git", "-C", str(code), "rev-parse", "--short", "HEAD"],
             capture_output=True,
             text=True,
             timeout=60,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(source), "status", "--porcelain", "--", "timestamp_lint"],
+            ["git", "-C", str(code), "status", "--porcelain", "--", "."],
             capture_output=True,
             text=True,
             timeout=60,
@@ -577,7 +564,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             + (["--wheel ."] if args.wheel else [])
         )
         meta = {
-            "commit": git_commit(args.wheel) if args.wheel else commit_of(args.linter),
+            "commit": git_commit(args.wheel / "timestamp_lint")
+            if args.wheel
+            else commit_of(args.linter),
             "wheel": bool(args.wheel),
             "linter": args.linter,
             "linter_version": version(args.linter),
