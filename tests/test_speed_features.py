@@ -528,6 +528,61 @@ def test_a_mapping_and_a_helper_are_read_from_the_summary_tree(tmp_path, monkeyp
     assert len(parses) == 1
 
 
+def _mapped_project(tmp_path: Path) -> Path:
+    root = _project(tmp_path)
+    (root / "app/models.py").write_text(MAPPED)
+    (root / "app/one.py").write_text(
+        "from app.models import Flow\n\n\ndef f(m):\n    return Flow(created_at=m.created_at)\n"
+    )
+    (root / "app/two.py").unlink()
+    return root
+
+
+def test_a_one_file_run_parses_no_mapping_module(tmp_path: Path, monkeypatch) -> None:
+    """The calls that may map a class imperatively are kept with the module's summary in
+    the cache: re-linting a file that asks whether a class is mapped parses none of the
+    modules that map classes, and finds the same mapping."""
+    root = _mapped_project(tmp_path)
+    first = lint_paths([root], options=Options(jobs=1)).findings
+    assert [(f.path.name, f.code) for f in first] == [("one.py", "TSL001")]
+    one = root / "app/one.py"
+    one.write_text(one.read_text() + "# edited\n")
+    parses: list[str] = []
+    real = ast.parse
+
+    def counting(source, *args, **kwargs):
+        if source == MAPPED:
+            parses.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", counting)
+    again = lint_paths([root], options=Options(jobs=1)).findings
+    assert [(f.path.name, f.line, f.code) for f in again] == [
+        (f.path.name, f.line, f.code) for f in first
+    ]
+    assert parses == []
+
+
+def test_a_mapping_in_a_large_module_is_read_chunk_by_chunk(tmp_path: Path, monkeypatch) -> None:
+    """A large module is summarized in chunks of top-level statements: the table and the
+    mapping call, in different chunks, still make the class a model with the table's
+    columns."""
+    from timestamp_lint.config import load_config
+    from timestamp_lint.index import Kind, ProjectIndex
+
+    monkeypatch.setenv("TSL_TEST_LARGE_SOURCE", "100")
+    monkeypatch.setenv("TSL_TEST_CHUNK_SIZE", "60")
+    root = _mapped_project(tmp_path)
+    index = ProjectIndex(load_config(root))
+    summary = index.summary(root / "app/models.py")
+    flow = summary.classes["Flow"]
+    assert index.class_kind(flow) is Kind.MODEL
+    mapped = index.mapping(flow)
+    assert mapped is not None and set(mapped[1]) == {"created_at"}
+    findings = lint_paths([root], options=Options(cache=False, jobs=1)).findings
+    assert [(f.path.name, f.code) for f in findings] == [("one.py", "TSL001")]
+
+
 def test_a_worker_keeps_no_tree_of_its_own(tmp_path: Path, monkeypatch) -> None:
     """A worker lints the files it is given: a module it summarizes along the way is not
     kept for a lint that another process will do (each worker would hold its own copy)."""

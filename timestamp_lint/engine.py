@@ -272,7 +272,7 @@ class Engine:
             return result
         if not large:
             summary = self.index.summary(path) if kept else None
-            summary = summary or self.index.add_tree(path, tree, fingerprint)
+            summary = summary or self.index.add_tree(path, tree, fingerprint, data)
             whole_depth = 0  # computed when needed
         rules = self._rules_for(path, data)
         codes = {rule.code for rule in rules}
@@ -366,7 +366,7 @@ class Engine:
                     trim_functions(chunk.body, lines, keep)
                 body.extend(chunk.body)
 
-        summary = self.index.add_tree(path, chunks(), fingerprint)
+        summary = self.index.add_tree(path, chunks(), fingerprint, data)
         return ast.Module(body=body, type_ignores=[]), depth, summary
 
     def _record(self, result: FileResult, violation: Violation, module, text: str) -> None:

@@ -83,7 +83,8 @@ def explain_line(path: Path, line: int, config: Config) -> str:
     engine = make_engine(config)
     index = engine.index
     try:
-        text = decode_source(read_source(path))
+        data = read_source(path)
+        text = decode_source(data)
         tree = parse_python(text, path)
     except (SourceError, SyntaxError, ValueError) as exc:
         raise UserError(f"{path}: cannot parse: {exc}") from None
@@ -91,7 +92,7 @@ def explain_line(path: Path, line: int, config: Config) -> str:
     if line > count:
         raise UserError(f"{path}: line {line} is past the end of the file ({count} lines)")
     findings = [f for f in engine.lint_file(path, whole=True).findings if f.line == line]
-    summary = index.add_tree(path, tree)
+    summary = index.add_tree(path, tree, data=data)
     module = cst.parse_module(text)
     metadata = MetadataWrapper(module, unsafe_skip_copy=True).resolve_many(PROVIDERS)
     semantics = Semantics(module, metadata, summary, index, frozenset(config.fields))

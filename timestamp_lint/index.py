@@ -48,14 +48,18 @@ from timestamp_lint.globs import PathMatcher
 from timestamp_lint.source import (
     SourceError,
     decode_source,
-    parse_python,
     parse_trees,
     read_source,
+    walk,
 )
 
 T = TypeVar("T")
 CALL = "()"
 Expr = tuple[str, ...]  # a dotted expression, calls written as "()" parts
+# `mapper(Cls, table)` / `reg.map_imperatively(Cls, table)` as written: the callee, the
+# class argument, and when the table is a module-level `table = Call(...)`, that call's
+# callee and the timestamp columns it declares (`table_columns`); resolved when asked
+MappingCall = tuple[Expr, Expr | None, Expr | None, dict[str, ColumnDecl]]
 MAX_DEPTH = 64
 MAX_LINEAGES = 16  # combinations of branch-bound bases followed for one class
 # Source bytes whose trees `summary` keeps for the engine (`KeptTrees`): ~30 bytes of tree
@@ -124,6 +128,10 @@ class ModuleSummary:
     calls: dict[str, tuple[Expr, tuple[Expr | None, ...], dict[str, Expr | None]]] = field(
         default_factory=dict
     )
+    # the calls anywhere in the module that may map a class imperatively (`MappingCall`),
+    # read only from a project module whose bytes may (`may_map_imperatively`): kept with
+    # the summary, so a run that re-lints one file parses none of the mapping modules
+    mapping_calls: tuple[MappingCall, ...] = ()
 
     def package(self) -> str:
         if self.is_package:
@@ -177,6 +185,7 @@ def summarize(
     is_package: bool,
     tree: ast.Module | Iterable[ast.Module],
     fields: frozenset[str],
+    mapping_calls: bool = False,
 ) -> ModuleSummary:
     """Read what the module's top level binds, following its branches as Python would run
     them: a `try` body wins over its handlers (`except ImportError:` fallbacks), both
@@ -189,7 +198,8 @@ def summarize(
     `tree` may be the module's trees in chunks of top-level statements, in order (a large
     module, see `source.parse_chunks`): each is read before the next is asked for. An event
     listener registered with `event.listen(...)` in another chunk than its function is then
-    not seen."""
+    not seen. With `mapping_calls`, the calls that may map a class imperatively are read
+    from every chunk too (`MappingCall`)."""
     summary = ModuleSummary(path=path, name=name, root=root, is_package=is_package)
     package = summary.package()
     Env = dict[str, tuple[Binding, ...]]
@@ -285,11 +295,15 @@ def summarize(
         return env
 
     env: Env = {}
+    tables: dict[str, tuple[Expr, dict[str, ColumnDecl]]] = {}
+    calls: list[tuple[Expr, Expr | None, Expr | None]] = []
     for chunk in (tree,) if isinstance(tree, ast.Module) else tree:
         summary.hooks.extend(extract_hooks(chunk, fields))
         summary.strings.update(_string_constants(chunk.body))
         _settings_values(summary, chunk.body)
         env = visit(chunk.body, env)
+        if mapping_calls:
+            _two_argument_calls(chunk, fields, tables, calls)
     for local, options in env.items():
         options = tuple(o for o in options if o != NONE) or (("value", None),)
         summary.bindings[local] = options
@@ -307,7 +321,37 @@ def summarize(
     for table in (summary.strings, summary.settings, summary.mappings, summary.calls):
         for local in [n for n in table if len(summary.bindings.get(n, ())) != 1]:
             del table[local]  # bound on several branches: no one value
+    if calls:
+        aliases = _mapper_aliases(summary)
+        found: list[MappingCall] = []
+        for callee, target, table in calls:
+            if callee[-1] in _MAPPING_NAMES or callee[0] in aliases:
+                named = table is not None and len(table) == 1 and table[0] in tables
+                table_callee, columns = tables[table[0]] if named else (None, {})  # type: ignore[index]
+                found.append((callee, target, table_callee, columns))
+        summary.mapping_calls = tuple(found)
     return summary
+
+
+def _two_argument_calls(
+    chunk: ast.Module,
+    fields: frozenset[str],
+    tables: dict[str, tuple[Expr, dict[str, ColumnDecl]]],
+    calls: list[tuple[Expr, Expr | None, Expr | None]],
+) -> None:
+    """Of one chunk: each module-level `name = Call(...)` (a possible `Table(...)`: its
+    callee and timestamp columns), and each call with two arguments or more anywhere (a
+    possible mapping: its callee and first two arguments), in `ast.walk`'s order."""
+    for stmt in chunk.body:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
+            for name in targets_names(stmt.targets):
+                callee = expr_parts(stmt.value.func) or ("",)
+                tables[name] = (callee, table_columns(stmt.value, fields))
+    for node in walk(chunk):
+        if isinstance(node, ast.Call) and len(node.args) >= 2:
+            callee = expr_parts(node.func)
+            if callee is not None:
+                calls.append((callee, expr_parts(node.args[0]), expr_parts(node.args[1])))
 
 
 def _dotted_or_text(node: ast.expr) -> Expr | str | None:
@@ -423,26 +467,29 @@ def _returns(
         stmt = stack.pop()
         if isinstance(stmt, ast.Return):
             found.append(stmt.value)
-        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             local.add(stmt.name)  # their returns are not this function's
-        elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            local |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            continue
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                local |= _target_names(target)
+        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+            local |= _target_names(stmt.target)
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             local |= {(a.asname or a.name).partition(".")[0] for a in stmt.names}
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
-            local |= {n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name)}
+            local |= _target_names(stmt.target)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
             for item in stmt.items:
                 if item.optional_vars is not None:
-                    local |= {n.id for n in ast.walk(item.optional_vars) if isinstance(n, ast.Name)}
+                    local |= _target_names(item.optional_vars)
         elif isinstance(stmt, ast.Try):
             local |= {h.name for h in stmt.handlers if h.name}
             for handler in stmt.handlers:
                 stack.extend(handler.body)
         for block in ("body", "orelse", "finalbody"):
-            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                stack.extend(getattr(stmt, block, ()))
+            stack.extend(getattr(stmt, block, ()))
     exprs = [expr_parts(value) if value is not None else None for value in found]
     returns = tuple(None if e is None or e[0] in local else e for e in exprs) or (None,)
     loaders = []
@@ -452,6 +499,14 @@ def _returns(
             loader = None
         loaders.append(loader)
     return returns, tuple(loaders) if any(loaders) else ()
+
+
+def _target_names(target: ast.expr) -> set[str]:
+    """Every name in an assignment target, as `ast.walk` finds them (`a, (b, c)`; for
+    `x[i]`, `x` and `i`), without a walk for a plain name."""
+    if target.__class__ is ast.Name:
+        return {target.id}  # type: ignore[attr-defined]
+    return {n.id for n in walk(target) if isinstance(n, ast.Name)}
 
 
 def annotation(node: ast.expr | None) -> tuple[bool, Expr] | None:
@@ -1213,13 +1268,21 @@ class ProjectIndex:
         path: Path,
         tree: ast.Module | Iterable[ast.Module],
         fingerprint: Fingerprint | None = None,
+        data: bytes | None = None,
     ) -> ModuleSummary:
         """Record the syntax tree of a file the caller has already parsed (or its trees in
-        chunks, see `summarize`)."""
+        chunks, see `summarize`), whose bytes are `data` (None: not known)."""
         if fingerprint is not None:
             self._fingerprints[path] = fingerprint
-        module = self._ids[path] if path in self._installed_files else self._register(path)
-        summary = summarize(path, module.name, module.root, module.is_package, tree, self._fields)
+        installed = path in self._installed_files
+        module = self._ids[path] if installed else self._register(path)
+        # what `_mappings` searches: the project files that may define listeners and map
+        mapping_calls = not installed and (
+            data is None or (may_define_listeners(data) and may_map_imperatively(data))
+        )
+        summary = summarize(
+            path, module.name, module.root, module.is_package, tree, self._fields, mapping_calls
+        )
         self._summaries[path] = summary
         self.trees.forget(path)  # a tree kept for the summary this one replaces
         return summary
@@ -1277,7 +1340,7 @@ class ProjectIndex:
             text = decode_source(data)
             # a large module is summarized chunk by chunk: memory stays bounded
             trees = parse_trees(text, path)
-            summary = self.add_tree(path, trees, fingerprint)
+            summary = self.add_tree(path, trees, fingerprint, data)
             if isinstance(trees, tuple) and path not in self._installed_files:
                 self.trees.keep(path, data, trees[0])
         except (SourceError, OSError, SyntaxError, ValueError, RecursionError, MemoryError):
@@ -2144,46 +2207,30 @@ class ProjectIndex:
             if may_map_imperatively(data):
                 module = self.summary(path, data)
                 if module is not None:
-                    self._find_mappings(module, data)
+                    self._find_mappings(module)
         self._listener_digest = listener_digest(self._hook_files, self.config.root)
 
-    def _find_mappings(self, module: ModuleSummary, data: bytes) -> None:
+    def _find_mappings(self, module: ModuleSummary) -> None:
         """SQLAlchemy imperative mappings anywhere in `module` (often in a function such as
         `start_mappers()`): `registry.map_imperatively(Cls, table)`, `mapper(Cls, table)`,
-        with `Cls` and `table` names of the module's top level."""
-        try:
-            tree = self.trees.peek(module.path) or parse_python(decode_source(data), module.path)
-        except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
-            return
-        tables: dict[str, ast.Call] = {}
-        for stmt in tree.body:
-            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
-                for name in targets_names(stmt.targets):
-                    tables[name] = stmt.value
-        aliases = _mapper_aliases(module)
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call) or len(node.args) < 2:
-                continue
-            parts = expr_parts(node.func) or ("",)
-            if parts[-1] not in _MAPPING_NAMES and parts[0] not in aliases:
-                continue  # written as no mapping call can be: not worth resolving
-            callee = self.resolve_expr(module, parts)
+        with `Cls` and `table` names of the module's top level. The calls were read with
+        its summary (`ModuleSummary.mapping_calls`): no parse here."""
+        for callee_parts, target, table_callee, declared in module.mapping_calls:
+            callee = self.resolve_expr(module, callee_parts)
             if not (isinstance(callee, str) and _is_mapping_call(callee)):
                 continue
-            target, table = expr_parts(node.args[0]), expr_parts(node.args[1])
             symbol = self.resolve_expr(module, target) if target else None
             if not isinstance(symbol, ClassSym):
                 continue
             columns: dict[str, ColumnDecl] = {}
-            if table and len(table) == 1 and table[0] in tables:
-                table_call = tables[table[0]]
-                kind = self.resolve_expr(module, expr_parts(table_call.func) or ("",))
+            if table_callee is not None:  # the table is a module-level `name = Call(...)`
+                kind = self.resolve_expr(module, table_callee)
                 if (
                     isinstance(kind, str)
                     and kind.startswith("sqlalchemy.")
                     and kind.endswith(".Table")
                 ):
-                    columns = table_columns(table_call, self._fields)
+                    columns = declared
             self._mapped[(symbol.cls.path, symbol.cls.name)] = (module, columns)
 
     def mapping(self, cls: ClassSummary) -> tuple[ModuleSummary, dict[str, ColumnDecl]] | None:

@@ -1476,7 +1476,10 @@ def _assigned_values(nodes: list[ast.AST]) -> dict[str, list[ast.expr]]:
     def bind(target: ast.expr, value: ast.expr | None) -> None:
         if value is None:
             return
-        for node in ast.walk(target):
+        if target.__class__ is ast.Name:  # most targets: no walk
+            values.setdefault(target.id, []).append(value)  # type: ignore[attr-defined]
+            return
+        for node in walk(target):
             if isinstance(node, ast.Name):
                 values.setdefault(node.id, []).append(value)
 

@@ -132,11 +132,22 @@ def _no_collection() -> Iterator[None]:
 
 
 def walk(root: ast.AST) -> list[ast.AST]:
-    """Every node under `root`, itself first, in `ast.walk`'s order; about twice as fast
-    (the list grows while it is read: no generator per node)."""
+    """Every node under `root`, itself first, in `ast.walk`'s order; two to three times as
+    fast (the list grows while it is read: no generator and no list per node)."""
     found = [root]
+    append = found.append
     for node in found:
-        found.extend(child_nodes(node))
+        fields = _NODE_FIELDS.get(node.__class__)
+        if fields is None:
+            fields = _NODE_FIELDS[node.__class__] = _node_fields(node.__class__)
+        for name in fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        append(item)
+            elif isinstance(value, ast.AST):
+                append(value)
     return found
 
 
@@ -149,10 +160,12 @@ def child_nodes(node: ast.AST) -> list[ast.AST]:
     found: list[ast.AST] = []
     for name in fields:
         value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
+        if value.__class__ is list:
+            for item in value:
+                if isinstance(item, ast.AST):
+                    found.append(item)
+        elif isinstance(value, ast.AST):
             found.append(value)
-        elif value.__class__ is list:
-            found.extend(item for item in value if isinstance(item, ast.AST))
     return found
 
 

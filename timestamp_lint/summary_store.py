@@ -27,7 +27,8 @@ from timestamp_lint import tempfiles
 if TYPE_CHECKING:  # imported where summaries are read or written: `tidy` needs neither
     from timestamp_lint.index import ClassSummary, ModuleSummary
 
-FORMAT = 3  # 2: `X = None` bindings kept apart; 3: declared attributes, insert methods
+FORMAT = 4  # 2: `X = None` bindings kept apart; 3: declared attributes, insert methods;
+# 4: the calls that may map a class imperatively
 MAX_BYTES = 8 * 1024 * 1024
 FOLDERS = ("installed", "project")
 TEMPORARY_PREFIX, TEMPORARY_SUFFIX = ".s.", ".tmp"  # `.s.PID.XXXXXXXX.tmp` (see tempfiles)

@@ -146,7 +146,7 @@ class Project:
         for path, data in self.parsed.items():
             tree = _parse(path, data)
             if tree is not None:
-                summary = self.engine.index.add_tree(path, tree, _fingerprint(data))
+                summary = self.engine.index.add_tree(path, tree, _fingerprint(data), data)
                 self.shapes[path] = shape(summary)
         self.unsynced.clear()
 
@@ -167,7 +167,7 @@ class Project:
             return False
         self.parsed[path] = data
         before = self._known_shape(path)
-        self.shapes[path] = shape(self.engine.index.add_tree(path, tree, _fingerprint(data)))
+        self.shapes[path] = shape(self.engine.index.add_tree(path, tree, _fingerprint(data), data))
         return self.shapes[path] != before
 
     def _sync_all(self) -> set[Path]:
@@ -337,7 +337,7 @@ class Project:
         after = None
         if tree is not None and data is not None:
             fingerprint = (status.st_mtime_ns, status.st_size, content_hash(data))
-            after = shape(self.engine.index.add_tree(path, tree, fingerprint))
+            after = shape(self.engine.index.add_tree(path, tree, fingerprint, data))
         listens = data is not None and may_define_listeners(data)
         if after == before and not listens:
             return set()
