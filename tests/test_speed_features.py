@@ -583,6 +583,28 @@ def test_a_mapping_in_a_large_module_is_read_chunk_by_chunk(tmp_path: Path, monk
     assert [(f.path.name, f.code) for f in findings] == [("one.py", "TSL001")]
 
 
+def test_a_first_run_with_the_cache_reads_each_file_for_its_declarations_once(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The field detection asks the cache for every file's declarations, which reads them
+    all; the read loop that follows does not compute them again."""
+    from timestamp_lint import detect
+
+    root = _project(tmp_path)
+    counted: list[bytes] = []
+    real = detect.candidates_in
+
+    def counting(data, configured):
+        counted.append(data)
+        return real(data, configured)
+
+    monkeypatch.setattr(detect, "candidates_in", counting)
+    findings = lint_paths([root], options=Options(jobs=1)).findings
+    assert [f.path.name for f in findings] == ["one.py", "two.py"]
+    files = [p for p in root.rglob("*.py")]
+    assert len(counted) == len(files)
+
+
 def test_a_worker_keeps_no_tree_of_its_own(tmp_path: Path, monkeypatch) -> None:
     """A worker lints the files it is given: a module it summarizes along the way is not
     kept for a lint that another process will do (each worker would hold its own copy)."""

@@ -144,7 +144,8 @@ class Cache:
         self.with_edits = with_edits
         self.directory = directory
         self.file = directory / f"results-{config_key(config)}.json"
-        names = sorted(relative_to_root(p, self.root) for p in project_files)
+        self._names = {p: relative_to_root(p, self.root) for p in project_files}
+        names = sorted(self._names.values())
         self.names = frozenset(names)
         self.project = hashlib.blake2b(
             "\0".join(names).encode("utf-8", "surrogateescape"), digest_size=12
@@ -161,6 +162,7 @@ class Cache:
         self._listeners: str | None = None  # the project's listener digest, once computed
         self.dirty = False
         self._stats: dict[str, os.stat_result | None] = {}
+        self._observed: dict[str, list] = {}  # the rows `observe` computed in this run
         self._root_text = str(self.root)
         self._rows_now: list[tuple[Path, list]] | None = None
         self._hashes: dict[str, str | None] = {}
@@ -227,7 +229,7 @@ class Cache:
     def lookup(self, path: Path, stat: os.stat_result, digest: str | None = None) -> list | None:
         """Cached findings of `path` if it (by mtime and size, or by `digest`) and its
         dependencies are unchanged; else None."""
-        name = relative_to_root(path, self.root)
+        name = self._name(path)
         self._stats.setdefault(name, stat)  # the listener check may stat it again
         entry = self.entries.get(name)
         if entry is None:
@@ -255,7 +257,7 @@ class Cache:
 
     def _current_rows(self) -> Iterator[tuple[Path, list]]:
         for path in self.project_files:
-            name = relative_to_root(path, self.root)
+            name = self._name(path)
             stat = self._stat(name)
             if stat is None:
                 continue
@@ -280,7 +282,7 @@ class Cache:
         from those the cached results were computed with: then those results are not valid
         (a file that never mentioned a new field name may now copy it). Recorded for the
         next run."""
-        now = sorted(f"{relative_to_root(path, self.root)}:{e}" for path, e in self.declared())
+        now = sorted(f"{self._name(path)}:{e}" for path, e in self.declared())
         if self.learned == now:
             return False
         stale = bool(self.entries)  # computed with other (or unrecorded) declarations
@@ -303,15 +305,24 @@ class Cache:
 
     # -- updates -----------------------------------------------------------------------
 
+    def _name(self, path: Path) -> str:
+        """`path` relative to the root, as entries are keyed (known for project files)."""
+        name = self._names.get(path)
+        return name if name is not None else relative_to_root(path, self.root)
+
     def observe(self, path: Path, stat: os.stat_result, data: bytes) -> list:
         """Remember whether `path`, as `stat` describes it, may define listeners, and which
         timestamp fields its classes declare."""
+        name = self._name(path)
+        seen = self._observed.get(name)
+        if seen is not None and (seen[0], seen[1]) == (stat.st_mtime_ns, stat.st_size):
+            return seen  # read for the listener check or the fields already (`_rows`)
         from timestamp_lint.columns import may_define_listeners  # (a warm run reads no file)
         from timestamp_lint.detect import candidates_in  # detect needs the index, needing us
 
         declared = sorted(candidates_in(data, self.fields))
         row = [stat.st_mtime_ns, stat.st_size, may_define_listeners(data), declared]
-        name = relative_to_root(path, self.root)
+        self._observed[name] = row
         if self.listen.get(name) != row:
             self.listen[name] = row
             self.dirty = True
@@ -326,7 +337,7 @@ class Cache:
         analyzed: bool,
         listeners: str | None = None,
     ) -> None:
-        name = relative_to_root(path, self.root)
+        name = self._name(path)
         self.entries[name] = {
             "m": fingerprint[0],
             "s": fingerprint[1],
@@ -334,9 +345,7 @@ class Cache:
             "a": analyzed,
             "e": self.with_edits,
             "l": listeners,
-            "deps": sorted(
-                [relative_to_root(p, self.root), *fp] for p, fp in deps.items() if p != path
-            ),
+            "deps": sorted([self._name(p), *fp] for p, fp in deps.items() if p != path),
             "f": [finding_to_json(f, self.root) for f in findings],
         }
         self.dirty = True
