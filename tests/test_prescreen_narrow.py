@@ -519,3 +519,50 @@ def test_a_learned_field_declared_alone_needs_no_analysis(tmp_path: Path) -> Non
     assert engine.needs_analysis(unstamped.read_bytes(), unstamped)
     found = lint_paths([root], options=Options(cache=False, jobs=1, prefilter=False)).findings
     assert sorted((f.path.name, f.code) for f in found) == [("unstamped.py", "TSL003")]
+
+
+LOCAL_NAMES = {
+    "a local variable of a test method": (
+        "class FlowTests:\n    def test_order(self):\n        updated_at = page.find('th')\n"
+    ),
+    "a model class defined in a function": (
+        "def make():\n    class Old(Base):\n        created_at = Column(DateTime)\n    return Old\n"
+    ),
+    "an async function": "class C:\n    async def f(self):\n        created_at: int = 1\n",
+    "a keyword of a call in a function": (
+        "class Flow:\n    pass\n\n\ndef f():\n    x = dict(\n        created_at=1,\n    )\n"
+    ),
+}
+CLASS_BODIES = {
+    "after a method": (
+        "class Old(Base):\n    def f(self):\n        pass\n\n    created_at = Column(DateTime)\n"
+    ),
+    "after a one-line method": "class Old(Base):\n    def f(self): pass\n    created_at = 1\n",
+    "under an if of the class body": "class Old(Base):\n    if X:\n        created_at = 1\n",
+    "a property": "class Old(Base):\n    @property\n    def created_at(self):\n        return 1\n",
+    "after a string that may hold a def": (
+        'class Old(Base):\n    """\ndef f(x):\n    """\n    created_at = 1\n'
+    ),
+    "after a continued line": "class Old(Base):\n    x = 'a\\\ndef f(y)'\n    created_at = 1\n",
+    "after a comment at the margin": "class Old(Base):\n# def f(x):\n    created_at = 1\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOCAL_NAMES))
+def test_a_field_name_bound_in_a_function_is_no_declaration(tmp_path: Path, name: str) -> None:
+    """TSL003 judges the classes of the module's top level: a field bound in a function
+    body (a test's local, a class built in a function) gives no reason to parse the file."""
+    root, _ = _project(tmp_path, "")
+    path = root / "app" / "local.py"
+    path.write_text(LOCAL_NAMES[name])
+    engine = make_engine(resolve_config([root]))
+    assert not engine.prescreen.scan(path.read_bytes()).declares
+
+
+@pytest.mark.parametrize("name", sorted(CLASS_BODIES))
+def test_a_field_declared_in_a_class_body_still_counts(tmp_path: Path, name: str) -> None:
+    root, _ = _project(tmp_path, "")
+    path = root / "app" / "body.py"
+    path.write_text(CLASS_BODIES[name])
+    engine = make_engine(resolve_config([root]))
+    assert engine.prescreen.scan(path.read_bytes()).declares

@@ -213,6 +213,8 @@ class Prescreen:
                         declares = has_class
                     if not declares and _defined_at(data, start):
                         declares = True
+                    if declares and _in_function(data, start):
+                        declares = False  # a local name: TSL003 judges class bodies
                 start = data.find(name, end)
         # a copy reads a field in one place and gives one in another: one string alone
         # (`x["created_at"]`) is not both
@@ -1266,6 +1268,45 @@ def _declares_at(data: bytes, start: int, end: int) -> bool:
         and (line_start == 0 or data[line_start - 1] == 0x0A)
         and _DECLARE_AFTER.match(data, end) is not None
     )
+
+
+_DEF_LINE = re.compile(rb"(?:async[ \t]+)?def[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]*[(\[]")
+
+
+def _in_function(data: bytes, offset: int) -> bool:
+    """Whether the line holding `offset` is certainly in a function body: a `def` line
+    starts one of the blocks it is in (the lines above with less indentation). A class
+    there is in the function too: `summarize` reads the module's top level, so TSL003 never
+    judges it. Strings or a continued line on the way make it "not known" (False)."""
+    line = data.rfind(b"\n", 0, offset) + 1
+    indent = _indent_at(data, line)
+    end = line - 1
+    while end > 0 and indent > 0:
+        start = data.rfind(b"\n", 0, end) + 1
+        text = data[start:end]
+        if b'"""' in text or b"'''" in text:
+            return False  # perhaps inside a string
+        stripped = text.lstrip(b" \t")
+        if stripped.rstrip(b"\r") and not stripped.startswith(b"#"):
+            here = len(text) - len(stripped)
+            if here < indent:
+                before = start - 2  # the last byte of the line above
+                if before >= 0 and data[before] == 0x0D:  # `\r\n`
+                    before -= 1
+                if before >= 0 and data[before] == 0x5C:  # `\`
+                    return False  # a continued line
+                if _DEF_LINE.match(stripped):
+                    return True
+                indent = here
+        end = start - 1
+    return False
+
+
+def _indent_at(data: bytes, line: int) -> int:
+    at = line
+    while at < len(data) and data[at] in _BLANKS:
+        at += 1
+    return at - line
 
 
 def _defined_at(data: bytes, start: int) -> bool:
