@@ -39,9 +39,35 @@ def names_by_string(data: bytes, start: int) -> bool:
     return back[at : at + 1] in (b"[", b",", b"\n")
 
 
-DECLARES = re.compile(rb"^[ \t]+" + NAMES + rb"\s*[:=]", re.MULTILINE)
+DECLARES = re.compile(rb"^[ \t]+(" + NAMES + rb")\s*[:=]", re.MULTILINE)
 DEFINES = re.compile(rb"\bdef[ \t]+" + NAMES + rb"\b")
 CLASS = re.compile(rb"^[ \t]*class[ \t]", re.MULTILINE)
+DEF_LINE = re.compile(rb"(async[ \t]+)?def[ \t]+\w+[ \t]*[(\[]")
+
+
+def in_function(data: bytes, offset: int) -> bool:
+    """A line is certainly in a function when, going up through the lines with less
+    indentation than the block so far (blank and comment lines aside), one is a `def`, and
+    no triple quote or continued line comes first."""
+    lines = data[:offset].split(b"\n")
+    current = lines.pop()
+    indent = len(current) - len(current.lstrip(b" \t"))
+    while lines and indent > 0:
+        text = lines.pop()
+        if b'"""' in text or b"'''" in text:
+            return False
+        stripped = text.lstrip(b" \t")
+        if not stripped.strip() or stripped.startswith(b"#"):
+            continue
+        if len(text) - len(stripped) < indent:
+            if lines and lines[-1].rstrip(b"\r").endswith(b"\\"):
+                return False
+            if DEF_LINE.match(stripped):
+                return True
+            indent = len(text) - len(stripped)
+    return False
+
+
 # TSL004's words, each with what a file needs besides to reach the database with them
 MAPPING_GATE = re.compile(rb"\*\*|setattr")
 MAPPING_WORDS = re.compile(
@@ -146,7 +172,9 @@ def reference(data: bytes) -> tuple[bool, bool, list[int]]:
             reads.add(m.start())
             named.add(m.start())
     copy = bool(reads and named and len(reads | named) > 1)
-    declares = bool((DECLARES.search(data) and CLASS.search(data)) or DEFINES.search(data))
+    places = [m.start(1) for m in DECLARES.finditer(data)] if CLASS.search(data) else []
+    places += [m.start() for m in DEFINES.finditer(data)]
+    declares = any(not in_function(data, offset) for offset in places)
     clones = [m.start() for m in clone_places(data)]
     gives = [*named, *(m.start() for m in OTHER_GIVES.finditer(data))] if copy else []
     lines = sorted({data.count(b"\n", 0, offset) + 1 for offset in [*gives, *clones]})
@@ -180,6 +208,7 @@ PIECES = [
     b" in ", b"in", b"for ", b"async ", b"}", b"==", b"!=",
     b"from copy import copy as dup\n", b"dup(", b"import copy as cp\n", b"cp.copy(",
     b"make_transient as mt\n", b"mt(", b"model_to_dict as m2d\n", b"m2d(", b"copy as",
+    b"def f(x):\n", b"\n    ", b"\n        ", b'"""', b"class A:\n",
 ]  # fmt: skip
 
 
@@ -197,6 +226,10 @@ def test_scan_agrees_with_the_reference(prescreen: Prescreen, data: bytes) -> No
         b"class A:\n    created_at = Column()\n",  # declares
         b"f(\n    created_at=1,\n)\n",  # an indented keyword, no class: no declaration
         b"    def created_at(self): ...\n",
+        b"class A:\n    def f(self):\n        created_at = 1\n",  # a local: no declaration
+        b"def f():\n    class A(B):\n        created_at = C()\n",  # nor in a class in there
+        b"class A:\n    def f(self): pass\n    created_at = 1\n",  # in the class body
+        b"class A:\n    x = '\\\ndef f(y)'\n    created_at = 1\n",  # a continued line
         b"a.created_atx = 1\nb.xcreated_at = 2\n",  # longer names only
         b"a.created_at == b.created_at\n",  # comparison, not a give
         b"setattr(r, 'created_at', s.created_at)\n",
