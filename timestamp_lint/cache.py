@@ -162,7 +162,7 @@ class Cache:
         self._listeners: str | None = None  # the project's listener digest, once computed
         self.dirty = False
         self._stats: dict[str, os.stat_result | None] = {}
-        self._observed: dict[str, list] = {}  # the rows `observe` computed in this run
+        self._observed: set[str] = set()  # the files `observe` read in this run
         self._root_text = str(self.root)
         self._rows_now: list[tuple[Path, list]] | None = None
         self._hashes: dict[str, str | None] = {}
@@ -314,7 +314,7 @@ class Cache:
         """Remember whether `path`, as `stat` describes it, may define listeners, and which
         timestamp fields its classes declare."""
         name = self._name(path)
-        seen = self._observed.get(name)
+        seen = self.listen.get(name) if name in self._observed else None
         if seen is not None and (seen[0], seen[1]) == (stat.st_mtime_ns, stat.st_size):
             return seen  # read for the listener check or the fields already (`_rows`)
         from timestamp_lint.columns import may_define_listeners  # (a warm run reads no file)
@@ -322,7 +322,7 @@ class Cache:
 
         declared = sorted(candidates_in(data, self.fields))
         row = [stat.st_mtime_ns, stat.st_size, may_define_listeners(data), declared]
-        self._observed[name] = row
+        self._observed.add(name)
         if self.listen.get(name) != row:
             self.listen[name] = row
             self.dirty = True

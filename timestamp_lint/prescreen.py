@@ -1508,6 +1508,12 @@ def _nested_import_names(
     return names
 
 
+_BINDERS = frozenset(
+    {ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor}
+    | {ast.comprehension, ast.withitem}
+)
+
+
 def _assigned_values(nodes: list[ast.AST]) -> dict[str, list[ast.expr]]:
     """Every value any assignment among a region's `nodes` binds to each name: `x = v`, `a, b = v`
     (both get all of v), `x: T = v`, `x += v`, `(x := v)`, `for x in v`, `with v as x`.
@@ -1525,6 +1531,8 @@ def _assigned_values(nodes: list[ast.AST]) -> dict[str, list[ast.expr]]:
                 values.setdefault(node.id, []).append(value)
 
     for node in nodes:
+        if node.__class__ not in _BINDERS:  # most nodes (trees from `ast.parse`: exact types)
+            continue
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 bind(target, node.value)
