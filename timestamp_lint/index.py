@@ -1049,7 +1049,6 @@ class ProjectIndex:
         self._all_names = False  # the names of every root registered (`_all_module_names`)
         self._registered_files: set[Path] = set()
         self._root_dirs: dict[str, bool] = {}
-        self._folder_roots: dict[str, list[tuple[Path, tuple[str, ...]]]] = {}
         self._site_folders: tuple[Path, ...] | None = None  # `_site`, found on first use
         self._distributions = None  # what installed distributions require (`_model_free`)
         self._installed_modules: dict[str, Path | None] = {}
@@ -1122,48 +1121,30 @@ class ProjectIndex:
         relative to each module root above it up to the project root (the project root
         itself, folders with `manage.py`/`pyproject.toml`/`setup.cfg`, their `src`),
         through namespace folders (PEP 420) on the way. (String work: it runs for every
-        project file on every run; what depends on the folder only is found once per
-        folder, `_roots_above`.)"""
+        project file on every run.)"""
         primary = self.module_id(path)
         found = [primary]
         if self._src and any(path.is_relative_to(src) for src in self._src):
             return found
-        text = str(path)
-        folder, _, name = text.rpartition(os.sep)
-        folder = folder or os.sep  # a file of the filesystem's root
-        stem = None if primary.is_package else name.rpartition(".")[0]
-        if stem is not None and not stem.isidentifier():
-            return found
-        primary_root = primary.root
-        for root, rest in self._roots_above(folder):
-            if root == primary_root:
-                continue
-            parts = rest if stem is None else (*rest, stem)
-            if parts:
-                found.append(ModuleId(".".join(parts), root, primary.is_package))
-        return found
-
-    def _roots_above(self, folder: str) -> list[tuple[Path, tuple[str, ...]]]:
-        """For the files of `folder`: each module root at or above it up to the project
-        root (see `module_ids`), with the folder names from there down to `folder`, when
-        all are identifiers; nearest the project root first. Computed once per folder."""
-        known = self._folder_roots.get(folder)
-        if known is not None:
-            return known
-        known = []
         root = str(self.config.root)
         prefix = root if root.endswith(os.sep) else root + os.sep
-        if folder == root or folder.startswith(prefix):
-            dirs = folder[len(prefix) :].split(os.sep) if folder != root else []
-            for size in range(len(dirs) + 1):  # the project root and `size` folders
-                rest = dirs[size:]
-                directory = prefix + os.sep.join(dirs[:size]) if size else root
-                if (size == 0 or self._is_root(directory)) and all(
-                    part.isidentifier() for part in rest
-                ):
-                    known.append((Path(directory), tuple(rest)))
-        self._folder_roots[folder] = known
-        return known
+        text = str(path)
+        if not text.startswith(prefix):
+            return found
+        *dirs, name = text[len(prefix) :].split(os.sep)
+        parts = dirs if primary.is_package else [*dirs, name.rpartition(".")[0]]
+        primary_root = str(primary.root)
+        for size in range(len(dirs) + 1):  # the root is the project root and `size` folders
+            rest = parts[size:]
+            directory = prefix + os.sep.join(dirs[:size]) if size else root
+            if (
+                rest
+                and directory != primary_root
+                and (size == 0 or self._is_root(directory))
+                and all(part.isidentifier() for part in rest)
+            ):
+                found.append(ModuleId(".".join(rest), Path(directory), primary.is_package))
+        return found
 
     def _register(self, path: Path) -> ModuleId:
         """Map the module names of `path` to it: the primary one now, the others (see
