@@ -48,11 +48,13 @@ DEF_LINE = re.compile(rb"(async[ \t]+)?def[ \t]+\w+[ \t]*[(\[]")
 def in_function(data: bytes, offset: int) -> bool:
     """A line is certainly in a function when, going up through the lines with less
     indentation than the block so far (blank and comment lines aside), one is a `def`, and
-    no triple quote or continued line comes first."""
+    no triple quote or continued line comes first, within 400 lines."""
     lines = data[:offset].split(b"\n")
     current = lines.pop()
     indent = len(current) - len(current.lstrip(b" \t"))
-    while lines and indent > 0:
+    budget = 400  # lines read at most: a longer way up is "not known"
+    while lines and indent > 0 and budget > 0:
+        budget -= 1
         text = lines.pop()
         if b'"""' in text or b"'''" in text:
             return False
@@ -247,6 +249,7 @@ def test_scan_agrees_with_the_reference(prescreen: Prescreen, data: bytes) -> No
         b"a = copy.copy(b)\nc = deepcopy(d)\ne = copy(f)\ns.add(a)\n",
         b"x.pk==None\nx.id = Nonex\ny.id\t=\tNone\n.id = None\nid = None\nx.save()\n",
         b"__init__ __dict__ ____table__ __mapper_\nM(**d)\n",
+        b"x = (  # c\n.__dict__)\nsetattr(a, b, c)\n",  # a comment before the dot: not known
         b"vars(src)\n",  # no way to the database: no clone
         b"M(**kw)\nname = obj._meta.verbose_name\n",  # `_meta`, but no list of columns
         b"M(**{f.name: getattr(s, f.name) for f in s._meta.concrete_fields})\n",

@@ -545,6 +545,10 @@ CLASS_BODIES = {
     ),
     "after a continued line": "class Old(Base):\n    x = 'a\\\ndef f(y)'\n    created_at = 1\n",
     "after a comment at the margin": "class Old(Base):\n# def f(x):\n    created_at = 1\n",
+    # a function too long to read up to its `def` counts as not known
+    "deep in a very long function": (
+        "class A:\n    pass\n\n\ndef f():\n" + "    x = 1\n" * 500 + "    created_at = 1\n"
+    ),
 }
 
 

@@ -1141,8 +1141,11 @@ def _dict_attribute_may_clone(data: bytes, start: int) -> bool:
         at -= 1
     if at >= 0 and data[at] in b")]":
         return True  # `f().__dict__`, `rows[0].__dict__`: the rule may follow it
+    word_end = at
     while at >= 0 and data[at] in _WORD_OR_DOT:
         at -= 1
+    if at == word_end:  # no object before the dot: its blanks are walked over again
+        at = before - 1
     while at >= 0 and data[at] in _BLANKS_AND_BREAKS:
         if data[at] == 0x0A and b"#" in data[data.rfind(b"\n", 0, at) + 1 : at]:
             return True  # a comment on a line walked over: not known
@@ -1270,6 +1273,7 @@ def _declares_at(data: bytes, start: int, end: int) -> bool:
     )
 
 
+_BLOCK_LINES = 400  # lines `_in_function` reads above a declaration at most
 _DEF_LINE = re.compile(rb"(?:async[ \t]+)?def[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]*[(\[]")
 
 
@@ -1277,11 +1281,16 @@ def _in_function(data: bytes, offset: int) -> bool:
     """Whether the line holding `offset` is certainly in a function body: a `def` line
     starts one of the blocks it is in (the lines above with less indentation). A class
     there is in the function too: `summarize` reads the module's top level, so TSL003 never
-    judges it. Strings or a continued line on the way make it "not known" (False)."""
+    judges it. Strings or a continued line on the way make it "not known" (False), and so
+    does a block that begins more than `_BLOCK_LINES` lines above (the walk stays short)."""
     line = data.rfind(b"\n", 0, offset) + 1
     indent = _indent_at(data, line)
     end = line - 1
+    budget = _BLOCK_LINES
     while end > 0 and indent > 0:
+        budget -= 1
+        if budget < 0:
+            return False
         start = data.rfind(b"\n", 0, end) + 1
         text = data[start:end]
         if b'"""' in text or b"'''" in text:
