@@ -1276,10 +1276,9 @@ class ProjectIndex:
             self._fingerprints[path] = fingerprint
         installed = path in self._installed_files
         module = self._ids[path] if installed else self._register(path)
-        # what `_mappings` searches: the project files that may define listeners and map
-        mapping_calls = not installed and (
-            data is None or (may_define_listeners(data) and may_map_imperatively(data))
-        )
+        # what `_mappings` searches: the project files that may map a class imperatively
+        # (which may define listeners too, `may_define_listeners`)
+        mapping_calls = not installed and (data is None or may_map_imperatively(data))
         summary = summarize(
             path, module.name, module.root, module.is_package, tree, self._fields, mapping_calls
         )
