@@ -192,3 +192,44 @@ def test_the_commit_of_a_checkout_and_whether_its_code_is_dirty(tmp_path):
     (code / "x.py").write_text("x = 2\n")
     assert rt.git_commit(code) == head + "+dirty"
     assert rt.git_commit(tmp_path / "missing") is None
+
+
+def test_a_base_linter_gets_its_own_table():
+    results = {
+        "meta": {"commit": "new1234", "base_commit": "old5678", "runs": 2},
+        "trees": [
+            record("big", ruff=[2.0], cold=[3.0, 3.2], **{"base cold": [4.0, 3.8]}),
+            record("plain", ruff=[1.0], cold=[1.0]),  # measured without a base
+        ],
+    }
+    summary = rt.summarize_tree(results["trees"][0])
+    assert summary["wall"]["base cold"] == 3.9
+    text = rt.markdown(results)
+    assert "Against `old5678`" in text
+    big = [line for line in text.splitlines() if line.startswith("| big |")]
+    assert big[-1] == "| big | 3.10 | 3.90 | 0.79 | 0.79 |"
+    assert not [line for line in text.splitlines()[-3:] if line.startswith("| plain |")]
+    assert "Against" not in rt.markdown({**results, "trees": results["trees"][1:]})
+
+
+def test_a_base_linter_runs_beside_the_cold_run_in_alternating_order(tmp_path, monkeypatch):
+    runs: list[str] = []
+
+    def measured(argv, cwd, env):
+        runs.append(f"{argv[0]} {'cold' if '--no-cache' in argv else 'cached'}")
+        return rt.Sample(wall=1.0, cpu=1.0, rss=0, returncode=0, stdout=b"[]")
+
+    monkeypatch.setattr(rt, "measure", measured)
+    monkeypatch.setattr(rt, "load1", lambda: 0.5)
+    tree = tmp_path / "tree"
+    (tree / "app").mkdir(parents=True)
+    (tree / "app/models.py").write_text("x = 1\n")
+    entry = {**record("t"), "samples": {}, "loads": []}
+    rt.one_round(entry, "new", "ruff", tree, {}, "old", base_first=False)
+    rt.one_round(entry, "new", "ruff", tree, {}, "old", base_first=True)
+    cold = [run for run in runs if run.endswith(" cold")]
+    assert cold == ["ruff cold", "new cold", "old cold", "ruff cold", "old cold", "new cold"]
+    assert len(entry["samples"]["base cold"]) == 2 and len(entry["samples"]["cold"]) == 2
+    assert "disagreements" not in entry  # the base's findings are its own
+    rt.one_round(entry, "new", "ruff", tree, {})  # without a base: none of its runs
+    assert len(entry["samples"]["base cold"]) == 2 and len(entry["samples"]["cold"]) == 3

@@ -49,6 +49,7 @@ START_MARK = "<!-- realtree:start -->"
 END_MARK = "<!-- realtree:end -->"
 POLL_SECONDS = 0.02
 MODES = ("ruff", "cold", "warm", "touched")
+BASE = "base cold"  # another linter's cold run, beside this one's in every round (`--base`)
 # ratio name -> (numerator, denominator, target): numerator <= target x denominator
 TARGETS = {
     "cold / ruff": ("cold", "ruff", 1.5),
@@ -88,10 +89,11 @@ def ratio_rows(medians: dict[str, float | None]) -> list[dict[str, Any]]:
 def summarize_tree(record: dict[str, Any]) -> dict[str, Any]:
     """Medians (wall, CPU), peak RSS (highest of the runs) and ratios of one tree's samples."""
     samples = record.get("samples", {})
-    wall = {m: median(s["wall"] for s in samples.get(m, [])) for m in MODES}
-    cpu = {m: median(s["cpu"] for s in samples.get(m, [])) for m in MODES}
-    rss = {m: max((s["rss"] for s in samples.get(m, [])), default=None) for m in MODES}
-    failed = {m: sum(1 for s in samples.get(m, []) if s["returncode"] not in (0, 1)) for m in MODES}
+    modes = (*MODES, BASE) if BASE in samples else MODES
+    wall = {m: median(s["wall"] for s in samples.get(m, [])) for m in modes}
+    cpu = {m: median(s["cpu"] for s in samples.get(m, [])) for m in modes}
+    rss = {m: max((s["rss"] for s in samples.get(m, [])), default=None) for m in modes}
+    failed = {m: sum(1 for s in samples.get(m, []) if s["returncode"] not in (0, 1)) for m in modes}
     return {"wall": wall, "cpu": cpu, "rss": rss, "failed": failed, "ratios": ratio_rows(wall)}
 
 
@@ -186,9 +188,35 @@ def markdown(results: dict[str, Any]) -> str:
         "fairer figure on a busy machine; every sample is in the results JSON. `load` is the "
         "range of the 1-minute load average at the start of each round."
     )
+    if any(BASE in record.get("samples", {}) for record in results["trees"]):
+        lines += _base_table(results)
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
+
+
+def _base_table(results: dict[str, Any]) -> list[str]:
+    """This linter's cold runs against the base linter's (`--base`), run side by side in
+    every round: how a change of the code shows through the machine's noise."""
+    base = results["meta"].get("base_commit") or results["meta"].get("base_linter") or "?"
+    lines = [
+        "",
+        f"Against `{base}`: its cold run beside this one's in every round, in alternating "
+        "order (medians).",
+        "",
+        "| tree | cold s | base cold s | cold / base | CPU cold / base |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for record in results["trees"]:
+        summary = summarize_tree(record)
+        wall, cpu = summary["wall"], summary["cpu"]
+        if wall.get(BASE) is None:
+            continue
+        lines.append(
+            f"| {record['name']} | {_seconds(wall['cold'])} | {_seconds(wall[BASE])} "
+            f"| {_plain_ratio(wall['cold'], wall[BASE])} | {_plain_ratio(cpu['cold'], cpu[BASE])} |"
+        )
+    return lines
 
 
 def replace_between_markers(text: str, body: str) -> str:
@@ -391,11 +419,11 @@ def commit_of(linter: str) -> str | None:
     return git_commit(Path(src)) if src else None
 
 
-def install_wheel(source: Path, workdir: Path) -> str:
-    """Install the checkout `source` into `workdir/linter-venv` as a regular (non-editable)
+def install_wheel(source: Path, workdir: Path, name: str = "linter-venv") -> str:
+    """Install the checkout `source` into `workdir/<name>` as a regular (non-editable)
     package, as users install it (an editable install adds an import finder to every start),
     and return its `timestamp-lint`. The first install takes the dependencies from PyPI."""
-    venv = workdir / "linter-venv"
+    venv = workdir / name
     python = venv / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -438,8 +466,16 @@ def tree_env(venv: Path | None) -> dict[str, str]:
 
 
 def one_round(
-    record: dict[str, Any], linter: str, ruff: str, tree: Path, env: dict[str, str]
+    record: dict[str, Any],
+    linter: str,
+    ruff: str,
+    tree: Path,
+    env: dict[str, str],
+    base: str | None = None,
+    base_first: bool = False,
 ) -> None:
+    """Every mode once on `tree`; with `base`, that linter's cold run beside this one's
+    (first when `base_first`: rounds alternate the order)."""
     samples = record["samples"]
     lint = [linter, ".", "--output-format", "json", *record.get("linter_args", [])]
     record["loads"].append(load1())
@@ -455,7 +491,7 @@ def one_round(
         )
         if sample.returncode not in (0, 1):
             log(f"[{record['name']}] {mode} exited {sample.returncode}: {sample.stderr[-400:]!r}")
-        if mode != "ruff":
+        if mode not in ("ruff", BASE):  # another commit may find otherwise
             keys = finding_keys(sample.stdout)
             if mode == "cold":
                 record["findings"] = None if keys is None else len(keys)
@@ -469,7 +505,12 @@ def one_round(
         )
 
     keep("ruff", measure([ruff, "check", "--no-cache", "--exit-zero", "."], tree, env))
+    base_lint = [base, *lint[1:], "--no-cache"] if base else None
+    if base_lint and base_first:
+        keep(BASE, measure(base_lint, tree, env))
     keep("cold", measure([*lint, "--no-cache"], tree, env))
+    if base_lint and not base_first:
+        keep(BASE, measure(base_lint, tree, env))
     measure(lint, tree, env)  # fill the cache, unmeasured
     keep("warm", measure(lint, tree, env))
     touched = tree / record["touch"]
@@ -491,6 +532,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         metavar="CHECKOUT",
         help="install CHECKOUT (non-editable) into WORKDIR/linter-venv and measure that",
+    )
+    parser.add_argument(
+        "--base", metavar="PATH", help="another timestamp-lint whose cold run goes beside ours"
+    )
+    parser.add_argument(
+        "--base-wheel",
+        type=Path,
+        metavar="CHECKOUT",
+        help="install CHECKOUT into WORKDIR/base-venv and use it as --base",
     )
     parser.add_argument("--ruff", default=shutil.which("ruff"), help="ruff executable")
     parser.add_argument("--trees", type=Path, default=HERE / "trees.json")
@@ -523,6 +573,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.wheel:
             log(f"installing {args.wheel} into {args.workdir / 'linter-venv'}")
             args.linter = install_wheel(args.wheel.resolve(), args.workdir)
+        if args.base_wheel:
+            log(f"installing {args.base_wheel} into {args.workdir / 'base-venv'}")
+            args.base = install_wheel(args.base_wheel.resolve(), args.workdir, "base-venv")
         if not args.linter or not args.ruff:
             parser.error("timestamp-lint or ruff not found: pass --linter / --ruff")
         venv_dirs = args.venvs or [
@@ -562,12 +615,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             + (["--large"] if args.large else [])
             + [f"--linter-arg={a}" for a in args.linter_arg]
             + (["--wheel ."] if args.wheel else [])
+            # the base by a placeholder: its path is this machine's
+            + (["--base-wheel BASE"] if args.base_wheel else [])
+            + (["--base BASE"] if args.base and not args.base_wheel else [])
         )
         meta = {
             "commit": git_commit(args.wheel / "timestamp_lint")
             if args.wheel
             else commit_of(args.linter),
             "wheel": bool(args.wheel),
+            "base_linter": args.base,
+            "base_commit": (
+                git_commit(args.base_wheel / "timestamp_lint")
+                if args.base_wheel
+                else commit_of(args.base)
+                if args.base
+                else None
+            ),
             "linter": args.linter,
             "linter_version": version(args.linter),
             "ruff_version": version(args.ruff),
@@ -580,11 +644,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         log("warm-up: one unmeasured cold run per tree (bytecode, page cache)")
         for dest, env in places:
-            measure([args.linter, ".", "--no-cache", *args.linter_arg], dest, env)
+            for linter in (args.linter, args.base) if args.base else (args.linter,):
+                measure([linter, ".", "--no-cache", *args.linter_arg], dest, env)
         for round_no in range(args.runs):
             log(f"round {round_no + 1}/{args.runs}")
             for record, (dest, env) in zip(records, places, strict=True):
-                one_round(record, args.linter, args.ruff, dest, env)
+                one_round(record, args.linter, args.ruff, dest, env, args.base, round_no % 2 == 1)
         meta["load_after"] = load1()
         results = {"meta": meta, "trees": records}
         args.workdir.mkdir(parents=True, exist_ok=True)
@@ -595,7 +660,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report)
     if args.write_readme:
         README.write_text(replace_between_markers(README.read_text(), report))
-        public = {**results, "meta": {k: v for k, v in results["meta"].items() if k != "linter"}}
+        paths = ("linter", "base_linter")  # of this machine: not for the project's files
+        public = {**results, "meta": {k: v for k, v in results["meta"].items() if k not in paths}}
         (HERE / "results.json").write_text(json.dumps(public, indent=1) + "\n")
     return 0
 
