@@ -504,6 +504,20 @@ mapper_registry.map_imperatively(Flow, flows)
 """
 
 
+def _parses_of(source: str, monkeypatch) -> list[str]:
+    """From now on, each `ast.parse` of the whole of `source`."""
+    parses: list[str] = []
+    real = ast.parse
+
+    def counting(text, *args, **kwargs):
+        if text == source:
+            parses.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", counting)
+    return parses
+
+
 def test_a_mapping_and_a_helper_are_read_from_the_summary_tree(tmp_path, monkeypatch) -> None:
     """The imperative mapping (`map_imperatively`) and a helper another file calls are read
     from the tree the module's summary was made from, not from a parse of their own."""
@@ -514,15 +528,7 @@ def test_a_mapping_and_a_helper_are_read_from_the_summary_tree(tmp_path, monkeyp
         "    return make_flow(created_at=m.created_at)\n"
     )
     (root / "app/two.py").unlink()
-    parses: list[str] = []
-    real = ast.parse
-
-    def counting(source, *args, **kwargs):
-        if source == MAPPED:
-            parses.append(source)
-        return real(source, *args, **kwargs)
-
-    monkeypatch.setattr(ast, "parse", counting)
+    parses = _parses_of(MAPPED, monkeypatch)
     findings = lint_paths([root], options=Options(cache=False, jobs=1)).findings
     assert [(f.path.name, f.code) for f in findings] == [("one.py", "TSL001")]
     assert len(parses) == 1
@@ -547,15 +553,7 @@ def test_a_one_file_run_parses_no_mapping_module(tmp_path: Path, monkeypatch) ->
     assert [(f.path.name, f.code) for f in first] == [("one.py", "TSL001")]
     one = root / "app/one.py"
     one.write_text(one.read_text() + "# edited\n")
-    parses: list[str] = []
-    real = ast.parse
-
-    def counting(source, *args, **kwargs):
-        if source == MAPPED:
-            parses.append(source)
-        return real(source, *args, **kwargs)
-
-    monkeypatch.setattr(ast, "parse", counting)
+    parses = _parses_of(MAPPED, monkeypatch)
     again = lint_paths([root], options=Options(jobs=1)).findings
     assert [(f.path.name, f.line, f.code) for f in again] == [
         (f.path.name, f.line, f.code) for f in first

@@ -158,7 +158,7 @@ def _may_be_column(data: bytes, line: int, value: int, hook: int) -> bool:
     between = data[value:hook]
     if not _UNKNOWN.search(between) and _ends_before(between):
         return False  # the statement ends before the hook: the hook is another's
-    indent = _indent(data, line)
+    indent = indent_of(data, line)
     end = line - 1
     while end > 0:
         start = data.rfind(b"\n", 0, end) + 1
@@ -166,7 +166,7 @@ def _may_be_column(data: bytes, line: int, value: int, hook: int) -> bool:
         if b'"""' in text or b"'''" in text:
             return True  # perhaps inside a string: not known
         stripped = text.lstrip(b" \t")
-        if stripped and not stripped.startswith(b"#") and _indent(data, start) < indent:
+        if stripped and not stripped.startswith(b"#") and indent_of(data, start) < indent:
             return not stripped.startswith((b"def ", b"async def "))
         end = start - 1
     return True
@@ -190,7 +190,8 @@ _NO_CALL_START = frozenset(b"[{'\"0123456789")
 _UNKNOWN = re.compile(rb"['\"#]")  # strings and comments may hold brackets
 
 
-def _indent(data: bytes, line: int) -> int:
+def indent_of(data: bytes, line: int) -> int:
+    """The width in bytes of the blanks that begin the line starting at `line`."""
     at = line
     while at < len(data) and data[at] in b" \t":
         at += 1

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from timestamp_lint import helpers
 from timestamp_lint.columns import NAME_BYTES
-from timestamp_lint.detect import field_names
+from timestamp_lint.detect import field_names, indent_of
 from timestamp_lint.ftypes import Config
 from timestamp_lint.helpers import columns_text
 from timestamp_lint.index import (
@@ -1284,7 +1284,7 @@ def _in_function(data: bytes, offset: int) -> bool:
     judges it. Strings or a continued line on the way make it "not known" (False), and so
     does a block that begins more than `_BLOCK_LINES` lines above (the walk stays short)."""
     line = data.rfind(b"\n", 0, offset) + 1
-    indent = _indent_at(data, line)
+    indent = indent_of(data, line)
     end = line - 1
     budget = _BLOCK_LINES
     while end > 0 and indent > 0:
@@ -1309,13 +1309,6 @@ def _in_function(data: bytes, offset: int) -> bool:
                 indent = here
         end = start - 1
     return False
-
-
-def _indent_at(data: bytes, line: int) -> int:
-    at = line
-    while at < len(data) and data[at] in _BLANKS:
-        at += 1
-    return at - line
 
 
 def _defined_at(data: bytes, start: int) -> bool:
