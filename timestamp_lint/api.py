@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -252,20 +253,120 @@ def process(
     return FileOutcome(path, tuple(engine.lint_file(path, fixed).findings), len(chosen))
 
 
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What reading one file told: its outcome (from the cache, or none to analyse), or the
+    task of analysing it; with the cache, its fingerprint and what `Cache.observe` saw."""
+
+    outcome: FileOutcome | None = None
+    task: tuple[Path, bytes | None, Fingerprint | None] | None = None
+    fingerprint: Fingerprint | None = None
+    row: list | None = None
+
+
+def _from_cache(
+    cache: Cache, path: Path, options: Options, since: ChangedLines | None
+) -> tuple[FileOutcome | None, os.stat_result | None]:
+    """The cached outcome of `path` if its mtime and size say it is unchanged (one stat,
+    no read), and the stat."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None, None  # reading it tells what is wrong
+    hit = cache.lookup(path, stat)
+    if not _usable(hit, options, since):
+        return None, stat
+    return FileOutcome(path, tuple(hit), cached=True), stat
+
+
+def _read(
+    engine: Callable[[], Engine],
+    path: Path,
+    options: Options,
+    since: ChangedLines | None,
+    cache: Cache | None,
+    cached: Cache | None,
+    stat: os.stat_result | None = None,
+) -> _Read:
+    """Read `path` once: what `cached` results still serve it, or what the byte scan says
+    it needs (`stat`: the file's, when the caller took it)."""
+    if options.stdin is not None:
+        return _Read(task=(path, options.stdin, None))
+    data = None
+    try:
+        if cached is not None and stat is None:
+            hit, stat = _from_cache(cached, path, options, since)
+            if hit is not None:
+                return _Read(hit)
+        if cache is not None and stat is None:
+            stat = os.stat(path)
+        data = read_source(path)
+    except (OSError, SourceError):
+        return _Read(task=(path, data, None))  # the engine reports what is wrong with it
+    fingerprint = row = None
+    if cache is not None and stat is not None:  # the content hash only serves the cache
+        fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
+        row = cache.observe(path, stat, data)
+        if cached is not None and _usable(
+            hit := cached.lookup(path, stat, fingerprint[2]), options, since
+        ):
+            return _Read(FileOutcome(path, tuple(hit), cached=True), row=row)
+    if not engine().needs_analysis(data, path):
+        engine().index.trees.forget(path)
+        return _Read(FileOutcome(path), fingerprint=fingerprint, row=row)
+    return _Read(task=(path, data, fingerprint), fingerprint=fingerprint, row=row)
+
+
+def _read_and_process(
+    engine: Engine,
+    path: Path,
+    options: Options,
+    since: ChangedLines | None,
+    cache: Cache | None,
+    stat: os.stat_result | None,
+) -> _Read:
+    """`_read`, then the analysis it asks for: the outcome of `path`, whatever it took."""
+    read = _read(lambda: engine, path, options, since, cache, cache, stat)
+    if read.task is None:
+        return read
+    _, data, fingerprint = read.task
+    outcome = process(engine, path, options, data, fingerprint, since)
+    return replace(read, outcome=outcome, task=None)
+
+
 # --------------------------------------------------------------------------- parallelism
 
 # Workers start when the files to analyse so far reach either size: fewer, and smaller, cost
 # less than starting the workers (parsing and the first pass take about 0.4 s per MB)
 PARALLEL_MIN_FILES = 48
 PARALLEL_MIN_BYTES = 256 * 1024
+# A run with this many files to read (the cache serving none of them) reads them in shards
+# of `SHARD_FILES`, across this process and its workers: the byte scan, which decides what
+# to analyse, is most of the work on a large tree.
+SHARD_MIN_FILES = 400
+SHARD_FILES = 24
+SHARDS_AHEAD = 3  # shards given to each worker before it asks for more
 _worker_engine: Engine | None = None
 _worker_since: ChangedLines | None = None  # inherited, like the engine: never pickled
+_worker_cache: Cache | None = None  # (read only: what it observes goes back to the parent)
 
 
 def _work(task: tuple[Path, bytes | None, Fingerprint | None, Options]) -> FileOutcome:
     path, data, fingerprint, options = task
     assert _worker_engine is not None
     return process(_worker_engine, path, options, data, fingerprint, _worker_since)
+
+
+def _work_shard(task: tuple[list[tuple[Path, os.stat_result | None]], Options]) -> list[_Read]:
+    shard, options = task
+    assert _worker_engine is not None
+    return [
+        _read_and_process(_worker_engine, path, options, _worker_since, _worker_cache, stat)
+        for path, stat in shard
+    ]
 
 
 def _fork_pool(jobs: int) -> ProcessPoolExecutor:
@@ -308,7 +409,8 @@ class _Analyser:
     """Processes files as the read loop finds them: in this process while there are few,
     in forked worker processes once there are enough to pay for them. The workers start at
     that moment, before the rest of the files are read, so they do not inherit those bytes.
-    A worker that dies costs only the file it was on (a TSL999)."""
+    A worker that dies costs only the file it was on (a TSL999). A run with many files to
+    read reads them in shards (`shards`), across this process and the workers."""
 
     def __init__(
         self, engine: Callable[[], Engine], options: Options, since: ChangedLines | None = None
@@ -367,16 +469,18 @@ class _Analyser:
             self.abort()
             raise
         self.pool.shutdown()
+        self.pool = None
         _worker_engine = None
-        for index, result in enumerate(results):
-            if result is None:  # one at a time, each in a fresh worker
-                results[index] = self._alone(self.tasks[index])
+        lost = [index for index, result in enumerate(results) if result is None]
+        again = self._recover(_work, [(*self.tasks[index], self.options) for index in lost])
+        for index, outcome in zip(lost, again, strict=True):
+            results[index] = outcome if outcome is not None else _crashed(self.tasks[index][0])
         return results  # type: ignore[return-value]
 
     def abort(self) -> None:
         """Stop the workers at once (the run is interrupted): none outlives the run."""
-        global _worker_engine
-        _worker_engine = None
+        global _worker_engine, _worker_cache
+        _worker_engine = _worker_cache = None
         pool, self.pool = self.pool, None
         if pool is None:
             return
@@ -390,24 +494,93 @@ class _Analyser:
             with contextlib.suppress(Exception):
                 process.join(1)
 
-    def _alone(self, task: tuple[Path, bytes | None, Fingerprint | None]) -> FileOutcome:
+    def shards(
+        self, todo: list[tuple[Path, os.stat_result | None]], cache: Cache | None
+    ) -> list[_Read]:
+        """Read, scan and analyse the files of `todo` (each with its stat, if taken) in
+        shards: the workers take them from the front, this process from the back, until
+        they meet. One outcome per file, in the order of `todo`. The files of a shard whose
+        worker died are read again one at a time, each in a fresh worker."""
         from concurrent.futures.process import BrokenProcessPool
 
-        global _worker_engine, _worker_since
-        _worker_engine, _worker_since = self.engine, self.since
-        pool = _fork_pool(1)
+        global _worker_engine, _worker_since, _worker_cache
+        engine = self.engine
+        engine.prepare()  # what each worker would otherwise compute again
+        engine.index.trees.prune(lambda path, data: engine.needs_analysis(data, path))
+        _worker_engine, _worker_since, _worker_cache = engine, self.since, cache
+        pieces = [todo[i : i + SHARD_FILES] for i in range(0, len(todo), SHARD_FILES)]
+        workers = self.jobs - 1  # and this process
+        self.pool = _fork_pool(workers)
+        pending = deque(range(len(pieces)))  # the shards no process has taken yet
+        given: dict[int, Future] = {}
+        finished: dict[int, list[_Read]] = {}
+
+        def give() -> None:
+            """Keep each worker a few shards ahead, taken from the front."""
+            assert self.pool is not None
+            while pending and sum(not f.done() for f in given.values()) < SHARDS_AHEAD * workers:
+                number = pending[0]
+                try:
+                    given[number] = self.pool.submit(_work_shard, (pieces[number], self.options))
+                except BrokenProcessPool:
+                    return  # a worker died: this process reads the rest
+                pending.popleft()
+
         try:
-            outcome = pool.submit(_work, (*task, self.options)).result()
-            pool.shutdown()
-            return outcome
-        except BaseException as exc:
-            self.pool = pool
+            give()
+            engine.index.trees.stop()  # a tree parsed from now on may serve another process
+            while pending:  # this process reads from the back
+                number = pending.pop()
+                finished[number] = [
+                    _read_and_process(engine, path, self.options, self.since, cache, stat)
+                    for path, stat in pieces[number]
+                ]
+                give()
+            for number, future in given.items():
+                with contextlib.suppress(BrokenProcessPool):  # read again below
+                    finished[number] = future.result()
+        except BaseException:  # Ctrl-C, or worse: the workers stop now, not after the queue
             self.abort()
-            if not isinstance(exc, BrokenProcessPool):
-                raise
-            return _crashed(task[0])
+            raise
+        self.pool.shutdown()
+        self.pool = None
+        results: list[_Read | None] = []
+        for number, piece in enumerate(pieces):
+            results.extend(finished.get(number, [None] * len(piece)))
+        lost = [n for n, read in enumerate(results) if read is None]
+        again = self._recover(_work_shard, [([todo[n]], self.options) for n in lost], cache)
+        for n, reads in zip(lost, again, strict=True):
+            results[n] = reads[0] if reads is not None else _Read(_crashed(todo[n][0]))
+        _worker_engine = _worker_cache = None
+        return results  # type: ignore[return-value]
+
+    def _recover(self, work: Callable, tasks: list, cache: Cache | None = None) -> list:
+        """`work(task)` for each task of a pool that broke, one at a time in a fresh worker
+        (the same one until a task crashes it): None for each task that crashed its worker."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        global _worker_engine, _worker_since, _worker_cache
+        _worker_engine, _worker_since, _worker_cache = self.engine, self.since, cache
+        results: list = []
+        try:
+            for task in tasks:
+                if self.pool is None:
+                    self.pool = _fork_pool(1)
+                try:
+                    results.append(self.pool.submit(work, task).result())
+                except BrokenProcessPool:
+                    results.append(None)
+                    self.pool.shutdown()
+                    self.pool = None
+        except BaseException:
+            self.abort()
+            raise
         finally:
-            _worker_engine = None
+            _worker_engine = _worker_cache = None
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
+        return results
 
 
 # --------------------------------------------------------------------------- runs
@@ -451,44 +624,49 @@ def run(
     outcomes: dict[Path, FileOutcome] = {}
     analyser = _Analyser(engine, options, since)
 
-    def take(path: Path, cached: Cache | None) -> None:
+    def done(path: Path, read: _Read) -> None:
+        outcome = read.outcome
+        assert outcome is not None
+        outcomes[path] = outcome
+        # only a result that describes the file as it is on disk is worth keeping
+        if (
+            cache is not None
+            and read.fingerprint is not None
+            and not (outcome.cached or outcome.fixed or outcome.error)
+        ):
+            cache.store(
+                path,
+                read.fingerprint,
+                outcome.findings,
+                outcome.deps,
+                outcome.analyzed,
+                outcome.listeners,
+            )
+
+    def take(path: Path, cached: Cache | None, stat: os.stat_result | None = None) -> None:
         """Lint `path` (from `cached` results where they are still valid)."""
-        if options.stdin is not None:
-            analyser.add(path, options.stdin, None)
-            return
-        data = None
-        try:
-            if cached is not None:
-                stat = os.stat(path)
-                if _usable(hit := cached.lookup(path, stat), options, since):
-                    outcomes[path] = FileOutcome(path, tuple(hit), cached=True)
-                    return
-            elif cache is not None:
-                stat = os.stat(path)
-            data = read_source(path)
-        except (OSError, SourceError):
-            analyser.add(path, data, None)  # the engine reports what is wrong with it
-            return
-        fingerprint = None
-        if cache is not None:  # the content hash only serves the cache
-            fingerprint = (stat.st_mtime_ns, stat.st_size, content_hash(data))
-            cache.observe(path, stat, data)
-            if cached is not None and _usable(
-                hit := cached.lookup(path, stat, fingerprint[2]), options, since
-            ):
-                outcomes[path] = FileOutcome(path, tuple(hit), cached=True)
-                return
-        if not engine().needs_analysis(data, path):
-            engine().index.trees.forget(path)
-            outcomes[path] = FileOutcome(path)
-            if cache is not None and fingerprint is not None:
-                cache.store(path, fingerprint, (), {}, analyzed=False)
+        read = _read(engine, path, options, since, cache, cached, stat)
+        if read.task is not None:
+            analyser.add(*read.task)
         else:
-            analyser.add(path, data, fingerprint)
+            done(path, read)
 
     try:  # an interrupted run stops its workers
-        for path in files:
-            take(path, cache)
+        todo: list[tuple[Path, os.stat_result | None]] = []
+        for path in files:  # what the cache serves takes one stat
+            hit, stat = _from_cache(cache, path, options, since) if cache else (None, None)
+            if hit is not None:
+                outcomes[path] = hit
+            else:
+                todo.append((path, stat))
+        if analyser.jobs > 1 and len(todo) >= SHARD_MIN_FILES and options.stdin is None:
+            for (path, _), read in zip(todo, analyser.shards(todo, cache), strict=True):
+                if cache is not None and read.row is not None:
+                    cache.adopt(path, read.row)  # observed by a worker
+                done(path, read)
+        else:
+            for path, stat in todo:
+                take(path, cache, stat)
         # Cached results assume the timestamp field names the models declared when they
         # were written: when a model now declares another, every file is judged again.
         if cache is not None and config.detect_fields and cache.declarations_changed():
@@ -499,17 +677,7 @@ def run(
         analyser.abort()
         raise
     for (path, _, fingerprint), outcome in zip(analyser.tasks, analyser.outcomes(), strict=True):
-        outcomes[path] = outcome
-        # only a result that describes the file as it is on disk is worth keeping
-        if cache is not None and fingerprint is not None and not (outcome.fixed or outcome.error):
-            cache.store(
-                path,
-                fingerprint,
-                outcome.findings,
-                outcome.deps,
-                outcome.analyzed,
-                outcome.listeners,
-            )
+        done(path, _Read(outcome, fingerprint=fingerprint))
     if cache is not None:
         cache.save()
     ordered = [outcomes[path] for path in files]

@@ -322,11 +322,16 @@ class Cache:
 
         declared = sorted(candidates_in(data, self.fields))
         row = [stat.st_mtime_ns, stat.st_size, may_define_listeners(data), declared]
+        self.adopt(path, row)
+        return row
+
+    def adopt(self, path: Path, row: list) -> None:
+        """Remember `row`, what `observe` told of `path` (in a worker process, maybe)."""
+        name = self._name(path)
         self._observed.add(name)
         if self.listen.get(name) != row:
             self.listen[name] = row
             self.dirty = True
-        return row
 
     def store(
         self,

@@ -194,6 +194,11 @@ class Engine:
                 )
             )
 
+    def prepare(self) -> None:
+        """Do now what every file's analysis shares and computes once (the field names the
+        models declare): before worker processes fork, so that none computes it again."""
+        self.prescreen.prepare()
+
     def needs_analysis(self, data: bytes, path: Path) -> bool:
         """The byte-level pre-filter: can this file (at `path`) hold a finding at all?"""
         if not self.rules:

@@ -151,6 +151,12 @@ class Prescreen:
         self._region: _RegionFacts | None = None
         self._starts: tuple[ast.Module, dict[int, list[tuple[int, int]]]] = (self._tree, {})
 
+    def prepare(self) -> None:
+        """Learn the field names the scan looks for (once: it reads the project's models)."""
+        if self._field_bytes is None:
+            self.fields = field_names(self.index)
+            self._field_bytes = tuple(sorted(f.encode() for f in self.fields))
+
     def scan(self, data: bytes) -> ByteScan:
         """The byte-level pre-filter (remembered for the file at hand, which later stages
         ask about again). Most files mention no field at all, which `bytes.find` tells at
@@ -173,9 +179,7 @@ class Prescreen:
         """
         if data is self._scanned[0]:
             return self._scanned[1]
-        if self._field_bytes is None:
-            self.fields = field_names(self.index)
-            self._field_bytes = tuple(sorted(f.encode() for f in self.fields))
+        self.prepare()
         found = self._scan(data)
         self._scanned = (data, found)
         return found

@@ -1,0 +1,131 @@
+"""A run with many files to read reads them in shards, across the main process and its
+workers (`api._Analyser.shards`): the results are those of one process, whatever the split."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from timestamp_lint import api
+from timestamp_lint.api import Options, fix_paths, lint_paths
+from timestamp_lint.cache import CACHE_DIR_NAME
+
+from .test_speed_features import LEARNED, USE, _many
+
+FILES = 60  # above the lowered threshold below: 15 shards of 4 files
+
+
+@pytest.fixture(autouse=True)
+def _small_shards(monkeypatch) -> None:
+    monkeypatch.setattr(api, "SHARD_MIN_FILES", 20)
+    monkeypatch.setattr(api, "SHARD_FILES", 4)
+
+
+def _findings(root: Path, jobs: int, cache: bool = False) -> list[tuple[str, int, str]]:
+    result = lint_paths([root], options=Options(cache=cache, jobs=jobs))
+    return [(f.path.name, f.line, f.code) for f in result.findings]
+
+
+def _recording(monkeypatch, where: Path) -> None:
+    """Record which process analyses each file (`process` runs where the file is read)."""
+    real = api.process
+
+    def recording(engine, path, options, *rest):
+        with where.open("a") as out:
+            out.write(f"{os.getpid()} {path.name}\n")
+        return real(engine, path, options, *rest)
+
+    monkeypatch.setattr(api, "process", recording)
+
+
+def test_shards_give_the_results_of_one_process(tmp_path: Path, monkeypatch) -> None:
+    root = _many(tmp_path, FILES)
+    (root / "app/zz_learned.py").write_text(LEARNED)  # a learned field, read by both
+    where = tmp_path / "where"
+    _recording(monkeypatch, where)
+    serial = _findings(root, jobs=1)
+    assert {line.split()[0] for line in where.read_text().splitlines()} == {str(os.getpid())}
+    where.unlink()
+    assert _findings(root, jobs=2) == serial
+    assert ("zz_learned.py", 15, "TSL001") in serial
+    assert len(serial) == 3 + len(range(0, FILES, 7))
+    analysed = [line.split() for line in where.read_text().splitlines()]
+    assert sorted(name for _, name in analysed) == sorted({name for _, name in analysed})
+    # the main process reads the last shards, a worker the first ones
+    mine = {name for pid, name in analysed if pid == str(os.getpid())}
+    theirs = {name for pid, name in analysed if pid != str(os.getpid())}
+    assert "zz_learned.py" in mine and "service_000.py" in theirs
+
+
+def test_a_few_files_are_not_sharded(tmp_path: Path, monkeypatch) -> None:
+    root = _many(tmp_path, 10)
+    where = tmp_path / "where"
+    _recording(monkeypatch, where)
+    assert len(_findings(root, jobs=2)) == 2 + len(range(0, 10, 7))
+    assert {line.split()[0] for line in where.read_text().splitlines()} == {str(os.getpid())}
+
+
+def test_a_shard_worker_that_dies_costs_only_its_file(tmp_path: Path, monkeypatch) -> None:
+    root = _many(tmp_path, FILES)
+    real = api.process
+    main = os.getpid()
+
+    def crashing(engine, path, options, *rest):
+        if path.name == "service_000.py":  # in the first shard: a worker's
+            if os.getpid() == main:
+                raise AssertionError("expected the first shard to be read by a worker")
+            os._exit(1)  # what a segfault in the native parser looks like from outside
+        return real(engine, path, options, *rest)
+
+    monkeypatch.setattr(api, "process", crashing)
+    findings = lint_paths([root], options=Options(cache=False, jobs=2)).findings
+    by_file = {f.path.name: f.code for f in findings}
+    assert by_file["service_000.py"] == "TSL999"
+    assert by_file["service_007.py"] == by_file["service_056.py"] == "TSL001"
+    assert by_file["one.py"] == "TSL001"
+    assert len(findings) == 2 + len(range(0, FILES, 7))
+
+
+@pytest.mark.parametrize("detect", [True, False])
+def test_a_sharded_run_fills_the_cache_for_the_next_one(
+    tmp_path: Path, monkeypatch, detect: bool
+) -> None:
+    """What the workers saw of each file (its results, whether it may define listeners,
+    which fields it declares) reaches the cache: the next run reads no file. (Without the
+    field detection, no file is read for its declarations before the shards.)"""
+    root = _many(tmp_path, FILES)
+    if not detect:
+        (root / "pyproject.toml").write_text("[tool.timestamp-lint]\ndetect-fields = false\n")
+    (root / "app/zz_learned.py").write_text(LEARNED)
+    expected = _findings(root, jobs=1)
+    assert _findings(root, jobs=2, cache=True) == expected
+    saved = json.loads(next((root / CACHE_DIR_NAME).glob("results-*.json")).read_text())
+    names = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py"))
+    assert sorted(saved["listen"]) == names  # what each file told, wherever it was read
+    read: list[Path] = []
+    real = api.read_source
+
+    def counting(path: Path, **kwargs) -> bytes:
+        read.append(path)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(api, "read_source", counting)
+    from timestamp_lint import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "read_source", counting)
+    assert _findings(root, jobs=2, cache=True) == expected
+    assert [p.name for p in read if p.suffix == ".py"] == []
+
+
+def test_fixes_in_shards_are_those_of_one_process(tmp_path: Path) -> None:
+    serial, sharded = _many(tmp_path / "a", FILES), _many(tmp_path / "b", FILES)
+    one = fix_paths([serial], options=Options(cache=False, jobs=1))
+    two = fix_paths([sharded], options=Options(cache=False, jobs=2))
+    assert one.fixed == two.fixed == 2 + len(range(0, FILES, 7))
+    assert not one.findings and not two.findings
+    for path in sorted(serial.rglob("*.py")):
+        assert path.read_bytes() == (sharded / path.relative_to(serial)).read_bytes()
+    assert USE not in (sharded / "app/service_007.py").read_text()
