@@ -347,7 +347,7 @@ PARALLEL_MIN_BYTES = 256 * 1024
 # of `SHARD_FILES`, across this process and its workers: the byte scan, which decides what
 # to analyse, is most of the work on a large tree.
 SHARD_MIN_FILES = 400
-SHARD_FILES = 24
+SHARD_FILES = 64
 SHARDS_AHEAD = 3  # shards given to each worker before it asks for more
 _worker_engine: Engine | None = None
 _worker_since: ChangedLines | None = None  # inherited, like the engine: never pickled
