@@ -21,6 +21,7 @@ FILES = 60  # above the lowered threshold below: 15 shards of 4 files
 @pytest.fixture(autouse=True)
 def _small_shards(monkeypatch) -> None:
     monkeypatch.setattr(api, "SHARD_MIN_FILES", 20)
+    monkeypatch.setattr(api, "SHARD_MIN_BYTES", 2_000)
     monkeypatch.setattr(api, "SHARD_FILES", 4)
 
 
@@ -60,12 +61,18 @@ def test_shards_give_the_results_of_one_process(tmp_path: Path, monkeypatch) -> 
     assert "zz_learned.py" in mine and "service_000.py" in theirs
 
 
-def test_a_few_files_are_not_sharded(tmp_path: Path, monkeypatch) -> None:
-    root = _many(tmp_path, 10)
-    where = tmp_path / "where"
-    _recording(monkeypatch, where)
-    assert len(_findings(root, jobs=2)) == 2 + len(range(0, 10, 7))
-    assert {line.split()[0] for line in where.read_text().splitlines()} == {str(os.getpid())}
+@pytest.mark.parametrize("count, min_bytes", [(10, 2_000), (FILES, 100_000)])
+def test_a_few_or_small_files_are_not_sharded(
+    tmp_path: Path, monkeypatch, count: int, min_bytes: int
+) -> None:
+    root = _many(tmp_path, count)
+    monkeypatch.setattr(api, "SHARD_MIN_BYTES", min_bytes)  # FILES files: ~5,000 bytes
+
+    def sharding(*args: object) -> None:
+        raise AssertionError("read in shards")
+
+    monkeypatch.setattr(api._Analyser, "shards", sharding)
+    assert len(_findings(root, jobs=2)) == 2 + len(range(0, count, 7))
 
 
 def test_a_shard_worker_that_dies_costs_only_its_file(tmp_path: Path, monkeypatch) -> None:

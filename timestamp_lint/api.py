@@ -343,10 +343,12 @@ def _read_and_process(
 # less than starting the workers (parsing and the first pass take about 0.4 s per MB)
 PARALLEL_MIN_FILES = 48
 PARALLEL_MIN_BYTES = 256 * 1024
-# A run with this many files to read (the cache serving none of them) reads them in shards
-# of `SHARD_FILES`, across this process and its workers: the byte scan, which decides what
-# to analyse, is most of the work on a large tree.
+# A run with this many files to read (the cache serving none of them), holding this many
+# bytes, reads them in shards of `SHARD_FILES`, across this process and its workers: the
+# byte scan, which decides what to analyse, is most of the work on a large tree. (On fewer
+# or smaller files, starting a worker costs more than it saves.)
 SHARD_MIN_FILES = 400
+SHARD_MIN_BYTES = 4 * 1024 * 1024
 SHARD_FILES = 64
 SHARDS_AHEAD = 3  # shards given to each worker before it asks for more
 _worker_engine: Engine | None = None
@@ -513,17 +515,22 @@ class _Analyser:
         self.pool = _fork_pool(workers)
         pending = deque(range(len(pieces)))  # the shards no process has taken yet
         given: dict[int, Future] = {}
+        ahead: deque[Future] = deque()  # the last ones given, maybe not done
         finished: dict[int, list[_Read]] = {}
 
         def give() -> None:
-            """Keep each worker a few shards ahead, taken from the front."""
+            """Keep the workers `SHARDS_AHEAD` shards each ahead, taken from the front
+            (asked after every file this process reads: a worker never waits long)."""
             assert self.pool is not None
-            while pending and sum(not f.done() for f in given.values()) < SHARDS_AHEAD * workers:
+            while ahead and ahead[0].done():
+                ahead.popleft()
+            while pending and len(ahead) < SHARDS_AHEAD * workers:
                 number = pending[0]
                 try:
                     given[number] = self.pool.submit(_work_shard, (pieces[number], self.options))
                 except BrokenProcessPool:
                     return  # a worker died: this process reads the rest
+                ahead.append(given[number])
                 pending.popleft()
 
         try:
@@ -531,11 +538,11 @@ class _Analyser:
             engine.index.trees.stop()  # a tree parsed from now on may serve another process
             while pending:  # this process reads from the back
                 number = pending.pop()
-                finished[number] = [
-                    _read_and_process(engine, path, self.options, self.since, cache, stat)
-                    for path, stat in pieces[number]
-                ]
-                give()
+                finished[number] = []
+                for path, stat in pieces[number]:
+                    read = _read_and_process(engine, path, self.options, self.since, cache, stat)
+                    finished[number].append(read)
+                    give()
             for number, future in given.items():
                 with contextlib.suppress(BrokenProcessPool):  # read again below
                     finished[number] = future.result()
@@ -659,7 +666,7 @@ def run(
                 outcomes[path] = hit
             else:
                 todo.append((path, stat))
-        if analyser.jobs > 1 and len(todo) >= SHARD_MIN_FILES and options.stdin is None:
+        if analyser.jobs > 1 and options.stdin is None and _worth_sharding(todo):
             for (path, _), read in zip(todo, analyser.shards(todo, cache), strict=True):
                 if cache is not None and read.row is not None:
                     cache.adopt(path, read.row)  # observed by a worker
@@ -701,6 +708,23 @@ def run(
         errors=tuple(o.error for o in ordered if o.error),
         outputs={o.path: o.output for o in ordered if o.output is not None},
     )
+
+
+def _worth_sharding(todo: list[tuple[Path, os.stat_result | None]]) -> bool:
+    """Whether the files of `todo` (with their stat, where taken: the others are stat-ed
+    now) are enough to read in shards (`SHARD_MIN_FILES`, `SHARD_MIN_BYTES`)."""
+    if len(todo) < SHARD_MIN_FILES:
+        return False
+    size = 0
+    for index, (path, stat) in enumerate(todo):
+        if stat is None:
+            with contextlib.suppress(OSError):  # reading it tells what is wrong
+                stat = os.stat(path)
+                todo[index] = (path, stat)
+        size += stat.st_size if stat is not None else 0
+        if size >= SHARD_MIN_BYTES:
+            return True
+    return False
 
 
 def _unlistable(notes: WalkNotes, paths: Sequence[Path]) -> list[Finding]:
