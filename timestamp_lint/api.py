@@ -602,8 +602,9 @@ def run(
     """Process every file under `paths` (or the one stdin file) and collect the outcomes.
 
     Each file is stat-ed; an unchanged file with a valid cache entry is not even read. The
-    others are read once and pre-filtered here; only files that can hold a finding are
-    analysed (in worker processes when there are many).
+    others are read once and pre-filtered; only files that can hold a finding are analysed.
+    Many files to read are read in shards, by this process and its workers; a few, here,
+    the ones to analyse going to workers when there are many (`_Analyser`).
     """
     options = with_unsafe(options, config)
     notes = WalkNotes()
