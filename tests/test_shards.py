@@ -136,3 +136,31 @@ def test_fixes_in_shards_are_those_of_one_process(tmp_path: Path) -> None:
     for path in sorted(serial.rglob("*.py")):
         assert path.read_bytes() == (sharded / path.relative_to(serial)).read_bytes()
     assert USE not in (sharded / "app/service_007.py").read_text()
+
+
+@pytest.mark.parametrize("shards", [True, False], ids=["shards", "workers"])
+def test_a_file_fixed_by_a_worker_that_then_died_is_read_again(
+    tmp_path: Path, monkeypatch, shards: bool
+) -> None:
+    """The worker wrote its fix, then died before its result came back: the file is read
+    again from disk (already fixed), not fixed again from the bytes read before."""
+    root = _many(tmp_path, FILES)
+    if not shards:
+        monkeypatch.setattr(api, "SHARD_MIN_FILES", 10 * FILES)
+    real = api.process
+    main = os.getpid()
+    died = tmp_path / "died"
+
+    def dying(engine, path, options, *rest):
+        outcome = real(engine, path, options, *rest)
+        if path.name == "service_007.py" and os.getpid() != main and not died.exists():
+            died.touch()
+            os._exit(1)  # fixed on disk, the outcome lost
+        return outcome
+
+    monkeypatch.setattr(api, "process", dying)
+    result = fix_paths([root], options=Options(cache=False, jobs=2))
+    assert died.exists()
+    assert result.errors == ()
+    assert USE not in (root / "app/service_007.py").read_text()
+    assert (root / "app/service_014.py").read_text() != USE

@@ -474,7 +474,9 @@ class _Analyser:
         self.pool = None
         _worker_engine = None
         lost = [index for index, result in enumerate(results) if result is None]
-        again = self._recover(_work, [(*self.tasks[index], self.options) for index in lost])
+        # read again: a worker may have fixed the file before its pool broke (nor is the
+        # old fingerprint the file's then)
+        again = self._recover(_work, [(self.tasks[i][0], None, None, self.options) for i in lost])
         for index, outcome in zip(lost, again, strict=True):
             results[index] = outcome if outcome is not None else _crashed(self.tasks[index][0])
         return results  # type: ignore[return-value]
@@ -555,7 +557,10 @@ class _Analyser:
         for number, piece in enumerate(pieces):
             results.extend(finished.get(number, [None] * len(piece)))
         lost = [n for n, read in enumerate(results) if read is None]
-        again = self._recover(_work_shard, [([todo[n]], self.options) for n in lost], cache)
+        # stat and read again: a worker may have fixed the file before its pool broke
+        again = self._recover(
+            _work_shard, [([(todo[n][0], None)], self.options) for n in lost], cache
+        )
         for n, reads in zip(lost, again, strict=True):
             results[n] = reads[0] if reads is not None else _Read(_crashed(todo[n][0]))
         _worker_engine = _worker_cache = None
