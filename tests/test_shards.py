@@ -13,6 +13,9 @@ from timestamp_lint import api
 from timestamp_lint.api import Options, fix_paths, lint_paths
 from timestamp_lint.cache import CACHE_DIR_NAME
 
+from . import test_speed_features as speed
+from .conftest import FIXTURES, expected_markers
+from .test_fixtures import MARKED, NO_CACHE, _found
 from .test_speed_features import LEARNED, USE, _many
 
 FILES = 60  # above the lowered threshold below: 15 shards of 4 files
@@ -164,3 +167,46 @@ def test_a_file_fixed_by_a_worker_that_then_died_is_read_again(
     assert result.errors == ()
     assert USE not in (root / "app/service_007.py").read_text()
     assert (root / "app/service_014.py").read_text() != USE
+
+
+def _everything_in_shards(monkeypatch) -> list[int]:
+    """Read every run's files in shards of 2 on two processes; the list counts the runs."""
+    monkeypatch.setattr(api, "SHARD_MIN_FILES", 1)
+    monkeypatch.setattr(api, "SHARD_MIN_BYTES", 1)
+    monkeypatch.setattr(api, "SHARD_FILES", 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    runs: list[int] = []
+    real = api._Analyser.shards
+
+    def counted(self, *args):
+        runs.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(api._Analyser, "shards", counted)
+    return runs
+
+
+@pytest.mark.parametrize("name", MARKED)
+def test_fixture_markers_in_shards(name: str, monkeypatch) -> None:
+    runs = _everything_in_shards(monkeypatch)
+    project = FIXTURES / name
+    monkeypatch.chdir(project)
+    found = _found(project, lint_paths(["."], options=NO_CACHE).findings)
+    assert found == expected_markers(project)
+    assert runs
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        speed.test_editing_a_model_rechecks_the_files_that_use_it,
+        speed.test_adding_a_module_rechecks_resolution,
+        speed.test_a_listener_added_anywhere_rechecks_the_results_that_asked,
+    ],
+    ids=lambda test: test.__name__.removeprefix("test_"),
+)
+def test_cached_runs_in_shards(test, tmp_path: Path, monkeypatch) -> None:
+    """The cache's tests, every file read in shards: results stay right across edits."""
+    runs = _everything_in_shards(monkeypatch)
+    test(tmp_path)
+    assert runs
