@@ -80,17 +80,7 @@ def test_a_few_or_small_files_are_not_sharded(
 
 def test_a_shard_worker_that_dies_costs_only_its_file(tmp_path: Path, monkeypatch) -> None:
     root = _many(tmp_path, FILES)
-    real = api.process
-    main = os.getpid()
-
-    def crashing(engine, path, options, *rest):
-        if path.name == "service_000.py":  # in the first shard: a worker's
-            if os.getpid() == main:
-                raise AssertionError("expected the first shard to be read by a worker")
-            os._exit(1)  # what a segfault in the native parser looks like from outside
-        return real(engine, path, options, *rest)
-
-    monkeypatch.setattr(api, "process", crashing)
+    speed.crash_in_a_worker(monkeypatch, "service_000.py")  # in the first shard: a worker's
     findings = lint_paths([root], options=Options(cache=False, jobs=2)).findings
     by_file = {f.path.name: f.code for f in findings}
     assert by_file["service_000.py"] == "TSL999"

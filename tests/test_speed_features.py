@@ -263,19 +263,25 @@ def test_workers_give_the_same_output_as_one_process(tmp_path: Path) -> None:
     assert len(json.loads(serial.stdout)) == 2 + len(range(0, 3 * api.PARALLEL_MIN_FILES, 7))
 
 
-def test_a_worker_that_dies_costs_only_its_file(tmp_path: Path, monkeypatch) -> None:
-    root = _many(tmp_path, 2 * api.PARALLEL_MIN_FILES)
+def crash_in_a_worker(monkeypatch, name: str) -> None:
+    """The analysis of the file `name` kills its worker process (and must not run in this
+    one): what a segfault in the native parser looks like from outside."""
     real = api.process
     main = os.getpid()
 
     def crashing(engine, path, options, *rest):
-        if path.name == "service_007.py":
+        if path.name == name:
             if os.getpid() == main:
-                raise AssertionError("expected the analysis to run in worker processes")
-            os._exit(1)  # what a segfault in the native parser looks like from outside
+                raise AssertionError(f"expected {name} to be analysed by a worker")
+            os._exit(1)
         return real(engine, path, options, *rest)
 
     monkeypatch.setattr(api, "process", crashing)
+
+
+def test_a_worker_that_dies_costs_only_its_file(tmp_path: Path, monkeypatch) -> None:
+    root = _many(tmp_path, 2 * api.PARALLEL_MIN_FILES)
+    crash_in_a_worker(monkeypatch, "service_007.py")
     findings = lint_paths([root], options=Options(cache=False, jobs=2)).findings
     by_file = {f.path.name: f.code for f in findings}
     assert by_file["service_007.py"] == "TSL999"

@@ -667,7 +667,7 @@ def run(
     try:  # an interrupted run stops its workers
         todo: list[tuple[Path, os.stat_result | None]] = []
         for path in files:  # what the cache serves takes one stat
-            hit, stat = _from_cache(cache, path, options, since) if cache else (None, None)
+            hit, stat = (None, None) if cache is None else _from_cache(cache, path, options, since)
             if hit is not None:
                 outcomes[path] = hit
             else:
@@ -717,17 +717,17 @@ def run(
 
 
 def _worth_sharding(todo: list[tuple[Path, os.stat_result | None]]) -> bool:
-    """Whether the files of `todo` (with their stat, where taken: the others are stat-ed
-    now) are enough to read in shards (`SHARD_MIN_FILES`, `SHARD_MIN_BYTES`)."""
+    """Whether the files of `todo` (with their stat, where the cache took it; the others
+    are stat-ed now, up to `SHARD_MIN_BYTES`) are enough to read in shards."""
     if len(todo) < SHARD_MIN_FILES:
         return False
     size = 0
-    for index, (path, stat) in enumerate(todo):
+    for path, stat in todo:
         if stat is None:
             with contextlib.suppress(OSError):  # reading it tells what is wrong
-                stat = os.stat(path)
-                todo[index] = (path, stat)
-        size += stat.st_size if stat is not None else 0
+                size += os.stat(path).st_size
+        else:
+            size += stat.st_size
         if size >= SHARD_MIN_BYTES:
             return True
     return False
