@@ -9,6 +9,7 @@ and the options alone, which is what lets the results be cached and spread over 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 from collections import deque
@@ -42,10 +43,9 @@ from timestamp_lint.report import display_path
 from timestamp_lint.source import SourceError, read_source
 
 if TYPE_CHECKING:  # (`since` and `difflib` are imported where `--since` / `--diff` need them)
-    from concurrent.futures import Future, ProcessPoolExecutor
-
     from timestamp_lint.engine import Engine, FileResult
     from timestamp_lint.since import ChangedLines
+    from timestamp_lint.workers import Workers
 
 
 @dataclass(frozen=True)
@@ -351,6 +351,7 @@ SHARD_MIN_FILES = 400
 SHARD_MIN_BYTES = 4 * 1024 * 1024
 SHARD_FILES = 64
 SHARDS_AHEAD = 3  # shards given to each worker before it asks for more
+FILES_AHEAD = 4  # files to analyse sent to each worker before it answers
 _worker_engine: Engine | None = None
 _worker_since: ChangedLines | None = None  # inherited, like the engine: never pickled
 _worker_cache: Cache | None = None  # (read only: what it observes goes back to the parent)
@@ -371,15 +372,12 @@ def _work_shard(task: tuple[list[tuple[Path, os.stat_result | None]], Options]) 
     ]
 
 
-def _fork_pool(jobs: int) -> ProcessPoolExecutor:
-    """Worker processes forked from this one (imported here: most runs never need them)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def _fork_workers(count: int, work: Callable, ahead: int) -> Workers:
+    """Worker processes forked from this one, running `work` (imported here: most runs never
+    need them)."""
+    from timestamp_lint.workers import Workers
 
-    context = multiprocessing.get_context("fork")
-    return ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
-    )
+    return Workers(count, work, start=functools.partial(_worker_start, os.getpid()), ahead=ahead)
 
 
 def _worker_start(parent: int) -> None:
@@ -423,8 +421,8 @@ class _Analyser:
         jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
         self.jobs = jobs if hasattr(os, "fork") else 1
         self.tasks: list[tuple[Path, bytes | None, Fingerprint | None]] = []
-        self.futures: list[Future] = []
-        self.pool: ProcessPoolExecutor | None = None
+        self.tickets: list[int] = []
+        self.pool: Workers | None = None
         self.pending = 0  # bytes of the files added
 
     @property
@@ -445,11 +443,11 @@ class _Analyser:
 
             trees = self.engine.index.trees  # each worker inherits the ones still needed
             trees.prune(lambda path, data: self.engine.needs_analysis(data, path))
-            self.pool = _fork_pool(self.jobs)
-            self.futures = [self.pool.submit(_work, (*task, self.options)) for task in self.tasks]
+            self.pool = _fork_workers(self.jobs, _work, FILES_AHEAD)
+            self.tickets = [self.pool.submit((*task, self.options)) for task in self.tasks]
             trees.stop(forget=True)  # the workers lint from now on
         elif self.pool is not None:
-            self.futures.append(self.pool.submit(_work, (path, data, fingerprint, self.options)))
+            self.tickets.append(self.pool.submit((path, data, fingerprint, self.options)))
 
     def outcomes(self) -> list[FileOutcome]:
         """One outcome per added file, in the order they were added."""
@@ -457,25 +455,25 @@ class _Analyser:
             return [
                 process(self.engine, p, self.options, d, f, self.since) for p, d, f in self.tasks
             ]
-        from concurrent.futures.process import BrokenProcessPool
+        from timestamp_lint.workers import WorkerLost
 
         global _worker_engine
         results: list[FileOutcome | None] = []
         try:
-            for future in self.futures:
+            for ticket in self.tickets:
                 try:
-                    results.append(future.result())
-                except BrokenProcessPool:
+                    results.append(self.pool.result(ticket))
+                except WorkerLost:
                     results.append(None)
+            self.pool.close()
         except BaseException:  # Ctrl-C, or worse: the workers stop now, not after the queue
             self.abort()
             raise
-        self.pool.shutdown()
         self.pool = None
         _worker_engine = None
         lost = [index for index, result in enumerate(results) if result is None]
-        # read again: a worker may have fixed the file before its pool broke (nor is the
-        # old fingerprint the file's then)
+        # read again: a worker may have fixed the file before it died (nor is the old
+        # fingerprint the file's then)
         again = self._recover(_work, [(self.tasks[i][0], None, None, self.options) for i in lost])
         for index, outcome in zip(lost, again, strict=True):
             results[index] = outcome if outcome is not None else _crashed(self.tasks[index][0])
@@ -486,17 +484,8 @@ class _Analyser:
         global _worker_engine, _worker_cache
         _worker_engine = _worker_cache = None
         pool, self.pool = self.pool, None
-        if pool is None:
-            return
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        for process in processes:
-            with contextlib.suppress(Exception):
-                process.terminate()
-        with contextlib.suppress(Exception):
-            pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            with contextlib.suppress(Exception):
-                process.join(1)
+        if pool is not None:
+            pool.kill()
 
     def shards(
         self, todo: list[tuple[Path, os.stat_result | None]], cache: Cache | None
@@ -505,7 +494,7 @@ class _Analyser:
         shards: the workers take them from the front, this process from the back, until
         they meet. One outcome per file, in the order of `todo`. The files of a shard whose
         worker died are read again one at a time, each in a fresh worker."""
-        from concurrent.futures.process import BrokenProcessPool
+        from timestamp_lint.workers import WorkerLost
 
         global _worker_engine, _worker_since, _worker_cache
         engine = self.engine
@@ -514,28 +503,20 @@ class _Analyser:
         _worker_engine, _worker_since, _worker_cache = engine, self.since, cache
         pieces = [todo[i : i + SHARD_FILES] for i in range(0, len(todo), SHARD_FILES)]
         workers = self.jobs - 1  # and this process
-        self.pool = _fork_pool(workers)
         pending = deque(range(len(pieces)))  # the shards no process has taken yet
-        given: dict[int, Future] = {}
-        ahead: deque[Future] = deque()  # the last ones given, maybe not done
+        given: dict[int, int] = {}  # shard number: ticket
         finished: dict[int, list[_Read]] = {}
-
-        def give() -> None:
-            """Keep the workers `SHARDS_AHEAD` shards each ahead, taken from the front
-            (asked after every file this process reads: a worker never waits long)."""
-            assert self.pool is not None
-            while ahead and ahead[0].done():
-                ahead.popleft()
-            while pending and len(ahead) < SHARDS_AHEAD * workers:
-                number = pending[0]
-                try:
-                    given[number] = self.pool.submit(_work_shard, (pieces[number], self.options))
-                except BrokenProcessPool:
-                    return  # a worker died: this process reads the rest
-                ahead.append(given[number])
-                pending.popleft()
-
         try:
+            pool = self.pool = _fork_workers(workers, _work_shard, SHARDS_AHEAD)
+
+            def give() -> None:
+                """Keep the workers `SHARDS_AHEAD` shards each ahead, taken from the front
+                (asked after every file this process reads: a worker never waits long)."""
+                pool.poll()
+                while pending and pool.alive and pool.unanswered < SHARDS_AHEAD * workers:
+                    number = pending.popleft()
+                    given[number] = pool.submit((pieces[number], self.options))
+
             give()
             engine.index.trees.stop()  # a tree parsed from now on may serve another process
             while pending:  # this process reads from the back
@@ -545,19 +526,19 @@ class _Analyser:
                     read = _read_and_process(engine, path, self.options, self.since, cache, stat)
                     finished[number].append(read)
                     give()
-            for number, future in given.items():
-                with contextlib.suppress(BrokenProcessPool):  # read again below
-                    finished[number] = future.result()
+            for number, ticket in given.items():
+                with contextlib.suppress(WorkerLost):  # read again below
+                    finished[number] = pool.result(ticket)
+            pool.close()
         except BaseException:  # Ctrl-C, or worse: the workers stop now, not after the queue
             self.abort()
             raise
-        self.pool.shutdown()
         self.pool = None
         results: list[_Read | None] = []
         for number, piece in enumerate(pieces):
             results.extend(finished.get(number, [None] * len(piece)))
         lost = [n for n, read in enumerate(results) if read is None]
-        # stat and read again: a worker may have fixed the file before its pool broke
+        # stat and read again: a worker may have fixed the file before it died
         again = self._recover(
             _work_shard, [([(todo[n][0], None)], self.options) for n in lost], cache
         )
@@ -567,9 +548,9 @@ class _Analyser:
         return results  # type: ignore[return-value]
 
     def _recover(self, work: Callable, tasks: list, cache: Cache | None = None) -> list:
-        """`work(task)` for each task of a pool that broke, one at a time in a fresh worker
+        """`work(task)` for each task whose worker died, one at a time in a fresh worker
         (the same one until a task crashes it): None for each task that crashed its worker."""
-        from concurrent.futures.process import BrokenProcessPool
+        from timestamp_lint.workers import WorkerLost
 
         global _worker_engine, _worker_since, _worker_cache
         _worker_engine, _worker_since, _worker_cache = self.engine, self.since, cache
@@ -577,12 +558,12 @@ class _Analyser:
         try:
             for task in tasks:
                 if self.pool is None:
-                    self.pool = _fork_pool(1)
+                    self.pool = _fork_workers(1, work, 1)
                 try:
-                    results.append(self.pool.submit(work, task).result())
-                except BrokenProcessPool:
+                    results.append(self.pool.result(self.pool.submit(task)))
+                except WorkerLost:
                     results.append(None)
-                    self.pool.shutdown()
+                    self.pool.close()
                     self.pool = None
         except BaseException:
             self.abort()
@@ -590,7 +571,7 @@ class _Analyser:
         finally:
             _worker_engine = _worker_cache = None
         if self.pool is not None:
-            self.pool.shutdown()
+            self.pool.close()
             self.pool = None
         return results
 
