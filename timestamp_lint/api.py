@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from timestamp_lint import tempfiles
-from timestamp_lint.cache import CACHE_DIR_NAME, Cache, Fingerprint, content_hash
+from timestamp_lint.cache import CACHE_DIR_NAME, Cache, Fingerprint, blake2b, content_hash
 from timestamp_lint.config import (
     Overrides,
     Selection,
@@ -844,7 +843,7 @@ def run_projects(
         if not project.cache:
             project_options = replace(project_options, cache=False)
         elif options.cache_dir is not None and len(projects) > 1:  # one folder per project
-            key = hashlib.blake2b(os.fsencode(project.config.root), digest_size=8).hexdigest()
+            key = blake2b(os.fsencode(project.config.root), digest_size=8).hexdigest()
             project_options = replace(project_options, cache_dir=options.cache_dir / key)
         changed = since(project.config) if since is not None else None
         results.append(run(project.paths, project.config, project_options, changed))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from timestamp_lint import tempfiles
+from timestamp_lint.cache import blake2b
 
 if TYPE_CHECKING:  # imported where summaries are read or written: `tidy` needs neither
     from timestamp_lint.index import ClassSummary, ModuleSummary
@@ -150,12 +150,10 @@ class SummaryStore:
         """`folder`: "installed" for site-packages modules, "project" for the project's own
         (whose module name and root are checked again on load: they come from the layout)."""
         self.directory = directory / folder
-        self.key = hashlib.blake2b(
-            json.dumps([FORMAT, sorted(fields)]).encode(), digest_size=8
-        ).hexdigest()
+        self.key = blake2b(json.dumps([FORMAT, sorted(fields)]).encode(), digest_size=8).hexdigest()
 
     def _file(self, path: Path) -> Path:
-        name = hashlib.blake2b(os.fsencode(path), digest_size=16).hexdigest()
+        name = blake2b(os.fsencode(path), digest_size=16).hexdigest()
         return self.directory / f"{name}-{self.key}.json"
 
     def load(self, path: Path, stat: os.stat_result) -> tuple[ModuleSummary, str] | None:
