@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from timestamp_lint import api
+from timestamp_lint import api, detect
 from timestamp_lint.api import Options, fix_paths, lint_paths
 from timestamp_lint.cache import CACHE_DIR_NAME
 
@@ -53,7 +53,21 @@ def test_shards_give_the_results_of_one_process(tmp_path: Path, monkeypatch) -> 
     serial = _findings(root, jobs=1)
     assert {line.split()[0] for line in where.read_text().splitlines()} == {str(os.getpid())}
     where.unlink()
+    reading = tmp_path / "reading"
+    real = detect.read_candidates
+
+    def recorded(paths, configured):
+        paths = list(paths)
+        with reading.open("a") as out:
+            out.write("".join(f"{os.getpid()} {path.name}\n" for path in paths))
+        return real(paths, configured)
+
+    monkeypatch.setattr(detect, "read_candidates", recorded)
     assert _findings(root, jobs=2) == serial
+    # the field names were learned from one reading of every file, shared by both processes
+    read = [line.split() for line in reading.read_text().splitlines()]
+    assert sorted(name for _, name in read) == sorted(p.name for p in root.rglob("*.py"))
+    assert len({pid for pid, _ in read}) == 2
     assert ("zz_learned.py", 15, "TSL001") in serial
     assert len(serial) == 3 + len(range(0, FILES, 7))
     analysed = [line.split() for line in where.read_text().splitlines()]

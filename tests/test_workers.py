@@ -32,7 +32,7 @@ def _deadline():
 
 
 def work(task):
-    kind, value = task
+    kind, value = task  # one function for every kind: the tests read as a table
     if kind == "add":
         return value + INHERITED.get("offset", 0)
     if kind == "pid":
@@ -61,8 +61,8 @@ def _gone(pid: int) -> bool:
 def test_answers_come_back_by_ticket_with_inherited_state() -> None:
     INHERITED["offset"] = 1000  # set before the fork: the workers see it, no pickling
     try:
-        pool = Workers(2, work, ahead=2)
-        tickets = [pool.submit(("add", n)) for n in range(50)]
+        pool = Workers(2, ahead=2)
+        tickets = [pool.submit(work, ("add", n)) for n in range(50)]
         assert [pool.result(t) for t in reversed(tickets)] == [n + 1000 for n in range(49, -1, -1)]
         pool.close()
     finally:
@@ -70,17 +70,17 @@ def test_answers_come_back_by_ticket_with_inherited_state() -> None:
 
 
 def test_the_tasks_are_spread_over_the_workers() -> None:
-    pool = Workers(2, work, ahead=1)
-    pids = {pool.result(t) for t in [pool.submit(("pid", None)) for _ in range(8)]}
+    pool = Workers(2, ahead=1)
+    pids = {pool.result(t) for t in [pool.submit(work, ("pid", None)) for _ in range(8)]}
     pool.close()
     assert len(pids) == 2
     assert os.getpid() not in pids
 
 
 def test_a_task_that_raises_raises_again_here_and_the_worker_goes_on() -> None:
-    pool = Workers(1, work)
-    failing = pool.submit(("raise", "boom"))
-    after = pool.submit(("add", 1))
+    pool = Workers(1)
+    failing = pool.submit(work, ("raise", "boom"))
+    after = pool.submit(work, ("add", 1))
     with pytest.raises(ValueError, match="boom"):
         pool.result(failing)
     assert pool.result(after) == 1
@@ -88,10 +88,10 @@ def test_a_task_that_raises_raises_again_here_and_the_worker_goes_on() -> None:
 
 
 def test_a_worker_that_dies_loses_only_what_it_held() -> None:
-    pool = Workers(2, work, ahead=1)
+    pool = Workers(2, ahead=1)
     pids = [worker.pid for worker in pool._workers]
-    dying = pool.submit(("die", None))
-    rest = [pool.submit(("add", n)) for n in range(20)]
+    dying = pool.submit(work, ("die", None))
+    rest = [pool.submit(work, ("add", n)) for n in range(20)]
     with pytest.raises(WorkerLost):
         pool.result(dying)
     assert [pool.result(t) for t in rest] == list(range(20))  # the other worker did them
@@ -101,9 +101,9 @@ def test_a_worker_that_dies_loses_only_what_it_held() -> None:
 
 
 def test_when_every_worker_is_dead_the_queued_tasks_are_lost() -> None:
-    pool = Workers(1, work, ahead=1)
-    dying = pool.submit(("die", None))
-    queued = [pool.submit(("add", n)) for n in range(3)]
+    pool = Workers(1, ahead=1)
+    dying = pool.submit(work, ("die", None))
+    queued = [pool.submit(work, ("add", n)) for n in range(3)]
     for ticket in [dying, *queued]:
         with pytest.raises(WorkerLost):
             pool.result(ticket)
@@ -116,15 +116,15 @@ def test_large_messages_both_ways_do_not_block() -> None:
     """Several tasks and results far larger than a pipe's buffer, in flight at once: the
     main process writes and reads as the pipes allow, and never waits on a full one."""
     big = [bytes([n]) * (3 * 1024 * 1024) for n in range(6)]
-    pool = Workers(2, work, ahead=3)
-    tickets = [pool.submit(("echo", payload)) for payload in big]
+    pool = Workers(2, ahead=3)
+    tickets = [pool.submit(work, ("echo", payload)) for payload in big]
     assert [pool.result(t) for t in tickets] == big
     pool.close()
 
 
 def test_poll_moves_work_while_this_process_does_its_own() -> None:
-    pool = Workers(1, work, ahead=2)
-    tickets = [pool.submit(("add", n)) for n in range(4)]
+    pool = Workers(1, ahead=2)
+    tickets = [pool.submit(work, ("add", n)) for n in range(4)]
     deadline = time.monotonic() + 30
     while not all(pool.done(t) for t in tickets) and time.monotonic() < deadline:
         pool.poll()  # what the main process does between two files of its own
@@ -136,16 +136,16 @@ def test_poll_moves_work_while_this_process_does_its_own() -> None:
 
 
 def test_close_reaps_every_worker_and_kill_stops_busy_ones() -> None:
-    pool = Workers(2, work)
+    pool = Workers(2)
     pids = [worker.pid for worker in pool._workers]
-    pool.result(pool.submit(("add", 1)))
+    pool.result(pool.submit(work, ("add", 1)))
     pool.close()
     assert all(_gone(pid) for pid in pids)
 
-    busy = Workers(2, work, ahead=1)
+    busy = Workers(2, ahead=1)
     pids = [worker.pid for worker in busy._workers]
-    busy.submit(("sleep", 30))
-    busy.submit(("sleep", 30))
+    busy.submit(work, ("sleep", 30))
+    busy.submit(work, ("sleep", 30))
     busy.poll(0.1)
     started = time.monotonic()
     busy.kill()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -343,27 +342,30 @@ def _read_and_process(
 PARALLEL_MIN_FILES = 48
 PARALLEL_MIN_BYTES = 256 * 1024
 # A run with this many files to read (the cache serving none of them), holding this many
-# bytes, reads them in shards of `SHARD_FILES`, across this process and its workers: the
-# byte scan, which decides what to analyse, is most of the work on a large tree. (On fewer
-# or smaller files, starting a worker costs more than it saves.)
+# bytes, reads them across this process and its workers: the byte scan, which decides what
+# to analyse, is most of the work on a large tree. (On fewer or smaller files, starting a
+# worker costs more than it saves.) The workers take shards of files from the front, at most
+# `SHARD_FILES` each and smaller as fewer are left (`SHARD_SHARE`), so that they finish
+# about when this process, which reads one file at a time from the back, meets them.
 SHARD_MIN_FILES = 400
 SHARD_MIN_BYTES = 4 * 1024 * 1024
 SHARD_FILES = 64
-SHARDS_AHEAD = 3  # shards given to each worker before it asks for more
+SHARD_SHARE = 4  # a shard is at most 1 / (SHARD_SHARE x processes) of the files left
+SHARDS_AHEAD = 2  # shards given to each worker before it answers one
 FILES_AHEAD = 4  # files to analyse sent to each worker before it answers
 _worker_engine: Engine | None = None
 _worker_since: ChangedLines | None = None  # inherited, like the engine: never pickled
 _worker_cache: Cache | None = None  # (read only: what it observes goes back to the parent)
 
 
-def _work(task: tuple[Path, bytes | None, Fingerprint | None, Options]) -> FileOutcome:
-    path, data, fingerprint, options = task
+def _work(
+    path: Path, data: bytes | None, fingerprint: Fingerprint | None, options: Options
+) -> FileOutcome:
     assert _worker_engine is not None
     return process(_worker_engine, path, options, data, fingerprint, _worker_since)
 
 
-def _work_shard(task: tuple[list[tuple[Path, os.stat_result | None]], Options]) -> list[_Read]:
-    shard, options = task
+def _work_shard(shard: list[tuple[Path, os.stat_result | None]], options: Options) -> list[_Read]:
     assert _worker_engine is not None
     return [
         _read_and_process(_worker_engine, path, options, _worker_since, _worker_cache, stat)
@@ -371,12 +373,19 @@ def _work_shard(task: tuple[list[tuple[Path, os.stat_result | None]], Options]) 
     ]
 
 
-def _fork_workers(count: int, work: Callable, ahead: int) -> Workers:
-    """Worker processes forked from this one, running `work` (imported here: most runs never
-    need them)."""
+def _read_candidates(paths: list[Path]) -> tuple[list[tuple[Path, str]], list[Path]]:
+    """A worker's part of the reading that learns the field names."""
+    from timestamp_lint import detect
+
+    assert _worker_engine is not None
+    return detect.read_candidates(paths, frozenset(_worker_engine.config.fields))
+
+
+def _fork_workers(count: int, ahead: int) -> Workers:
+    """Worker processes forked from this one (imported here: most runs never need them)."""
     from timestamp_lint.workers import Workers
 
-    return Workers(count, work, start=functools.partial(_worker_start, os.getpid()), ahead=ahead)
+    return Workers(count, start=functools.partial(_worker_start, os.getpid()), ahead=ahead)
 
 
 def _worker_start(parent: int) -> None:
@@ -442,11 +451,11 @@ class _Analyser:
 
             trees = self.engine.index.trees  # each worker inherits the ones still needed
             trees.prune(lambda path, data: self.engine.needs_analysis(data, path))
-            self.pool = _fork_workers(self.jobs, _work, FILES_AHEAD)
-            self.tickets = [self.pool.submit((*task, self.options)) for task in self.tasks]
+            self.pool = _fork_workers(self.jobs, FILES_AHEAD)
+            self.tickets = [self.pool.submit(_work, *task, self.options) for task in self.tasks]
             trees.stop(forget=True)  # the workers lint from now on
         elif self.pool is not None:
-            self.tickets.append(self.pool.submit((path, data, fingerprint, self.options)))
+            self.tickets.append(self.pool.submit(_work, path, data, fingerprint, self.options))
 
     def outcomes(self) -> list[FileOutcome]:
         """One outcome per added file, in the order they were added."""
@@ -489,53 +498,59 @@ class _Analyser:
     def shards(
         self, todo: list[tuple[Path, os.stat_result | None]], cache: Cache | None
     ) -> list[_Read]:
-        """Read, scan and analyse the files of `todo` (each with its stat, if taken) in
-        shards: the workers take them from the front, this process from the back, until
-        they meet. One outcome per file, in the order of `todo`. The files of a shard whose
-        worker died are read again one at a time, each in a fresh worker."""
+        """Read, scan and analyse the files of `todo` (each with its stat, if taken): the
+        workers take shards from the front, this process one file at a time from the back,
+        until they meet. One outcome per file, in the order of `todo`. The files of a shard
+        whose worker died are read again one at a time, each in a fresh worker."""
+        from timestamp_lint import detect
         from timestamp_lint.workers import WorkerLost
 
         global _worker_engine, _worker_since, _worker_cache
         engine = self.engine
-        engine.prepare()  # what each worker would otherwise compute again
-        engine.index.trees.prune(lambda path, data: engine.needs_analysis(data, path))
         _worker_engine, _worker_since, _worker_cache = engine, self.since, cache
-        pieces = [todo[i : i + SHARD_FILES] for i in range(0, len(todo), SHARD_FILES)]
+        # The field names, which every file's scan needs, are learned from the project's
+        # files before the workers fork, so that none learns them again; when that reads
+        # every file, workers forked for that alone read their parts (`_learn`).
+        if detect.reads_every_file(engine.index):
+            self._learn()
+        engine.prepare()
+        engine.index.trees.prune(lambda path, data: engine.needs_analysis(data, path))
         workers = self.jobs - 1  # and this process
-        pending = deque(range(len(pieces)))  # the shards no process has taken yet
-        given: dict[int, int] = {}  # shard number: ticket
-        finished: dict[int, list[_Read]] = {}
+        front, back = 0, len(todo)  # the files no process has taken: todo[front:back]
+        given: dict[int, tuple[int, int]] = {}  # ticket: the shard, as todo[start:end]
+        results: list[_Read | None] = [None] * len(todo)
         try:
-            pool = self.pool = _fork_workers(workers, _work_shard, SHARDS_AHEAD)
+            pool = self.pool = _fork_workers(workers, SHARDS_AHEAD)
 
             def give() -> None:
                 """Keep the workers `SHARDS_AHEAD` shards each ahead, taken from the front
                 (asked after every file this process reads: a worker never waits long)."""
+                nonlocal front
                 pool.poll()
-                while pending and pool.alive and pool.unanswered < SHARDS_AHEAD * workers:
-                    number = pending.popleft()
-                    given[number] = pool.submit((pieces[number], self.options))
+                while front < back and pool.alive and pool.unanswered < SHARDS_AHEAD * workers:
+                    share = -(-(back - front) // (SHARD_SHARE * (workers + 1)))
+                    end = min(back, front + max(1, min(SHARD_FILES, share)))
+                    ticket = pool.submit(_work_shard, todo[front:end], self.options)
+                    given[ticket] = (front, end)
+                    front = end
 
             give()
             engine.index.trees.stop()  # a tree parsed from now on may serve another process
-            while pending:  # this process reads from the back
-                number = pending.pop()
-                finished[number] = []
-                for path, stat in pieces[number]:
-                    read = _read_and_process(engine, path, self.options, self.since, cache, stat)
-                    finished[number].append(read)
-                    give()
-            for number, ticket in given.items():
+            while front < back:  # this process reads from the back
+                back -= 1
+                path, stat = todo[back]
+                results[back] = _read_and_process(
+                    engine, path, self.options, self.since, cache, stat
+                )
+                give()
+            for ticket, (start, end) in given.items():
                 with contextlib.suppress(WorkerLost):  # read again below
-                    finished[number] = pool.result(ticket)
+                    results[start:end] = pool.result(ticket)
             pool.close()
         except BaseException:  # Ctrl-C, or worse: the workers stop now, not after the queue
             self.abort()
             raise
         self.pool = None
-        results: list[_Read | None] = []
-        for number, piece in enumerate(pieces):
-            results.extend(finished.get(number, [None] * len(piece)))
         lost = [n for n, read in enumerate(results) if read is None]
         # stat and read again: a worker may have fixed the file before it died
         again = self._recover(
@@ -545,6 +560,35 @@ class _Analyser:
             results[n] = reads[0] if reads is not None else _Read(_crashed(todo[n][0]))
         _worker_engine = _worker_cache = None
         return results  # type: ignore[return-value]
+
+    def _learn(self) -> None:
+        """Read every project file for the field names (`detect.read_candidates`) in as
+        many parts as processes: this one reads the first, workers forked for that the
+        others (a part whose worker died, this one again); the names are learned here."""
+        from timestamp_lint import detect
+        from timestamp_lint.workers import WorkerLost
+
+        files = self.engine.index.project_files()
+        size = -(-len(files) // self.jobs)
+        parts = [files[i : i + size] for i in range(0, len(files), size)]
+        configured = frozenset(self.engine.config.fields)
+        found: list[tuple[Path, str]] = []
+        listening: list[Path] = []
+        pool = self.pool = _fork_workers(max(0, len(parts) - 1), 1)
+        tickets = [pool.submit(_read_candidates, part) for part in parts[1:]]
+        for number, part in enumerate(parts):
+            try:
+                if number == 0:
+                    more, also = detect.read_candidates(part, configured)
+                else:
+                    more, also = pool.result(tickets[number - 1])
+            except WorkerLost:
+                more, also = detect.read_candidates(part, configured)
+            found.extend(more)
+            listening.extend(also)
+        pool.close()
+        self.pool = None
+        detect.use_reading(self.engine.index, found, listening)
 
     def _recover(self, work: Callable, tasks: list, cache: Cache | None = None) -> list:
         """`work(task)` for each task whose worker died, one at a time in a fresh worker
@@ -557,9 +601,9 @@ class _Analyser:
         try:
             for task in tasks:
                 if self.pool is None:
-                    self.pool = _fork_workers(1, work, 1)
+                    self.pool = _fork_workers(1, 1)
                 try:
-                    results.append(self.pool.result(self.pool.submit(task)))
+                    results.append(self.pool.result(self.pool.submit(work, *task)))
                 except WorkerLost:
                     results.append(None)
                     self.pool.close()

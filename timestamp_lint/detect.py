@@ -63,20 +63,11 @@ def _declared(index: ProjectIndex) -> frozenset[str]:
     A file is parsed only for a name no file before it confirmed (`_model_first`)."""
     if not index.config.detect_fields:
         return frozenset()
-    configured = frozenset(index.config.fields)
     source = _sources.get(index)
     if source is not None:
         found = source()
     else:  # one read of every file, which also tells the index where listeners may be
-        found, listening = [], []
-        for path in index.project_files():
-            try:
-                data = read_source(path)
-            except SourceError:
-                continue
-            if may_define_listeners(data):
-                listening.append(path)
-            found.extend((path, name) for name in candidates_in(data, configured))
+        found, listening = read_candidates(index.project_files(), frozenset(index.config.fields))
         index.use_listener_files(lambda: listening)
     names: set[str] = set()
     for path, name in sorted(found, key=_model_first):
@@ -89,6 +80,38 @@ def _declared(index: ProjectIndex) -> frozenset[str]:
                 names.add(name)
                 break
     return frozenset(names)
+
+
+def read_candidates(
+    paths: Iterable[Path], configured: frozenset[str]
+) -> tuple[list[tuple[Path, str]], list[Path]]:
+    """The reading `field_names` does when nothing remembers it: each file of `paths` read
+    once, for its candidate names (`candidates_in`, each with its file) and for whether it
+    may define listeners (the files that may, in the order of `paths`)."""
+    found: list[tuple[Path, str]] = []
+    listening: list[Path] = []
+    for path in paths:
+        try:
+            data = read_source(path)
+        except SourceError:
+            continue
+        if may_define_listeners(data):
+            listening.append(path)
+        found.extend((path, name) for name in candidates_in(data, configured))
+    return found, listening
+
+
+def reads_every_file(index: ProjectIndex) -> bool:
+    """Whether `field_names(index)` is still to learn and would read every project file for
+    it: what a run with workers shares out (`read_candidates`, then `use_reading`)."""
+    return index.config.detect_fields and index not in _known and index not in _sources
+
+
+def use_reading(index: ProjectIndex, found: list[tuple[Path, str]], listening: list[Path]) -> None:
+    """Take what `read_candidates` read of every project file, in their order (in parts,
+    by several processes), instead of reading them again."""
+    _sources[index] = lambda: found
+    index.use_listener_files(lambda: listening)
 
 
 def _model_first(candidate: tuple[Path, str]) -> bool:

@@ -8,8 +8,10 @@ the main process, which does its share of the work. Here there are no threads: e
 has a pipe for its tasks and one for its results, and the main process moves the messages
 when it asks (`poll`, between two files of its own, or while it waits for a result).
 
-A worker that dies (a crash in a native parser, a kill) loses the tasks it held, and only
-those: their tickets resolve to `WorkerLost`. The tasks no worker held yet go to the others.
+A task is a function of this module's caller and its arguments, pickled (the function by its
+name, as `pickle` does). A worker that dies (a crash in a native parser, a kill) loses the
+tasks it held, and only those: their tickets resolve to `WorkerLost`. The tasks no worker
+held yet go to the others.
 """
 
 from __future__ import annotations
@@ -45,19 +47,12 @@ class _Worker:
 
 
 class Workers:
-    """`count` processes forked now, each running `work(task)` for the tasks sent to it, in
-    the order sent; `start()` runs first in each. A task goes to the worker that holds the
-    fewest, once it holds fewer than `ahead` (until then it waits here).
+    """`count` processes forked now, each running the tasks sent to it, in the order sent;
+    `start()` runs first in each. A task goes to the worker that holds the fewest, once it
+    holds fewer than `ahead` (until then it waits here). What a task reads besides its
+    arguments, it inherited."""
 
-    Tasks and results are pickled; the work function, and what it reads, is inherited."""
-
-    def __init__(
-        self,
-        count: int,
-        work: Callable[[Any], Any],
-        start: Callable[[], None] | None = None,
-        ahead: int = 2,
-    ) -> None:
+    def __init__(self, count: int, start: Callable[[], None] | None = None, ahead: int = 2) -> None:
         self.ahead = ahead
         self._workers: list[_Worker] = []
         self._queue: deque[tuple[int, Any]] = deque()
@@ -68,12 +63,12 @@ class Workers:
                 stream.flush()
         try:
             for _ in range(count):
-                self._fork(work, start)
+                self._fork(start)
         except BaseException:
             self.kill()
             raise
 
-    def _fork(self, work: Callable[[Any], Any], start: Callable[[], None] | None) -> None:
+    def _fork(self, start: Callable[[], None] | None) -> None:
         task_read, task_write = os.pipe()
         result_read, result_write = os.pipe()
         pid = os.fork()
@@ -88,7 +83,7 @@ class Workers:
                 os.close(result_read)
                 if start is not None:
                     start()
-                _serve(task_read, result_write, work)
+                _serve(task_read, result_write)
                 status = 0
             finally:
                 os._exit(status)
@@ -105,11 +100,11 @@ class Workers:
         """How many workers may still answer."""
         return sum(worker.results is not None for worker in self._workers)
 
-    def submit(self, task: Any) -> int:
-        """Queue `task`; its ticket, for `done` and `result`."""
+    def submit(self, function: Callable[..., Any], *arguments: Any) -> int:
+        """Queue the task `function(*arguments)`; its ticket, for `done` and `result`."""
         ticket = self._tickets
         self._tickets += 1
-        self._queue.append((ticket, task))
+        self._queue.append((ticket, (function, arguments)))
         self.poll()
         return ticket
 
@@ -280,7 +275,7 @@ def _message(value: Any) -> bytes:
     return _HEADER.pack(len(payload)) + payload
 
 
-def _serve(tasks: int, results: int, work: Callable[[Any], Any]) -> None:
+def _serve(tasks: int, results: int) -> None:
     """Answer each task read from `tasks` on `results`, until the task pipe closes."""
     while True:
         header = _read_exactly(tasks, _HEADER.size)
@@ -290,9 +285,9 @@ def _serve(tasks: int, results: int, work: Callable[[Any], Any]) -> None:
         payload = _read_exactly(tasks, size)
         if payload is None:
             return
-        ticket, task = pickle.loads(payload)
+        ticket, (function, arguments) = pickle.loads(payload)
         try:
-            answer = _message((ticket, True, work(task)))
+            answer = _message((ticket, True, function(*arguments)))
         except BaseException as exc:  # the task's own failure: the caller raises it again
             try:
                 answer = _message((ticket, False, exc))
