@@ -1,5 +1,5 @@
-"""`globs.without_gitignored` asks git about each file by its path relative to the root,
-however the files and the root are spelled."""
+"""`globs.GitIgnore` (and `without_gitignored`) asks git about each file by its path
+relative to the root, however the files and the root are spelled."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from timestamp_lint.globs import _relative_names, without_gitignored
+from timestamp_lint.globs import GitIgnore, _relative_names, without_gitignored
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -46,3 +46,20 @@ def test_names_are_relative_to_the_root_only() -> None:
     files = [Path("/srv/app/pkg/m.py"), Path("/srv/application/x.py"), Path("/srv/app")]
     assert _relative_names(files, root) == [b"pkg/m.py", b"../application/x.py", b"."]
     assert _relative_names([Path("/a.py")], Path("/")) == [b"a.py"]
+
+
+def test_git_starts_before_the_walk_and_stops_when_it_fails(tmp_path: Path) -> None:
+    """git is started before the files are known (the walk runs while it starts); a walk
+    that fails leaves no git process behind, and an empty walk asks git nothing."""
+    root = tmp_path / "repo"
+    files = _repo(root)
+    with GitIgnore(root) as ignore:
+        assert ignore._git is not None and ignore._git.poll() is None  # started, waiting
+        assert ignore.filter(files) == [root / "keep.py", root / "sub" / "ok.py"]
+        assert ignore.filter(files) == files  # asked once
+    with pytest.raises(RuntimeError), GitIgnore(root) as ignore:
+        git = ignore._git
+        raise RuntimeError("the walk failed")
+    assert git is not None and git.returncode is not None  # stopped and reaped
+    with GitIgnore(root) as ignore:
+        assert ignore.filter([]) == []

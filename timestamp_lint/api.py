@@ -36,7 +36,7 @@ from timestamp_lint.discover import (
     walk_python_files,
 )
 from timestamp_lint.ftypes import PARSE_ERROR, UNRESOLVED, Applicability, Config, Finding
-from timestamp_lint.globs import PathMatcher, without_gitignored
+from timestamp_lint.globs import GitIgnore, PathMatcher
 from timestamp_lint.report import display_path
 from timestamp_lint.source import SourceError, read_source
 
@@ -911,11 +911,11 @@ def project_files_of(config: Config, notes: WalkNotes | None = None) -> list[Pat
     """The Python files of a project's walk: `exclude` applied, and (with
     `respect-gitignore`) the files git ignores left out. `notes` collects temporary files
     and folders that could not be listed."""
-    exclude = PathMatcher(config.exclude)
-    files = list(walk_python_files(config.root, config.root, exclude, notes))
-    if config.respect_gitignore:
-        files = without_gitignored(files, config.root)
-    return files
+    if not config.respect_gitignore:
+        return list(walk_python_files(config.root, config.root, PathMatcher(config.exclude), notes))
+    with GitIgnore(config.root) as ignore:  # git starts while the walk runs
+        exclude = PathMatcher(config.exclude)
+        return ignore.filter(list(walk_python_files(config.root, config.root, exclude, notes)))
 
 
 def files_to_lint(projects: Sequence[Project]) -> list[Path]:

@@ -8,11 +8,16 @@ so `**/migrations/**` matches `migrations/0001.py` as well as `app/migrations/00
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 
 class PathMatcher:
@@ -53,31 +58,69 @@ GIT_TIMEOUT = 60  # seconds
 
 
 def without_gitignored(files: list[Path], root: Path) -> list[Path]:
-    """`files` (under `root`) minus those git's ignore rules match (`.gitignore` files,
-    `.git/info/exclude`, `core.excludesFile`), as Ruff's `respect-gitignore` does: by pattern,
-    tracked or not. git is asked (`git check-ignore --no-index`), so its own matching rules
-    apply exactly; outside a work tree, or without git, nothing is left out."""
-    if not files or not any((d / ".git").exists() for d in (root, *root.parents)):
-        return files
-    import subprocess  # (only in a git work tree)
+    """`files` (under `root`) minus those git's ignore rules match (see `GitIgnore`)."""
+    with GitIgnore(root) as ignore:
+        return ignore.filter(files)
 
-    names = _relative_names(files, root)
-    try:
-        done = subprocess.run(
-            ["git", "check-ignore", "--no-index", "--stdin", "-z"],
-            cwd=root,
-            input=b"\0".join(names) + b"\0",
-            capture_output=True,
-            timeout=GIT_TIMEOUT,
-            env={**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"},
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return files
-    if done.returncode not in (0, 1):  # not a work tree after all, a submodule path, ...
-        return files
-    ignored = {name for name in done.stdout.split(b"\0") if name}
-    return [f for f, name in zip(files, names, strict=True) if name not in ignored]
+
+class GitIgnore:
+    """git's ignore rules (`.gitignore` files, `.git/info/exclude`, `core.excludesFile`) for
+    files under `root`, as Ruff's `respect-gitignore` applies them: by pattern, tracked or
+    not. git is asked (`git check-ignore --no-index`), so its own matching rules apply
+    exactly; outside a work tree, or without git, nothing is left out. git starts when this
+    is made, so that a walk runs while it starts (a few milliseconds of every run)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._git: subprocess.Popen[bytes] | None = None
+        if not any((d / ".git").exists() for d in (root, *root.parents)):
+            return
+        import subprocess  # (only in a git work tree)
+
+        with contextlib.suppress(OSError):  # no git
+            self._git = subprocess.Popen(
+                ["git", "check-ignore", "--no-index", "--stdin", "-z"],
+                cwd=root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"},
+            )
+
+    def filter(self, files: list[Path]) -> list[Path]:
+        """`files` minus those git ignores (once: git is asked about one list)."""
+        git, self._git = self._git, None
+        if git is None:
+            return files
+        if not files:
+            _stop(git)
+            return files
+        import subprocess
+
+        names = _relative_names(files, self.root)
+        try:
+            out, _ = git.communicate(b"\0".join(names) + b"\0", timeout=GIT_TIMEOUT)
+        except (OSError, subprocess.TimeoutExpired):
+            _stop(git)
+            return files
+        if git.returncode not in (0, 1):  # not a work tree after all, a submodule path, ...
+            return files
+        ignored = {name for name in out.split(b"\0") if name}
+        return [f for f, name in zip(files, names, strict=True) if name not in ignored]
+
+    def __enter__(self) -> GitIgnore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """A git that was never asked (the walk failed) is stopped."""
+        if self._git is not None:
+            _stop(self._git)
+            self._git = None
+
+
+def _stop(git: subprocess.Popen[bytes]) -> None:
+    git.kill()
+    git.communicate()
 
 
 def _relative_names(files: list[Path], root: Path) -> list[bytes]:
