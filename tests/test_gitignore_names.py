@@ -1,5 +1,5 @@
-"""`globs.GitIgnore` (and `without_gitignored`) asks git about each file by its path
-relative to the root, however the files and the root are spelled."""
+"""`globs.GitIgnore` asks git about each file by its path relative to the root, however the
+files and the root are spelled."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from timestamp_lint.globs import GitIgnore, _relative_names, without_gitignored
+from timestamp_lint.globs import GitIgnore, _relative_names
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+
+def without_gitignored(files: list[Path], root: Path) -> list[Path]:
+    with GitIgnore(root) as ignore:
+        return ignore.filter(files)
 
 
 def _repo(root: Path) -> list[Path]:

@@ -190,6 +190,40 @@ def _everything_in_shards(monkeypatch) -> list[int]:
     return runs
 
 
+def test_shards_shrink_as_fewer_files_are_left(monkeypatch) -> None:
+    monkeypatch.setattr(api, "SHARD_FILES", 64)
+    assert api._shard_size(5000, 2) == 64  # plenty left: full shards
+    assert api._shard_size(400, 2) == 50  # an eighth of what is left, on two processes
+    assert api._shard_size(40, 2) == 5
+    assert api._shard_size(40, 4) == 3  # more processes, smaller shards
+    assert api._shard_size(3, 2) == 1
+    assert api._shard_size(1, 2) == 1  # never empty, never past what is left
+    sizes, left = [], 300
+    while left:
+        sizes.append(api._shard_size(left, 2))
+        left -= sizes[-1]
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
+
+
+def test_files_named_outside_the_project_walk_are_read_in_shards(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Files given by name in an excluded folder are linted, and may be read in shards
+    while the project's walk holds no file to learn field names from."""
+    runs = _everything_in_shards(monkeypatch)
+    (tmp_path / "pyproject.toml").write_text('[tool.timestamp-lint]\nexclude = ["vendor"]\n')
+    (tmp_path / "vendor").mkdir()
+    for n in range(12):
+        (tmp_path / f"vendor/m{n}.py").write_text(USE)
+    monkeypatch.chdir(tmp_path)
+    named = [f"vendor/m{n}.py" for n in range(12)]
+    sharded = lint_paths(named, options=Options(cache=False, jobs=2))
+    assert runs
+    alone = lint_paths(named, options=Options(cache=False, jobs=1))
+    assert sharded.files_checked == alone.files_checked == 12
+    assert (sharded.findings, sharded.unresolved) == (alone.findings, alone.unresolved)
+
+
 @pytest.mark.parametrize("name", MARKED)
 def test_fixture_markers_in_shards(name: str, monkeypatch) -> None:
     runs = _everything_in_shards(monkeypatch)

@@ -373,6 +373,13 @@ def _work_shard(shard: list[tuple[Path, os.stat_result | None]], options: Option
     ]
 
 
+def _shard_size(left: int, processes: int) -> int:
+    """How many of the `left` files no process has taken a worker's next shard holds: at
+    most `SHARD_FILES`, and at most 1 / (`SHARD_SHARE` x `processes`) of them, so that the
+    last shards are small and the processes finish together; at least one."""
+    return max(1, min(left, SHARD_FILES, -(-left // (SHARD_SHARE * processes))))
+
+
 def _read_candidates(paths: list[Path]) -> tuple[list[tuple[Path, str]], list[Path]]:
     """A worker's part of the reading that learns the field names."""
     from timestamp_lint import detect
@@ -528,8 +535,7 @@ class _Analyser:
                 nonlocal front
                 pool.poll()
                 while front < back and pool.alive and pool.unanswered < SHARDS_AHEAD * workers:
-                    share = -(-(back - front) // (SHARD_SHARE * (workers + 1)))
-                    end = min(back, front + max(1, min(SHARD_FILES, share)))
+                    end = front + _shard_size(back - front, workers + 1)
                     ticket = pool.submit(_work_shard, todo[front:end], self.options)
                     given[ticket] = (front, end)
                     front = end
@@ -568,8 +574,8 @@ class _Analyser:
         from timestamp_lint import detect
         from timestamp_lint.workers import WorkerLost
 
-        files = self.engine.index.project_files()
-        size = -(-len(files) // self.jobs)
+        files = self.engine.index.project_files()  # none, when the files linted are not
+        size = max(1, -(-len(files) // self.jobs))  # the project's (excluded, given by name)
         parts = [files[i : i + size] for i in range(0, len(files), size)]
         configured = frozenset(self.engine.config.fields)
         found: list[tuple[Path, str]] = []
@@ -577,15 +583,14 @@ class _Analyser:
         pool = self.pool = _fork_workers(max(0, len(parts) - 1), 1)
         tickets = [pool.submit(_read_candidates, part) for part in parts[1:]]
         for number, part in enumerate(parts):
-            try:
-                if number == 0:
-                    more, also = detect.read_candidates(part, configured)
-                else:
-                    more, also = pool.result(tickets[number - 1])
-            except WorkerLost:
-                more, also = detect.read_candidates(part, configured)
-            found.extend(more)
-            listening.extend(also)
+            reading = None
+            if number:
+                with contextlib.suppress(WorkerLost):
+                    reading = pool.result(tickets[number - 1])
+            if reading is None:  # this process's part, or one whose worker died
+                reading = detect.read_candidates(part, configured)
+            found.extend(reading[0])
+            listening.extend(reading[1])
         pool.close()
         self.pool = None
         detect.use_reading(self.engine.index, found, listening)

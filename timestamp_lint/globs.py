@@ -57,12 +57,6 @@ class PathMatcher:
 GIT_TIMEOUT = 60  # seconds
 
 
-def without_gitignored(files: list[Path], root: Path) -> list[Path]:
-    """`files` (under `root`) minus those git's ignore rules match (see `GitIgnore`)."""
-    with GitIgnore(root) as ignore:
-        return ignore.filter(files)
-
-
 class GitIgnore:
     """git's ignore rules (`.gitignore` files, `.git/info/exclude`, `core.excludesFile`) for
     files under `root`, as Ruff's `respect-gitignore` applies them: by pattern, tracked or

@@ -122,8 +122,6 @@ class Workers:
         ok, value = self._answers.pop(ticket)
         if ok:
             return value
-        if isinstance(value, WorkerLost):
-            raise WorkerLost
         raise value
 
     def poll(self, timeout: float | None = 0) -> None:
