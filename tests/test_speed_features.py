@@ -390,6 +390,28 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path: Path) -> None:
     assert sorted(loaded & wanted) == []
 
 
+def test_the_cache_knows_the_installed_libcst_without_importing_it(monkeypatch) -> None:
+    """The cache's key names LibCST's file and its mtime, found as `import` would find
+    it, and changes when the finders find another LibCST (an upgrade or reinstall)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.find_spec("libcst")
+    key = cache_module._libcst_version()
+    assert key == f"{spec.origin}:{os.stat(spec.origin).st_mtime_ns}"
+
+    class Elsewhere:
+        def find_spec(self, name, path):
+            return (
+                importlib.util.spec_from_file_location(name, __file__) if name == "libcst" else None
+            )
+
+    monkeypatch.setattr(sys, "meta_path", [Elsewhere(), *sys.meta_path])
+    assert cache_module._libcst_version() == f"{__file__}:{os.stat(__file__).st_mtime_ns}"
+    monkeypatch.setattr(sys, "meta_path", [])
+    assert cache_module._libcst_version() == "?"
+
+
 def test_a_warm_run_imports_no_analysis(tmp_path: Path) -> None:
     """A run whose every file has a valid cached result builds no project index or engine,
     and imports neither (nor the byte scan, the first pass or the column readers): they

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from timestamp_lint import tempfiles
 from timestamp_lint.cache import CACHE_DIR_NAME, Cache, Fingerprint, blake2b, content_hash
@@ -254,8 +254,7 @@ def process(
 # --------------------------------------------------------------------------- reading
 
 
-@dataclass(frozen=True)
-class _Read:
+class _Read(NamedTuple):
     """What reading one file told: its outcome (from the cache, or none to analyse), or the
     task of analysing it; with the cache, its fingerprint and what `Cache.observe` saw."""
 
@@ -332,7 +331,7 @@ def _read_and_process(
         return read
     _, data, fingerprint = read.task
     outcome = process(engine, path, options, data, fingerprint, since)
-    return replace(read, outcome=outcome, task=None)
+    return read._replace(outcome=outcome, task=None)
 
 
 # --------------------------------------------------------------------------- parallelism

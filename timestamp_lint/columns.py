@@ -12,8 +12,33 @@ import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from timestamp_lint.ftypes import ColumnInfo
+# The two value types of what the index learns about models. They live here, with the
+# engine, rather than in `ftypes`: a warm run needs neither, and creating a frozen
+# dataclass costs ~1 ms of start-up.
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """How a model declares one timestamp column, hooks found elsewhere included."""
+
+    name: str
+    owner: str  # qualified name of the class whose body declares it
+    kind: str  # "sqlalchemy", "mapped" (a bare Mapped[...] annotation), "sqlmodel", "django"
+    insert_default: str | None  # e.g. "server_default=func.now()"; None when absent
+    stamps_now: bool  # the insert default yields the current time
+    update_hook: str | None  # e.g. "onupdate=func.now()"; None when absent
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """An ORM model class and its timestamp columns, inherited ones included."""
+
+    qualname: str
+    path: Path
+    columns: dict[str, ColumnInfo]
+
 
 Expr = tuple[str, ...]
 

@@ -18,8 +18,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from timestamp_lint.columns import is_timestamp, may_define_listeners, stamps_time
-from timestamp_lint.ftypes import ColumnInfo
+from timestamp_lint.columns import ColumnInfo, is_timestamp, may_define_listeners, stamps_time
 from timestamp_lint.index import ClassSummary, Kind, ProjectIndex
 from timestamp_lint.source import SourceError, read_source
 

@@ -94,27 +94,6 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class ColumnInfo:
-    """How a model declares one timestamp column, hooks found elsewhere included."""
-
-    name: str
-    owner: str  # qualified name of the class whose body declares it
-    kind: str  # "sqlalchemy", "mapped" (a bare Mapped[...] annotation), "sqlmodel", "django"
-    insert_default: str | None  # e.g. "server_default=func.now()"; None when absent
-    stamps_now: bool  # the insert default yields the current time
-    update_hook: str | None  # e.g. "onupdate=func.now()"; None when absent
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """An ORM model class and its timestamp columns, inherited ones included."""
-
-    qualname: str
-    path: Path
-    columns: dict[str, ColumnInfo]
-
-
-@dataclass(frozen=True)
 class Config:
     """Effective configuration for one run (defaults merged with the config file)."""
 

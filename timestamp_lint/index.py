@@ -32,7 +32,9 @@ from typing import TypeVar
 from timestamp_lint.cache import Fingerprint, content_hash, listener_digest
 from timestamp_lint.columns import (
     ColumnDecl,
+    ColumnInfo,
     HookDecl,
+    ModelInfo,
     assigned_fields,
     extract_columns,
     extract_hooks,
@@ -43,7 +45,7 @@ from timestamp_lint.columns import (
     table_columns,
 )
 from timestamp_lint.discover import walk_python_files
-from timestamp_lint.ftypes import ColumnInfo, Config, ModelInfo
+from timestamp_lint.ftypes import Config
 from timestamp_lint.globs import PathMatcher
 from timestamp_lint.source import (
     SourceError,

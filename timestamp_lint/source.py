@@ -13,8 +13,8 @@ import stat
 import tokenize
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
 class SourceError(Exception):
@@ -63,8 +63,7 @@ def read_source(path: Path, limit: int | None = None) -> bytes:
         os.close(fd)
 
 
-@dataclass(frozen=True)
-class Encoding:
+class Encoding(NamedTuple):
     name: str  # a Python codec name
     bom: bool
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from timestamp_lint.audit.model import AuditError, CodeSite, Note
 from timestamp_lint.audit.reflect import TableSpec
-from timestamp_lint.ftypes import ColumnInfo, ModelInfo
+from timestamp_lint.columns import ColumnInfo, ModelInfo
 
 COPY_CODES = ("TSL001", "TSL002", "TSL004")
 

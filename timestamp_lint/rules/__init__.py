@@ -8,15 +8,13 @@ off) without importing them, so a run that analyses no file never loads LibCST.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from timestamp_lint.rules.base import Rule
 
 
-@dataclass(frozen=True)
-class RuleEntry:
+class RuleEntry(NamedTuple):  # a tuple: ten times cheaper to create than a dataclass
     code: str
     module: str  # under timestamp_lint.rules
     class_name: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from timestamp_lint.ftypes import ColumnInfo
+from timestamp_lint.columns import ColumnInfo
 from timestamp_lint.index import ClassSummary, Kind, ProjectIndex
 
 Problem = tuple[ColumnInfo, bool, bool]  # the column, no insert default, no update hook
