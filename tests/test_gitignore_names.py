@@ -4,13 +4,14 @@ files and the root are spelled."""
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from timestamp_lint.globs import GitIgnore, _relative_names
+from timestamp_lint.globs import GitIgnore, _relative_name
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -49,8 +50,9 @@ def test_relative_root_and_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_names_are_relative_to_the_root_only() -> None:
     root = Path("/srv/app")
     files = [Path("/srv/app/pkg/m.py"), Path("/srv/application/x.py"), Path("/srv/app")]
-    assert _relative_names(files, root) == [b"pkg/m.py", b"../application/x.py", b"."]
-    assert _relative_names([Path("/a.py")], Path("/")) == [b"a.py"]
+    names = [_relative_name(file, "/srv/app/", root) for file in files]
+    assert names == [b"pkg/m.py", b"../application/x.py", b"."]
+    assert _relative_name(Path("/a.py"), "/", Path("/")) == b"a.py"
 
 
 def test_git_starts_before_the_walk_and_stops_when_it_fails(tmp_path: Path) -> None:
@@ -68,3 +70,45 @@ def test_git_starts_before_the_walk_and_stops_when_it_fails(tmp_path: Path) -> N
     assert git is not None and git.returncode is not None  # stopped and reaped
     with GitIgnore(root) as ignore:
         assert ignore.filter([]) == []
+
+
+def test_names_go_to_git_while_the_walk_runs(tmp_path: Path) -> None:
+    """A walk given to `filter` sends each name as it comes: git has matched (and written
+    out) the first names before the walk ends. Thousands of ignored names, more than a pipe
+    holds both ways, neither block the walk nor hang the run."""
+    root = tmp_path / "repo"
+    _repo(root)
+    names = [f"pkg/module_{i:05}.{'gen' if i % 3 else 'src'}.py" for i in range(6000)]
+    (root / ".gitignore").write_text("*.gen.py\n")
+    answered: list[bool] = []
+
+    with GitIgnore(root) as ignore:
+        git = ignore._git
+        assert git is not None and git.stdout is not None
+
+        def walk():
+            for name in names[:-1]:
+                yield root / name
+            readable, _, _ = select.select([git.stdout], [], [], 30)
+            answered.append(bool(readable))
+            yield root / names[-1]
+
+        kept = ignore.filter(walk())
+    assert answered == [True]
+    assert kept == [root / name for name in names if name.endswith(".src.py")]
+
+
+def test_a_walk_that_fails_while_names_are_sent_stops_git(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    _repo(root)
+
+    def walk():
+        for i in range(2000):
+            yield root / f"m{i}.py"
+        raise RuntimeError("the walk failed")
+
+    with GitIgnore(root) as ignore:
+        git = ignore._git
+        with pytest.raises(RuntimeError):
+            ignore.filter(walk())
+    assert git is not None and git.returncode is not None  # stopped and reaped

@@ -269,9 +269,8 @@ def _from_cache(
 ) -> tuple[FileOutcome | None, os.stat_result | None]:
     """The cached outcome of `path` if its mtime and size say it is unchanged (one stat,
     no read), and the stat."""
-    try:
-        stat = os.stat(path)
-    except OSError:
+    stat = cache.stat(path)
+    if stat is None:
         return None, None  # reading it tells what is wrong
     hit = cache.lookup(path, stat)
     if not _usable(hit, options, since):
@@ -919,7 +918,7 @@ def project_files_of(config: Config, notes: WalkNotes | None = None) -> list[Pat
         return list(walk_python_files(config.root, config.root, PathMatcher(config.exclude), notes))
     with GitIgnore(config.root) as ignore:  # git starts while the walk runs
         exclude = PathMatcher(config.exclude)
-        return ignore.filter(list(walk_python_files(config.root, config.root, exclude, notes)))
+        return ignore.filter(walk_python_files(config.root, config.root, exclude, notes))
 
 
 def files_to_lint(projects: Sequence[Project]) -> list[Path]:

@@ -264,7 +264,7 @@ def find_subprojects(root: Path, exclude: Sequence[str]) -> list[Path]:
             except OSError:
                 continue
             relative = prefix + entry.name
-            if not (matcher.match_name(entry.name) or matcher.match(relative)):
+            if not (matcher.match_name(entry.name) or matcher.match_path(relative)):
                 stack.append((entry.path, relative + "/"))
     return sorted(found)
 

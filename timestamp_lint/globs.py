@@ -49,12 +49,18 @@ class PathMatcher:
         """Whether a '/'-separated path, relative to the project root, is matched."""
         if self._name is not None and any(self._name.match(p) for p in relpath.split("/")):
             return True
+        return self.match_path(relpath)
+
+    def match_path(self, relpath: str) -> bool:
+        """Whether a '/'-separated relative path is matched by a pattern with a slash: for a
+        walk, which has matched each of the path's components by name as it met them."""
         if self._path is None:
             return False
         return bool(self._path.match(relpath) or self._path.match("/" + relpath))
 
 
 GIT_TIMEOUT = 60  # seconds
+SEND_BYTES = 4096  # names are sent to git in writes of about this size
 
 
 class GitIgnore:
@@ -81,19 +87,25 @@ class GitIgnore:
                 env={**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"},
             )
 
-    def filter(self, files: list[Path]) -> list[Path]:
-        """`files` minus those git ignores (once: git is asked about one list)."""
+    def filter(self, files: Iterable[Path]) -> list[Path]:
+        """`files` minus those git ignores (git is asked once, about one list). `files` may
+        be a walk: each name goes to git as the walk yields it, so that git matches while
+        the walk goes on instead of after it."""
         git, self._git = self._git, None
         if git is None:
-            return files
+            return list(files)
+        try:
+            files, names, rest = self._send(git, files)
+        except BaseException:  # the walk failed
+            _stop(git)
+            raise
         if not files:
             _stop(git)
             return files
         import subprocess
 
-        names = _relative_names(files, self.root)
         try:
-            out, _ = git.communicate(b"\0".join(names) + b"\0", timeout=GIT_TIMEOUT)
+            out, _ = git.communicate(rest, timeout=GIT_TIMEOUT)
         except (OSError, subprocess.TimeoutExpired):
             _stop(git)
             return files
@@ -101,6 +113,32 @@ class GitIgnore:
             return files
         ignored = {name for name in out.split(b"\0") if name}
         return [f for f, name in zip(files, names, strict=True) if name not in ignored]
+
+    def _send(
+        self, git: subprocess.Popen[bytes], files: Iterable[Path]
+    ) -> tuple[list[Path], list[bytes], bytes]:
+        """The files, each one's name for git, and the names not yet sent: they are written
+        as the files come, as far as the pipe takes them without waiting (git may itself
+        wait for its output to be read, which happens only once the walk is over)."""
+        assert git.stdin is not None
+        pipe = git.stdin.fileno()
+        os.set_blocking(pipe, False)
+        base = os.path.join(str(self.root), "")
+        kept, names, rest = [], [], bytearray()
+        for file in files:
+            name = _relative_name(file, base, self.root)
+            kept.append(file)
+            names.append(name)
+            rest += name + b"\0"
+            if len(rest) >= SEND_BYTES and pipe >= 0:
+                try:
+                    del rest[: os.write(pipe, rest)]
+                except BlockingIOError:
+                    pass  # the pipe is full: what is left goes later
+                except OSError:
+                    pipe = -1  # git is gone: its exit status tells
+        os.set_blocking(git.stdin.fileno(), True)
+        return kept, names, bytes(rest)
 
     def __enter__(self) -> GitIgnore:
         return self
@@ -117,14 +155,11 @@ def _stop(git: subprocess.Popen[bytes]) -> None:
     git.communicate()
 
 
-def _relative_names(files: list[Path], root: Path) -> list[bytes]:
-    """Each file's path relative to `root`, for git. String work for the files under `root`
-    as given (every file of a walk): `os.path.relpath` for thousands of files is a tenth of
-    a warm run; it stays the way for any other spelling of a path."""
-    base = os.path.join(str(root), "")
-    names = []
-    for file in files:
-        text = str(file)
-        relative = text[len(base) :] if text.startswith(base) else os.path.relpath(text, root)
-        names.append(os.fsencode(relative))
-    return names
+def _relative_name(file: Path, base: str, root: Path) -> bytes:
+    """`file`'s path relative to `root` (`base`: its text with a separator at its end), for
+    git. String work for a file under `root` as given (every file of a walk):
+    `os.path.relpath` for thousands of files is a tenth of a warm run; it stays the way for
+    any other spelling of a path."""
+    text = str(file)
+    relative = text[len(base) :] if text.startswith(base) else os.path.relpath(text, root)
+    return os.fsencode(relative)
