@@ -122,6 +122,26 @@ def test_unchanged_files_are_not_read_on_a_warm_run(tmp_path: Path, monkeypatch)
     assert reads == [root / "app/one.py"]
 
 
+def test_a_warm_run_stats_each_file_once(tmp_path: Path, monkeypatch) -> None:
+    """Results that asked about listeners make a warm run check every project file's
+    stat (`Cache.listeners`); a file's stat is then taken once, not again for its lookup."""
+    root = _project(tmp_path)
+    (root / "app/models.py").write_text(LEGACY)  # TSL003 asks about listeners
+    (root / "app/hooks.py").write_text("X = 1\n")
+    lint_paths([root])
+    stats: list[str] = []
+    real = os.stat
+
+    def counting(path, *args, **kwargs):
+        if str(path).endswith(".py") and str(path).startswith(str(root)):
+            stats.append(os.path.relpath(path, root))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counting)
+    assert _files(root) == ["models.py", "one.py", "two.py"]
+    assert sorted(stats) == [f"app/{n}.py" for n in ("__init__", "hooks", "models", "one", "two")]
+
+
 LEGACY = """
 from sqlalchemy import Column, DateTime
 from sqlalchemy.orm import declarative_base
