@@ -27,7 +27,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from timestamp_lint.cache import Fingerprint, content_hash, listener_digest
 from timestamp_lint.columns import (
@@ -972,11 +972,18 @@ class Dependencies:
     listeners: str | None = None  # `listener_digest` of the project, when it asked
 
 
-@dataclass(frozen=True)
-class ModuleId:
+class ModuleId(NamedTuple):
+    """A name a file is imported by (a tuple: one per project file, made on every cold run)."""
+
     name: str
     root: Path  # the folder the module name is relative to
     is_package: bool
+
+
+def _stem(name: str) -> str:
+    """`Path(name).stem`."""
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
 
 
 class KeptTrees:
@@ -1044,7 +1051,7 @@ class ProjectIndex:
         self._tracking: set[Path] | None = None
         self._models: dict[tuple[Path, str], tuple[ModelInfo, frozenset[Path]]] = {}
         self._src = sorted(config.src, key=lambda p: len(p.parts), reverse=True)
-        self._package_dirs: dict[Path, tuple[tuple[str, ...], Path]] = {}
+        self._package_dirs: dict[str, tuple[tuple[str, ...], Path]] = {}
         self._ids: dict[Path, ModuleId] = {}
         self._modules: dict[str, list[tuple[Path, Path]]] = {}  # name -> (file, its root)
         self._prefixes: set[str] = set()  # packages of module names (namespace folders)
@@ -1074,33 +1081,38 @@ class ProjectIndex:
 
     # -- module names ------------------------------------------------------------------
 
-    def _package_of(self, directory: Path) -> tuple[tuple[str, ...], Path]:
+    def _package_of(self, directory: str) -> tuple[tuple[str, ...], Path]:
         """The dotted parts of the package `directory` is (empty if it is no package), and
-        the folder those parts are relative to. Computed once per folder."""
+        the folder those parts are relative to. Computed once per folder; string work, as
+        in `module_id`."""
         known = self._package_dirs.get(directory)
         if known is None:
-            parent = directory.parent
+            parent, name = os.path.split(directory)
+            parent = parent or os.curdir
             if parent != directory and os.path.isfile(os.path.join(directory, "__init__.py")):
                 parts, root = self._package_of(parent)
-                known = ((*parts, directory.name), root)
+                known = ((*parts, name), root)
             else:
-                known = ((), directory)
+                known = ((), Path(directory))
             self._package_dirs[directory] = known
         return known
 
     def module_id(self, path: Path) -> ModuleId:
+        """The name `path` is imported by, from the package folders above it (or a `src`
+        root). String work, not `Path` parents: it runs for every project file."""
         known = self._ids.get(path)
         if known is not None:
             return known
-        is_package = path.name == "__init__.py"
+        directory, name = os.path.split(str(path))
+        is_package = name == "__init__.py"
         for src in self._src:
             if path.is_relative_to(src):
                 parts = list(path.relative_to(src).with_suffix("").parts)
                 root = src
                 break
         else:
-            package, root = self._package_of(path.parent)
-            parts = list(package) if is_package else [*package, path.stem]
+            package, root = self._package_of(directory or os.curdir)
+            parts = list(package) if is_package else [*package, _stem(name)]
         if is_package and parts and parts[-1] == "__init__":
             parts.pop()
         module = ModuleId(".".join(parts), root, is_package)
