@@ -15,8 +15,8 @@ from __future__ import annotations
 import ast
 import re
 import weakref
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from timestamp_lint.index import (
     CALL,
@@ -207,15 +207,14 @@ def _filled_from_columns(function, fields) -> set[str]:
 # --------------------------------------------------------------------------- forwarding
 
 
-@dataclass(frozen=True)
-class Forward:
+class Forward(NamedTuple):
     """A project function or method that creates a model record from its arguments."""
 
     model: ClassSummary
     label: str  # how messages name it: "create_flow", "FlowService.create"
     kwargs: bool  # its `**kwargs` reach the record
-    params: dict[str, str] = field(default_factory=dict)  # parameter -> field it sets
-    positional: tuple[str, ...] = ()  # its positional parameters, in order (self left out)
+    params: dict[str, str]  # parameter -> field it sets
+    positional: tuple[str, ...]  # its positional parameters, in order (self left out)
 
 
 def _module_of(index: ProjectIndex, path: Path) -> ModuleSummary | None:

@@ -643,8 +643,7 @@ def _union_members(node: ast.expr | None) -> tuple[Expr, ...] | None:
     return (parts,) if parts is not None else None
 
 
-@dataclass(frozen=True)
-class MethodShapes:
+class MethodShapes(NamedTuple):
     """What the methods of a class return, for `ProjectIndex.insert_argument`."""
 
     # methods whose every `return` is `callee(<positional parameter>)`: name -> (the

@@ -27,8 +27,8 @@ import ast
 import bisect
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from timestamp_lint import helpers
 from timestamp_lint.columns import NAME_BYTES
@@ -52,9 +52,9 @@ DICT_KEYWORDS = frozenset({"defaults", "create_defaults"})
 MAX_TRACE = 32  # as `semantics.MAX_TRACE` (which imports LibCST): hops the rule follows
 
 
-@dataclass(frozen=True)
-class ByteScan:
-    """What one pass over a file's bytes says it may hold."""
+class ByteScan(NamedTuple):
+    """What one pass over a file's bytes says it may hold (a tuple: one per file scanned, and
+    its class is made on every run that scans one)."""
 
     copy: bool  # reads a field from something and gives a field a value (TSL001, TSL002)
     declares: bool  # declares a field in a class body (TSL003)
