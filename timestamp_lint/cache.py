@@ -214,8 +214,9 @@ class Cache:
     # -- lookups -----------------------------------------------------------------------
 
     def stat(self, path: Path) -> os.stat_result | None:
-        """`path`'s stat (None if it cannot be taken), once per run: checking an earlier
-        file's dependencies may have taken it already."""
+        """`path`'s stat (None if it cannot be taken), once per run: the listener check
+        (which stats every project file) or an earlier file's dependencies may have taken
+        it already."""
         return self._stat(self._name(path))
 
     def _stat(self, name: str) -> os.stat_result | None:
