@@ -181,7 +181,7 @@ def test_a_field_the_models_start_to_declare_rechecks_cached_results(tmp_path: P
 
 
 def test_names_are_learned_only_from_declarations_that_stamp_the_time(tmp_path: Path) -> None:
-    from timestamp_lint.detect import candidates_in
+    from timestamp_lint.prefilter import candidates_in
 
     source = """
 from sqlalchemy import Column, DateTime, String
@@ -272,6 +272,6 @@ def test_names_are_learned_only_from_models(tmp_path: Path) -> None:
     ],
 )
 def test_candidate_names_are_declarations_a_class_body_may_hold(source, names) -> None:
-    from timestamp_lint.detect import candidates_in
+    from timestamp_lint.prefilter import candidates_in
 
     assert candidates_in(source.encode(), frozenset({"created_at"})) == names

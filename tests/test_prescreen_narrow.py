@@ -445,7 +445,7 @@ def test_what_a_rule_reports_still_reaches_libcst(tmp_path: Path, name: str) -> 
 def test_only_files_that_may_call_listen_are_parsed_for_listeners(
     data: bytes, listens: bool
 ) -> None:
-    from timestamp_lint.columns import may_define_listeners
+    from timestamp_lint.prefilter import may_define_listeners
 
     assert may_define_listeners(data) is listens
 

@@ -443,6 +443,7 @@ def test_a_warm_run_imports_no_analysis(tmp_path: Path) -> None:
         "timestamp_lint.detect",
         "timestamp_lint.columns",
         "timestamp_lint.helpers",
+        "timestamp_lint.prefilter",
     }
     cold = modules_loaded_by_a_plain_run(tmp_path)
     assert analysis <= cold  # the file needed them once
@@ -630,22 +631,122 @@ def test_a_mapping_in_a_large_module_is_read_chunk_by_chunk(tmp_path: Path, monk
     assert [(f.path.name, f.code) for f in findings] == [("one.py", "TSL001")]
 
 
+LEARNED_MODELS = """
+from sqlalchemy import Column, DateTime, func
+
+from app.base import Base
+
+
+class Flow(Base):
+    __tablename__ = "flows"
+    started = Column(DateTime, default=func.now())
+"""
+LEARNED_USE = "from app.models import Flow\n\n\ndef f(m):\n    return Flow(started=m.started)\n"
+
+
+def _learned_project(tmp_path: Path) -> Path:
+    """A model whose timestamp column is learned from its declaration (`started`), not
+    configured, and a plain module that mentions no field."""
+    root = tmp_path / "p"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[tool.timestamp-lint]\n")
+    (root / "app/__init__.py").write_text("")
+    (root / "app/base.py").write_text(
+        "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n"
+    )
+    (root / "app/models.py").write_text(LEARNED_MODELS)
+    (root / "app/plain.py").write_text("X = 1\n")
+    return root
+
+
+def test_an_edited_file_that_stops_at_its_bytes_builds_no_index(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The cache remembers the field names the models declared: a run whose changed files
+    all stop at the byte scan (an edit, a pre-commit run) scans them for those names
+    without building the project index; a file that needs more builds it."""
+    root = _learned_project(tmp_path)
+    (root / "app/one.py").write_text(LEARNED_USE)
+    assert [f.path.name for f in lint_paths([root], options=Options(jobs=1)).findings] == ["one.py"]
+    built: list[Path] = []
+    real = api.make_engine
+
+    def counting(config, *args, **kwargs):
+        built.append(config.root)
+        return real(config, *args, **kwargs)
+
+    monkeypatch.setattr(api, "make_engine", counting)
+    with (root / "app/plain.py").open("a") as file:
+        file.write("# edited\n")
+    findings = lint_paths([root], options=Options(jobs=1)).findings
+    assert [f.path.name for f in findings] == ["one.py"]  # from the cache
+    assert built == []
+    # the scan looks for the learned name too: this edit needs the analysis, and finds
+    (root / "app/plain.py").write_text(LEARNED_USE)
+    findings = lint_paths([root], options=Options(jobs=1)).findings
+    assert [f.path.name for f in findings] == ["one.py", "plain.py"]
+    assert len(built) == 1
+
+
+def test_the_field_names_are_confirmed_again_when_a_file_the_confirmation_read_changes(
+    tmp_path: Path,
+) -> None:
+    """The confirmed field names serve a later run while the same files declare the same
+    candidates and every file the confirmation read (the model's base too) is unchanged."""
+    from timestamp_lint.cache import Cache
+    from timestamp_lint.config import load_config
+
+    root = _learned_project(tmp_path)
+
+    def remembered() -> frozenset[str] | None:
+        config = load_config(root)
+        files = api.project_files_of(config)
+        return Cache(root / CACHE_DIR_NAME, config, files, with_edits=False).field_names()
+
+    assert remembered() is None  # nothing confirmed yet
+    lint_paths([root], options=Options(jobs=1))
+    assert remembered() == {"created_at", "updated_at", "started"}
+    with (root / "app/plain.py").open("a") as file:  # neither a candidate nor read for one
+        file.write("# edited\n")
+    assert remembered() == {"created_at", "updated_at", "started"}
+    (root / "app/base.py").write_text("class Base:\n    pass\n")  # no ORM model any more
+    assert remembered() is None
+    lint_paths([root], options=Options(jobs=1))
+    assert remembered() == {"created_at", "updated_at"}
+    with (root / "app/models.py").open("a") as file:  # a candidate's file changed
+        file.write("# edited\n")
+    assert remembered() is None
+    # a candidate in a file that does not parse confirms nothing, and the confirmation
+    # read nothing of it: once it parses, with the same candidate, it is confirmed
+    (root / "app/base.py").write_text(
+        "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n"
+    )
+    later = LEARNED_MODELS.replace("Flow", "Later").replace("started", "ended")
+    (root / "app/later.py").write_text(later.replace('"flows"', '"later" +'))
+    lint_paths([root], options=Options(jobs=1))
+    assert remembered() == {"created_at", "updated_at", "started"}
+    (root / "app/later.py").write_text(later.replace('"flows"', '"later"'))
+    assert remembered() is None
+    lint_paths([root], options=Options(jobs=1))
+    assert remembered() == {"created_at", "updated_at", "started", "ended"}
+
+
 def test_a_first_run_with_the_cache_reads_each_file_for_its_declarations_once(
     tmp_path: Path, monkeypatch
 ) -> None:
     """The field detection asks the cache for every file's declarations, which reads them
     all; the read loop that follows does not compute them again."""
-    from timestamp_lint import detect
+    from timestamp_lint import prefilter
 
     root = _project(tmp_path)
     counted: list[bytes] = []
-    real = detect.candidates_in
+    real = prefilter.candidates_in
 
     def counting(data, configured):
         counted.append(data)
         return real(data, configured)
 
-    monkeypatch.setattr(detect, "candidates_in", counting)
+    monkeypatch.setattr(prefilter, "candidates_in", counting)
     findings = lint_paths([root], options=Options(jobs=1)).findings
     assert [f.path.name for f in findings] == ["one.py", "two.py"]
     files = [p for p in root.rglob("*.py")]

@@ -42,6 +42,7 @@ from timestamp_lint.source import SourceError, read_source
 
 if TYPE_CHECKING:  # (`since` and `difflib` are imported where `--since` / `--diff` need them)
     from timestamp_lint.engine import Engine, FileResult
+    from timestamp_lint.prefilter import ByteFilter
     from timestamp_lint.since import ChangedLines
     from timestamp_lint.workers import Workers
 
@@ -132,7 +133,8 @@ def make_engine(
     """An engine with the project index of `config.root` (the module map is built now;
     modules are parsed on demand). Reuse it for several files of the same project. With a
     `cache`, the index keeps installed modules' summaries beside it and takes what it
-    remembers of each file (listeners, declared fields)."""
+    remembers of each file (listeners, declared fields) and the field names it confirmed
+    last, while they hold."""
     from timestamp_lint.engine import Engine
     from timestamp_lint.index import ProjectIndex
 
@@ -147,6 +149,9 @@ def make_engine(
             from timestamp_lint import detect
 
             detect.use_source(index, cache.declared)
+            names = cache.field_names()
+            if names is not None:
+                detect.know(index, names)
     return Engine(config, index, prefilter=options.prefilter, edits=options.edits)
 
 
@@ -279,7 +284,7 @@ def _from_cache(
 
 
 def _read(
-    engine: Callable[[], Engine],
+    check: Callable[[], Engine | ByteFilter],
     path: Path,
     options: Options,
     since: ChangedLines | None,
@@ -288,7 +293,8 @@ def _read(
     stat: os.stat_result | None = None,
 ) -> _Read:
     """Read `path` once: what `cached` results still serve it, or what the byte scan says
-    it needs (`stat`: the file's, when the caller took it)."""
+    it needs (`check()`: the engine, or a byte filter of the same judgement; `stat`: the
+    file's, when the caller took it)."""
     if options.stdin is not None:
         return _Read(task=(path, options.stdin, None))
     data = None
@@ -310,8 +316,8 @@ def _read(
             hit := cached.lookup(path, stat, fingerprint[2]), options, since
         ):
             return _Read(FileOutcome(path, tuple(hit), cached=True), row=row)
-    if not engine().needs_analysis(data, path):
-        engine().index.trees.forget(path)
+    if not check().needs_analysis(data, path):
+        check().forget(path)
         return _Read(FileOutcome(path), fingerprint=fingerprint, row=row)
     return _Read(task=(path, data, fingerprint), fingerprint=fingerprint, row=row)
 
@@ -653,6 +659,7 @@ def run(
         directory = options.cache_dir or config.root / CACHE_DIR_NAME
         cache = Cache(directory, config, project_files, with_edits=options.edits)
     built: list[Engine] = []
+    light: list[ByteFilter] = []
 
     def engine() -> Engine:
         """The project index and the engine, built when a file first needs more than its
@@ -660,6 +667,24 @@ def run(
         if not built:
             built.append(make_engine(config, project_files, options, cache))
         return built[0]
+
+    def check() -> Engine | ByteFilter:
+        """What tells whether a file read needs analysis: the engine once built; until then
+        a byte filter of the field names when no model needs reading to know them (the
+        cache remembers them, or none are learned), so that a run whose changed files all
+        stop at their bytes (a file edited, a pre-commit run) builds no index."""
+        if built or options.stdin is not None or not options.prefilter:
+            return engine()
+        if not light:
+            names = frozenset(config.fields) if not config.detect_fields else None
+            if names is None and cache is not None:
+                names = cache.field_names()
+            if names is None:
+                return engine()
+            from timestamp_lint.prefilter import ByteFilter, Scanner
+
+            light.append(ByteFilter(config, Scanner(names, config.fields).scan))
+        return light[0]
 
     outcomes: dict[Path, FileOutcome] = {}
     analyser = _Analyser(engine, options, since)
@@ -685,7 +710,7 @@ def run(
 
     def take(path: Path, cached: Cache | None, stat: os.stat_result | None = None) -> None:
         """Lint `path` (from `cached` results where they are still valid)."""
-        read = _read(engine, path, options, since, cache, cached, stat)
+        read = _read(check, path, options, since, cache, cached, stat)
         if read.task is not None:
             analyser.add(*read.task)
         else:
@@ -719,6 +744,8 @@ def run(
     for (path, _, fingerprint), outcome in zip(analyser.tasks, analyser.outcomes(), strict=True):
         done(path, _Read(outcome, fingerprint=fingerprint))
     if cache is not None:
+        if built and (confirmed := _confirmed_fields(built[0])) is not None:
+            cache.remember_fields(*confirmed)
         cache.save()
     ordered = [outcomes[path] for path in files]
     findings = sorted(f for outcome in ordered for f in outcome.findings)
@@ -741,6 +768,15 @@ def run(
         errors=tuple(o.error for o in ordered if o.error),
         outputs={o.path: o.output for o in ordered if o.output is not None},
     )
+
+
+def _confirmed_fields(engine: Engine) -> tuple[frozenset[str], dict[Path, Fingerprint]] | None:
+    """The field names `engine` confirmed in this run, with what they depended on."""
+    if not engine.config.detect_fields:
+        return None
+    from timestamp_lint import detect
+
+    return detect.confirmed(engine.index)
 
 
 def _worth_sharding(todo: list[tuple[Path, os.stat_result | None]]) -> bool:

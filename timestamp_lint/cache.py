@@ -167,11 +167,16 @@ class Cache:
         self.fields = frozenset(config.fields)
         # the declared timestamp columns the entries assume ("path:Class.field")
         self.learned: list[str] | None = None
+        # the field names last confirmed (`detect.field_names`): those candidates, the names,
+        # and the files the confirmation read, as `[name, mtime, size, hash]`
+        self._fields: dict[str, list] | None = None
+        self._fields_now: tuple[frozenset[str] | None] | None = None  # once per run
         self._declared: list[tuple[Path, str]] | None = None
         self._listeners: str | None = None  # the project's listener digest, once computed
         self.dirty = False
         self._stats: dict[str, os.stat_result | None] = {}
         self._observed: set[str] = set()  # the files `observe` read in this run
+        self._changed: set[str] = set()  # those of them whose mtime or size changed
         self._root_text = str(self.root)
         self._rows_now: list[tuple[Path, list]] | None = None
         self._hashes: dict[str, str | None] = {}
@@ -197,6 +202,9 @@ class Cache:
         learned = data.get("learned")
         if isinstance(learned, list) and all(isinstance(name, str) for name in learned):
             self.learned = learned
+        fields = data.get("fields")
+        if same_project and _valid_fields(fields):  # (other files: other imports, maybe)
+            self._fields = fields
         listen = data.get("listen")
         if isinstance(listen, dict):
             self.listen = {
@@ -287,17 +295,49 @@ class Cache:
 
     def declared(self) -> list[tuple[Path, str]]:
         """Each project file with the names its classes may declare as timestamp columns
-        (`detect.candidates_in`), as remembered: only files changed since are read again."""
+        (`prefilter.candidates_in`), as remembered: only files changed since are read again."""
         if self._declared is None:
             self._declared = [(path, entry) for path, row in self._rows() for entry in row[3]]
         return self._declared
+
+    def _learned_now(self) -> list[str]:
+        return sorted(f"{self._name(path)}:{e}" for path, e in self.declared())
+
+    def field_names(self) -> frozenset[str] | None:
+        """The field names an earlier run confirmed, if that still holds: the same candidate
+        declarations (`declared`), none of the files that hold one changed, and every file
+        the confirmation read unchanged. None: confirm them again (`remember_fields`)."""
+        if self._fields_now is None:
+            self._fields_now = (self._valid_field_names(),)
+        return self._fields_now[0]
+
+    def _valid_field_names(self) -> frozenset[str] | None:
+        stored = self._fields
+        if stored is None or stored["learned"] != self._learned_now():
+            return None
+        if any(self._name(path) in self._changed for path, _ in self.declared()):
+            return None  # changed since (its candidates the same, or not)
+        if not all(self._unchanged(*dep) for dep in stored["deps"]):
+            return None
+        return frozenset(stored["names"])
+
+    def remember_fields(self, names: frozenset[str], deps: dict[Path, Fingerprint]) -> None:
+        """Keep the field names this run confirmed, with the files the confirmation read."""
+        fields = {
+            "learned": self._learned_now(),
+            "names": sorted(names),
+            "deps": sorted([self._name(p), *fp] for p, fp in deps.items()),
+        }
+        if fields != self._fields:
+            self._fields = fields
+            self.dirty = True
 
     def declarations_changed(self) -> bool:
         """Whether the columns the project's classes declare as stamping the time differ
         from those the cached results were computed with: then those results are not valid
         (a file that never mentioned a new field name may now copy it). Recorded for the
         next run."""
-        now = sorted(f"{self._name(path)}:{e}" for path, e in self.declared())
+        now = self._learned_now()
         if self.learned == now:
             return False
         stale = bool(self.entries)  # computed with other (or unrecorded) declarations
@@ -314,7 +354,7 @@ class Cache:
         return self._listeners
 
     def listener_files(self) -> list[Path]:
-        """The project files that may define listeners (`columns.may_define_listeners`),
+        """The project files that may define listeners (`prefilter.may_define_listeners`),
         as remembered."""
         return [path for path, row in self._rows() if row[2]]
 
@@ -332,11 +372,10 @@ class Cache:
         seen = self.listen.get(name) if name in self._observed else None
         if seen is not None and (seen[0], seen[1]) == (stat.st_mtime_ns, stat.st_size):
             return seen  # read for the listener check or the fields already (`_rows`)
-        from timestamp_lint.columns import may_define_listeners  # (a warm run reads no file)
-        from timestamp_lint.detect import candidates_in  # detect needs the index, needing us
+        from timestamp_lint import prefilter  # (a warm run reads no file)
 
-        declared = sorted(candidates_in(data, self.fields))
-        row = [stat.st_mtime_ns, stat.st_size, may_define_listeners(data), declared]
+        declared = sorted(prefilter.candidates_in(data, self.fields))
+        row = [stat.st_mtime_ns, stat.st_size, prefilter.may_define_listeners(data), declared]
         self.adopt(path, row)
         return row
 
@@ -344,7 +383,10 @@ class Cache:
         """Remember `row`, what `observe` told of `path` (in a worker process, maybe)."""
         name = self._name(path)
         self._observed.add(name)
-        if self.listen.get(name) != row:
+        old = self.listen.get(name)
+        if old != row:
+            if old is None or (old[0], old[1]) != (row[0], row[1]):
+                self._changed.add(name)
             self.listen[name] = row
             self.dirty = True
 
@@ -384,6 +426,7 @@ class Cache:
                 "entries": self.entries,
                 "listen": self.listen,
                 "learned": self.learned,
+                "fields": self._fields,
             },
             separators=(",", ":"),
         ).encode()
@@ -450,6 +493,29 @@ class Cache:
             raise
 
 
+def _valid_dependency(dep: Any) -> bool:
+    return (
+        isinstance(dep, list)
+        and len(dep) == 4
+        and isinstance(dep[0], str)
+        and isinstance(dep[1], int)
+        and isinstance(dep[2], int)
+        and isinstance(dep[3], str)
+    )
+
+
+def _valid_fields(fields: Any) -> bool:
+    return (
+        isinstance(fields, dict)
+        and all(
+            isinstance(fields.get(key), list) and all(isinstance(n, str) for n in fields[key])
+            for key in ("learned", "names")
+        )
+        and isinstance(fields.get("deps"), list)
+        and all(_valid_dependency(dep) for dep in fields["deps"])
+    )
+
+
 def _valid_entry(entry: Any) -> bool:
     try:
         return (
@@ -459,15 +525,7 @@ def _valid_entry(entry: Any) -> bool:
             and isinstance(entry["a"], bool)
             and (entry["l"] is None or isinstance(entry["l"], str))
             and isinstance(entry["f"], list)
-            and all(
-                isinstance(d, list)
-                and len(d) == 4
-                and isinstance(d[0], str)
-                and isinstance(d[1], int)
-                and isinstance(d[2], int)
-                and isinstance(d[3], str)
-                for d in entry["deps"]
-            )
+            and all(_valid_dependency(d) for d in entry["deps"])
         )
     except (KeyError, TypeError):
         return False

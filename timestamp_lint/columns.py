@@ -9,7 +9,6 @@ hook: the facts TSL003 reports on and fix safety depends on.
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,47 +289,6 @@ def assigned_fields(function: ast.FunctionDef | ast.AsyncFunctionDef, owner: str
 def _first_param(function: ast.FunctionDef | ast.AsyncFunctionDef, index: int) -> str | None:
     params = [*function.args.posonlyargs, *function.args.args]
     return params[index].arg if len(params) > index else None
-
-
-# the bytes of an ASCII name (what `\w` matches in a bytes pattern)
-NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-# a call of `listen` or `listens_for` (`extract_hooks` reads no other name), parenthesized
-# or not: not `listener`, `listening`, `_listen`, nor "listen for" in prose
-_LISTEN_AFTER = re.compile(rb"(?:s_for)?[\s\\]*[()]")
-# SQLAlchemy 1.x's `mapper(Cls, table)` called by that name, or imported under another
-# one (`import mapper as m`); not `class_mapper(`, `object_mapper(`, `self._mapper(`
-_MAPPER_AFTER = re.compile(rb"\(|\s+as\b")
-
-
-def _word_followed(data: bytes, word: bytes, after: re.Pattern[bytes]) -> bool:
-    """Whether `word` stands in `data` as a name of its own (no letter, digit or `_`
-    before it) followed by what `after` matches: `bytes.find` then a look, far cheaper on
-    a large file than a regular expression that starts with a word boundary."""
-    start = data.find(word)
-    while start >= 0:
-        end = start + len(word)
-        if (start == 0 or data[start - 1] not in NAME_BYTES) and after.match(data, end):
-            return True
-        start = data.find(word, end)
-    return False
-
-
-def may_map_imperatively(data: bytes) -> bool:
-    """Whether a file's bytes could hold an imperative mapping: `map_imperatively`, or the
-    classic `mapper(Cls, table)` (only such files are searched for one)."""
-    return b"map_imperatively" in data or _word_followed(data, b"mapper", _MAPPER_AFTER)
-
-
-def may_call_listen(data: bytes) -> bool:
-    """Whether a file's bytes could hold an event listener: a call of `listen(` or
-    `listens_for(` (a word such as `listener` or `listening` does not count)."""
-    return _word_followed(data, b"listen", _LISTEN_AFTER)
-
-
-def may_define_listeners(data: bytes) -> bool:
-    """Whether a file's bytes could hold an event listener or an imperative mapping: only
-    such files are parsed to find them."""
-    return may_map_imperatively(data) or may_call_listen(data)
 
 
 def extract_hooks(tree: ast.Module, fields: frozenset[str]) -> list[HookDecl]:

@@ -13,32 +13,20 @@ is reported only into a model that has the column (`detected_column`).
 
 from __future__ import annotations
 
-import re
 import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from timestamp_lint.columns import ColumnInfo, is_timestamp, may_define_listeners, stamps_time
+from timestamp_lint.cache import Fingerprint
+from timestamp_lint.columns import ColumnInfo, is_timestamp, stamps_time
 from timestamp_lint.index import ClassSummary, Kind, ProjectIndex
+from timestamp_lint.prefilter import candidates_in, may_define_listeners
 from timestamp_lint.source import SourceError, read_source
 
-# A column that stamps the time has a default or update hook whose value names the clock,
-# on one line (`server_default=func.now()`, `"onupdate": text("now()")`), or Django's
-# `auto_now`; the name it is bound to starts the statement, on that line or a few above.
-_HOOKS = (b"default", b"onupdate", b"auto_now")
-# what follows `default` / `onupdate` when its value, on the same line, names the clock
-_CLOCK_AFTER = re.compile(
-    rb"(?:_factory)?[\"']?[ \t]*[:=][^,)\n]*?"
-    rb"(?:now|today|current_timestamp|localtime|sysdate|getdate|getutcdate|utc_timestamp"
-    rb"|statement_timestamp|transaction_timestamp|clock_timestamp)",
-    re.IGNORECASE,
-)
-# `name = ...` or `name: T = ...`, spaced as class bodies are (a keyword argument on a line
-# of its own, `server_default=...,`, is not a declaration)
-_DECLARATION = re.compile(rb"[ \t]+([A-Za-z_][A-Za-z0-9_]*)(?:[ \t]*:[^=\n]*=|[ \t]+=)(?!=)")
-_LINES_UP = 8  # how far above the default a declaration's first line may be
-
 _known: weakref.WeakKeyDictionary[ProjectIndex, frozenset[str]] = weakref.WeakKeyDictionary()
+_confirmed: weakref.WeakKeyDictionary[ProjectIndex, dict[Path, Fingerprint]] = (
+    weakref.WeakKeyDictionary()
+)
 _sources: weakref.WeakKeyDictionary[ProjectIndex, Callable[[], Iterable[tuple[Path, str]]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -49,8 +37,24 @@ def field_names(index: ProjectIndex) -> frozenset[str]:
     stamps the current time (none when `detect-fields = false`)."""
     known = _known.get(index)
     if known is None:
-        known = _known[index] = frozenset(index.config.fields) | _declared(index)
+        with index.tracking() as used:
+            known = _known[index] = frozenset(index.config.fields) | _declared(index)
+        _confirmed[index] = used.files
     return known
+
+
+def confirmed(index: ProjectIndex) -> tuple[frozenset[str], dict[Path, Fingerprint]] | None:
+    """The field names `field_names(index)` confirmed in this run, with the files (and their
+    fingerprints) that the confirmation read: what the cache keeps for the next run. None
+    when they were not confirmed here (not asked for, or known from the cache)."""
+    files = _confirmed.get(index)
+    return None if files is None else (_known[index], files)
+
+
+def know(index: ProjectIndex, names: frozenset[str]) -> None:
+    """Take `names` as `field_names(index)`: what an earlier run confirmed, still valid
+    (`Cache.field_names`)."""
+    _known[index] = names
 
 
 def _declared(index: ProjectIndex) -> frozenset[str]:
@@ -120,104 +124,10 @@ def _model_first(candidate: tuple[Path, str]) -> bool:
     return "model" not in candidate[0].as_posix().lower()
 
 
-def candidates_in(data: bytes, configured: frozenset[str]) -> frozenset[str]:
-    """The names one file's classes may declare as columns stamping the current time,
-    besides the `configured` fields, told by the bytes alone: for each default or update
-    hook that names the clock, the name that starts its statement. (The cache keeps this
-    per file, so warm runs read no file for it; the index's summary confirms it.)"""
-    if b"class" not in data:
-        return frozenset()
-    names: set[str] = set()
-    for hook in _HOOKS:
-        start = data.find(hook)
-        while start >= 0:
-            end = start + len(hook)
-            if hook == b"auto_now" or _CLOCK_AFTER.match(data, end):
-                name = _declared_name(data, start)
-                if name is not None and name not in configured:
-                    names.add(name)
-            start = data.find(hook, end)
-    return frozenset(names)
-
-
 def use_source(index: ProjectIndex, declared: Callable[[], Iterable[tuple[Path, str]]]) -> None:
     """Let `declared()` (the cache's per-file memory of `candidates_in`: each file with each
     of its names) give the candidates, instead of reading every project file."""
     _sources[index] = declared
-
-
-def _declared_name(data: bytes, offset: int) -> str | None:
-    """The name the statement holding `offset` assigns, when an indented line at or up to
-    `_LINES_UP` lines above starts with `name =` or `name: T =` and may be a column of a
-    class body that the hook at `offset` is a keyword of (`_may_be_column`)."""
-    end = offset
-    for _ in range(_LINES_UP + 1):
-        start = data.rfind(b"\n", 0, end) + 1
-        match = _DECLARATION.match(data, start)
-        if (
-            match is not None
-            and match.end() <= offset + 1
-            and _may_be_column(data, start, match.end(), offset)
-        ):
-            return match.group(1).decode("ascii")
-        if start == 0:
-            return None
-        end = start - 1
-    return None
-
-
-def _may_be_column(data: bytes, line: int, value: int, hook: int) -> bool:
-    """Whether the declaration on the line at `line`, whose value starts after `value`,
-    may be a column whose call the hook at `hook` is a keyword of, as `extract_columns`
-    reads one: the value is no list, dict, string or number; the hook lies inside its
-    brackets; and the statement is no function's (the nearest line above with less
-    indentation is no `def`). Strings and comments on the way make it "maybe"."""
-    first = value
-    while first < len(data) and data[first] in b" \t":
-        first += 1
-    if first < len(data) and data[first] in _NO_CALL_START:
-        return False  # `operations = [...]`, `label = "..."`: no call, no column
-    between = data[value:hook]
-    if not _UNKNOWN.search(between) and _ends_before(between):
-        return False  # the statement ends before the hook: the hook is another's
-    indent = indent_of(data, line)
-    end = line - 1
-    while end > 0:
-        start = data.rfind(b"\n", 0, end) + 1
-        text = data[start:end]
-        if b'"""' in text or b"'''" in text:
-            return True  # perhaps inside a string: not known
-        stripped = text.lstrip(b" \t")
-        if stripped and not stripped.startswith(b"#") and indent_of(data, start) < indent:
-            return not stripped.startswith((b"def ", b"async def "))
-        end = start - 1
-    return True
-
-
-def _ends_before(code: bytes) -> bool:
-    """Whether a statement's `code` (no strings, no comments) ends a line outside brackets
-    and without a backslash: the statement ends there."""
-    depth = 0
-    for index, byte in enumerate(code):
-        if byte in b"([{":
-            depth += 1
-        elif byte in b")]}":
-            depth -= 1
-        elif byte == 0x0A and depth <= 0 and not code[:index].rstrip(b"\r").endswith(b"\\"):
-            return True
-    return False
-
-
-_NO_CALL_START = frozenset(b"[{'\"0123456789")
-_UNKNOWN = re.compile(rb"['\"#]")  # strings and comments may hold brackets
-
-
-def indent_of(data: bytes, line: int) -> int:
-    """The width in bytes of the blanks that begin the line starting at `line`."""
-    at = line
-    while at < len(data) and data[at] in b" \t":
-        at += 1
-    return at - line
 
 
 def detected_column(index: ProjectIndex, model: ClassSummary, field: str) -> ColumnInfo | None:

@@ -3,7 +3,7 @@
 The stages, cheapest first, each able to end the work on a file:
 
 1. `# timestamp-lint: skip-file`, or bytes that mention no field, or that neither read one
-   and name one nor declare one (`Prescreen.scan`: `bytes.find`, then a look at each
+   and name one nor declare one (`prefilter.Scanner`: `bytes.find`, then a look at each
    occurrence): done. This is where most files of a real project stop.
 2. Decode (PEP 263, BOM) and `ast.parse` (CPython's parser, in C): a file that does not parse
    is a `TSL999`. A large file is parsed in chunks, trimmed as they come (see "large
@@ -32,12 +32,10 @@ from typing import TYPE_CHECKING
 from timestamp_lint import helpers
 from timestamp_lint.cache import Fingerprint
 from timestamp_lint.config import ignored_codes, is_selected
-from timestamp_lint.discover import relative_to_root
 from timestamp_lint.ftypes import PARSE_ERROR, UNRESOLVED, Config, Edit, Finding
-from timestamp_lint.globs import PathMatcher
 from timestamp_lint.index import ModuleSummary, ProjectIndex
+from timestamp_lint.prefilter import ByteFilter
 from timestamp_lint.prescreen import Prescreen
-from timestamp_lint.rules import RULES, RuleEntry
 from timestamp_lint.source import (
     NotRegularFile,
     SourceError,
@@ -53,7 +51,6 @@ if TYPE_CHECKING:
 
     from timestamp_lint.rules.base import Violation
 
-SKIP_FILE_RE = re.compile(rb"#[ \t]*timestamp-lint:[ \t]*skip-file\b")
 NOQA_RE = re.compile(
     r"#\s*noqa(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
 )
@@ -85,19 +82,6 @@ class FileResult:
     parts: list[tuple[cst.Module, str, list[int] | None]] = field(default_factory=list)
     part_of: dict[int, int] = field(default_factory=dict)
     unresolved: list[Finding] = field(default_factory=list)  # code UNRESOLVED: not checked
-
-
-# An Alembic revision script: it imports alembic and names its parent revision at its top
-_IMPORTS_ALEMBIC = re.compile(rb"^(?:from|import)[ \t]+alembic\b", re.MULTILINE)
-_DOWN_REVISION = re.compile(rb"^down_revision\b[^=\n]*=", re.MULTILINE)
-REVISION_PLACE = "alembic/versions/revision.py"  # where `alembic init` puts revision scripts
-
-
-def is_revision_script(data: bytes) -> bool:
-    """Whether `data` is an Alembic revision script (a migration, whatever its folder)."""
-    return b"down_revision" in data and bool(
-        _DOWN_REVISION.search(data) and _IMPORTS_ALEMBIC.search(data)
-    )
 
 
 def max_depth(tree: ast.AST) -> int:
@@ -170,14 +154,9 @@ class Engine:
         self.edits = edits
         self.prefilter = prefilter
         self.prescreen = Prescreen(index, config)
+        self.filter = ByteFilter(config, self.prescreen.scan, prefilter)
+        self.rules = self.filter.rules
         self.index = index
-        self.allow = PathMatcher(config.allow)
-        # an Alembic revision script is allowed wherever it lives when the allowlist covers
-        # Alembic's own folder (the default does): `_migrations/versions/...` too
-        self.allow_revisions = self.allow.match(REVISION_PLACE)
-        self.rules = [
-            rule for code, rule in RULES.items() if is_selected(code, config.select, config.ignore)
-        ]
         self.report_errors = is_selected(PARSE_ERROR, config.select, config.ignore)
 
     def _error(self, result: FileResult, message: str, line: int = 1, column: int = 1) -> None:
@@ -200,21 +179,12 @@ class Engine:
         self.prescreen.prepare()
 
     def needs_analysis(self, data: bytes, path: Path) -> bool:
-        """The byte-level pre-filter: can this file (at `path`) hold a finding at all?"""
-        if not self.rules:
-            return False
-        if not self.prefilter:
-            return not SKIP_FILE_RE.search(data)
-        scan = self.prescreen.scan(data)
-        if not (scan.copy or scan.declares or scan.clone) or SKIP_FILE_RE.search(data):
-            return False
-        rules = self._rules_for(path, data)
-        clones = scan.clone and any(r.code == "TSL004" for r in rules)
-        return (
-            clones
-            or (scan.copy and any(r.uses_copies for r in rules))
-            or (scan.declares and any(not r.uses_copies for r in rules))
-        )
+        """The byte-level pre-filter (`ByteFilter`): can this file hold a finding at all?"""
+        return self.filter.needs_analysis(data, path)
+
+    def forget(self, path: Path) -> None:
+        """`path` needs no analysis: a tree the index kept of it for that is not needed."""
+        self.index.trees.forget(path)
 
     def lint_file(
         self,
@@ -279,7 +249,7 @@ class Engine:
             summary = self.index.summary(path) if kept else None
             summary = summary or self.index.add_tree(path, tree, fingerprint, data)
             whole_depth = 0  # computed when needed
-        rules = self._rules_for(path, data)
+        rules = self.filter.rules_for(path, data)
         codes = {rule.code for rule in rules}
         if "TSL001" in codes:
             result.unresolved = [
@@ -498,17 +468,6 @@ class Engine:
         from timestamp_lint import analysis  # a parse of the whole file, not an analysis
 
         return analysis.locate(text, violations)
-
-    def _rules_for(self, path: Path, data: bytes) -> list[RuleEntry]:
-        rules = self.rules
-        if off := ignored_codes(self.config, path):  # per-file-ignores
-            rules = [rule for rule in rules if rule.code not in off]
-        if self.allow and (
-            self.allow.match(relative_to_root(path, self.config.root))
-            or (self.allow_revisions and is_revision_script(data))
-        ):
-            return [rule for rule in rules if not rule.uses_copies]
-        return rules
 
 
 # --------------------------------------------------------------------------- large modules

@@ -39,14 +39,12 @@ from timestamp_lint.columns import (
     extract_columns,
     extract_hooks,
     interpret,
-    may_call_listen,
-    may_define_listeners,
-    may_map_imperatively,
     table_columns,
 )
 from timestamp_lint.discover import walk_python_files
 from timestamp_lint.ftypes import Config
 from timestamp_lint.globs import PathMatcher
+from timestamp_lint.prefilter import may_call_listen, may_define_listeners, may_map_imperatively
 from timestamp_lint.source import (
     SourceError,
     decode_source,
@@ -1229,8 +1227,9 @@ class ProjectIndex:
     def tracking(self) -> Iterator[Dependencies]:
         """Collect what the analysis inside the block depended on: the files (with their
         fingerprints) whose content it read, and whether it asked about event listeners.
-        What a cached result must be checked against."""
-        self._tracking = set()
+        What a cached result must be checked against. Inside another such block, what the
+        inner one collects counts for the outer one too."""
+        outer, self._tracking = self._tracking, set()
         found = Dependencies()
         try:
             yield found
@@ -1240,7 +1239,9 @@ class ProjectIndex:
                     found.files[path] = self._fingerprints[path]
             if _LISTENERS in self._tracking:
                 found.listeners = self._listener_digest
-            self._tracking = None
+            if outer is not None:
+                outer |= self._tracking
+            self._tracking = outer
 
     @contextlib.contextmanager
     def tracing(self) -> Iterator[list[str]]:
@@ -2330,7 +2331,7 @@ class ProjectIndex:
 
     def use_listener_files(self, files: Callable[[], list[Path]]) -> None:
         """Let `files()` tell the project files whose bytes may define listeners or map
-        classes imperatively (`columns.may_define_listeners`), as a pass that reads every
+        classes imperatively (`prefilter.may_define_listeners`), as a pass that reads every
         file anyway (the field detection's, the cache's memory) found them: only those are
         read again for the listener map."""
         self._listener_files = files

@@ -28,11 +28,9 @@ import bisect
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 from timestamp_lint import helpers
-from timestamp_lint.columns import NAME_BYTES
-from timestamp_lint.detect import field_names, indent_of
+from timestamp_lint.detect import field_names
 from timestamp_lint.ftypes import Config
 from timestamp_lint.helpers import columns_text
 from timestamp_lint.index import (
@@ -44,6 +42,7 @@ from timestamp_lint.index import (
     resolve_relative,
     show_expr,
 )
+from timestamp_lint.prefilter import ByteScan, Scanner, import_aliases
 from timestamp_lint.rules.column_check import column_problems
 from timestamp_lint.source import child_nodes, walk
 
@@ -51,77 +50,6 @@ MANAGER_METHODS = frozenset({"create", "get_or_create", "update_or_create"})
 DICT_KEYWORDS = frozenset({"defaults", "create_defaults"})
 MAX_TRACE = 32  # as `semantics.MAX_TRACE` (which imports LibCST): hops the rule follows
 
-
-class ByteScan(NamedTuple):
-    """What one pass over a file's bytes says it may hold (a tuple: one per file scanned, and
-    its class is made on every run that scans one)."""
-
-    copy: bool  # reads a field from something and gives a field a value (TSL001, TSL002)
-    declares: bool  # declares a field in a class body (TSL003)
-    gives: tuple[int, ...] = ()  # offsets of the places a field may get a value, or a
-    # whole record be copied
-    clone: bool = False  # may copy a whole record (TSL004): `__dict__`, `vars(`, ...
-
-
-NOTHING = ByteScan(False, False)
-# what a whole-record copy (TSL004) cannot be written without: one of these words
-CLONE_WORDS = (b"vars(", b"inspect(")
-# Django's column lists, as the rules' iterables of columns write them (`COLUMNS_RE`), looked
-# for after `_meta.` (`_meta` alone is in most Django modules)
-_META_LISTS = (
-    b"fields",
-    b"concrete_fields",
-    b"local_fields",
-    b"local_concrete_fields",
-    b"get_fields",
-)
-_DUNDER = re.compile(rb"__(?:dict|table|mapper)__")
-# the mappings of a record's columns TSL004 takes from a call: `x.to_dict()` (a `*_dict`
-# method called without arguments) or Django's `model_to_dict(x)`
-_DICT_CLONE = re.compile(rb"_dict[ \t]*\([\s\\]*\)|model_to_dict[ \t]*\(")
-# a call that stores a record, as TSL004 asks of a copy: `x.save()`, `session.add(x)`, ...
-_SAVE_CALL = re.compile(rb"\.save[\s\\]*\(")
-_STORE_CALL = re.compile(rb"\.(?:save|add|add_all|merge|bulk_save_objects)[\s\\]*\(")
-# before a copy called at the end of the search: `name = ` (one target, a name), then line
-# breaks, parentheses or comments, then the dotted head of the callee (`copy.`)
-_ASSIGNED_BEFORE = re.compile(
-    rb"(?<![\w.\x80-\xff])([A-Za-z_\x80-\xff][\w\x80-\xff]*)[ \t]*=(?:[\s\\(]|#[^\n]*\n)*[\w.]*\Z"
-)
-_ASSIGNED_WINDOW = 2000  # bytes before a copy call searched for its assignment
-# `<word> as NAME` in an import, for each word whose aliases count (`import_aliases`)
-_ALIASED = {
-    word: re.compile(re.escape(word) + rb"[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
-    for word in (b"copy", b"make_transient", b"model_to_dict")
-}
-# what follows the name of a copy for the rule to count it as saved or handed to a call
-_SAVED_AFTER = re.compile(rb"[\s\\)]*\.[\s\\]*save")
-_ARGUMENT_AFTER = re.compile(rb"[ \t]*[,)\r\n#\\]")
-_ARGUMENT_BEFORE = frozenset(b"(,=*\r\n")
-# after `__dict__`: a subscript, or the name of a method called on it
-_DICT_ATTRIBUTE_AFTER = re.compile(rb"[\s\\]*(?:\[|\.[\s\\]*([A-Za-z_]\w*))")
-_PK_NONE_AFTER = re.compile(rb"[ \t]*=[ \t]*None(?![A-Za-z0-9_])")  # after `.pk` / `.id`
-_WORD = NAME_BYTES
-_QUOTES = frozenset(b"'\"")
-_WORD_OR_DOT = _WORD | {0x2E}
-_NAME = _WORD | frozenset(range(0x80, 0x100))  # what a (non-ASCII too) identifier holds
-_NAME_OR_DOT = _NAME | {0x2E}
-_BLANKS = frozenset(b" \t")
-_BLANKS_AND_BREAKS = frozenset(b" \t\r\n\\")
-_STRING_PREFIX = frozenset(b"rRuUbBfF")
-_CALLEE_END = _WORD | frozenset(b")]")  # what a call's `(` follows: `f(`, `f()(`, `x[0](`
-_STRING_NAMING = frozenset(b"[,")  # what opens a string the rules read a name from
-_ASSIGN_AFTER = re.compile(rb"\s*=(?!=)")  # `created_at =`, not `created_at ==`
-_DECLARE_AFTER = re.compile(rb"\s*[:=]")
-_KEY_AFTER = re.compile(rb"['\"]+\s*:")  # after a quoted name: a dict key
-# places where a dict may reach a new record, or a field be set by name: a word, whether
-# it must start a name, and what must follow it
-_OTHER_GIVES = (
-    (b"**", False, re.compile(b"")),
-    (b"setattr", True, re.compile(rb"\s*\(")),
-    (b".values", False, re.compile(rb"\s*\(")),
-    (b"defaults", True, re.compile(rb"\s*=")),
-)
-_CLASS = re.compile(rb"^[ \t]*class[ \t]", re.MULTILINE)
 # an import below the top level: on an indented line, or after `:` / `;` on a line
 # (`def f(): from app.models import Flow`)
 _NESTED_IMPORT = re.compile(rb"(?:^[ \t]+|[:;][ \t]*)(?:from|import)[ \t]", re.MULTILINE)
@@ -132,11 +60,7 @@ class Prescreen:
         self.index = index
         self.config = config
         self.fields = frozenset(config.fields)  # with the declared ones, at the first scan
-        self._field_bytes: tuple[bytes, ...] | None = None
-        # what TSL003 judges: a learned name is one a model declares with a default, and the
-        # rule judges only the configured ones (`column_problems`)
-        self._declared_bytes = frozenset(f.encode() for f in config.fields)
-        self._scanned: tuple[bytes | None, ByteScan] = (None, NOTHING)
+        self._scanner: Scanner | None = None
         # the file at hand
         self._tree = ast.Module(body=[], type_ignores=[])
         self._scoped = True  # names can be looked up by region
@@ -153,86 +77,16 @@ class Prescreen:
 
     def prepare(self) -> None:
         """Learn the field names the scan looks for (once: it reads the project's models)."""
-        if self._field_bytes is None:
+        if self._scanner is None:
             self.fields = field_names(self.index)
-            self._field_bytes = tuple(sorted(f.encode() for f in self.fields))
+            self._scanner = Scanner(self.fields, self.config.fields)
 
     def scan(self, data: bytes) -> ByteScan:
-        """The byte-level pre-filter (remembered for the file at hand, which later stages
-        ask about again). Most files mention no field at all, which `bytes.find` tells at
-        memory speed; the occurrences of the others are classified where they stand:
-
-        - read: `.created_at`, or a string `"created_at"` that is no dict key and that the
-          rules may read a name from: a subscript's or a later argument's
-          (`x["created_at"]`, `getattr(x, "created_at")`, see `_names_by_string`);
-        - named: a field is given a value by name, which the rules read from a keyword
-          (`created_at=`), an assignment (`x.created_at =`) or a string literal (a dict key,
-          `setattr`): `created_at =`, a dict key `"created_at":`, or a string as above;
-        - declare: `created_at` first on an indented line, followed by `:` or `=`, in a file
-          with a `class` statement, or `def created_at`; a configured field only, the ones
-          TSL003 judges (a learned one is declared with a default somewhere).
-
-        A file may copy when it reads a field in one place and names one in another (one
-        string, `x["created_at"]`, is not both). Where a value may be given
-        (`gives`, for the first pass) is wider: a named field, or `**`, `setattr(`,
-        `.values(`, `defaults=`, through which a dict built elsewhere reaches a record.
-        """
-        if data is self._scanned[0]:
-            return self._scanned[1]
+        """The byte-level pre-filter for the project's field names (`Scanner.scan`),
+        remembered for the file at hand, which later stages ask about again."""
         self.prepare()
-        found = self._scan(data)
-        self._scanned = (data, found)
-        return found
-
-    def _scan(self, data: bytes) -> ByteScan:
-        declares = False
-        reads: list[int] = []
-        gives: list[int] = []
-        has_class: bool | None = None
-        size = len(data)
-        for name in self._field_bytes or ():
-            start = data.find(name)
-            while start >= 0:
-                end = start + len(name)
-                before = data[start - 1] if start else 0x0A
-                after = data[end] if end < size else 0x0A
-                if before in _WORD or after in _WORD:  # part of a longer name
-                    start = data.find(name, start + 1)
-                    continue
-                if before in _QUOTES and after in _QUOTES:
-                    if _KEY_AFTER.match(data, end):  # `"created_at":` gives a value
-                        gives.append(start)
-                    elif _names_by_string(data, start - 1):  # x["created_at"], getattr
-                        reads.append(start)
-                        gives.append(start)
-                else:
-                    if before == 0x2E:  # `.created_at`
-                        reads.append(start)
-                    if _ASSIGN_AFTER.match(data, end):
-                        gives.append(start)
-                if not declares and name in self._declared_bytes:
-                    if _declares_at(data, start, end):
-                        if has_class is None:
-                            has_class = _CLASS.search(data) is not None
-                        declares = has_class
-                    if not declares and _defined_at(data, start):
-                        declares = True
-                    if declares and _in_function(data, start):
-                        declares = False  # a local name: TSL003 judges class bodies
-                start = data.find(name, end)
-        # a copy reads a field in one place and gives one in another: one string alone
-        # (`x["created_at"]`) is not both
-        copy = bool(reads) and bool(gives) and len({*reads, *gives}) > 1
-        clones = list(_clone_words(data))
-        clone = bool(clones)
-        if not (copy or declares or clone):
-            return NOTHING
-        if copy:
-            gives.extend(_other_gives(data))
-        else:
-            gives = []
-        gives.extend(clones)  # where a whole-record copy may be written
-        return ByteScan(copy, declares, tuple(sorted(gives)), clone)
+        assert self._scanner is not None
+        return self._scanner.scan(data)
 
     def worth_analysing(
         self, data: bytes, tree: ast.Module, summary: ModuleSummary, codes: set[str]
@@ -1033,298 +887,6 @@ def _stored_names(nodes: list[ast.AST]) -> set[str]:
         elif node.func.attr in _STORES:
             names.update(a.id for a in node.args if isinstance(a, ast.Name))
     return names
-
-
-def _clone_words(data: bytes) -> Iterator[int]:
-    """Offsets of the words a whole-record copy (TSL004) is written with, in a file that
-    can reach the database with them; a handful of searches for most files, which hold none:
-
-    - with `**` or `setattr`: `__dict__` (handed on, see `_dict_attribute_may_clone`),
-      `__table__`, `__mapper__`, `vars(`, `_dict()` (a method called without arguments,
-      `to_dict()`) or `model_to_dict(`, `_meta.fields` (and Django's other column lists),
-      `inspect(` followed by a list of columns (`Model(**vars(src))`, loops over the
-      columns);
-    - `make_transient`;
-    - `deepcopy(`, `copy.copy(` or a bare `copy(`, with a call of
-      `.save(`, `.add(`, `.add_all(`, `.merge(` or `.bulk_save_objects(`, the copy assigned
-      to a name that is saved or handed on (`_copy_may_be_stored`);
-    - with a call of `.save(`: `.pk = None` / `.id = None`.
-
-    Names an import binds these functions (or the `copy` module) to count as they do:
-    `from copy import copy as dup` (`dup(x)`), `import copy as cp` (`cp.copy(x)`),
-    `make_transient as detach`, `model_to_dict as m2d`.
-    """
-    if b"**" in data or b"setattr" in data:
-        for match in _DUNDER.finditer(data):
-            start = match.start()
-            if data[start + 2] != 0x64 or _dict_attribute_may_clone(data, start):  # `d`
-                yield start
-        for word in CLONE_WORDS:
-            start = data.find(word)
-            while start >= 0:
-                if word != b"inspect(" or _inspect_may_list_columns(data, start):
-                    yield start
-                start = data.find(word, start + 1)
-        start = data.find(b"_meta.")
-        while start >= 0:
-            if data.startswith(_META_LISTS, start + 6):
-                yield start
-            start = data.find(b"_meta.", start + 1)
-        if b"_dict" in data:
-            yield from (match.start() for match in _DICT_CLONE.finditer(data))
-            for alias in import_aliases(data, b"model_to_dict"):  # `model_to_dict as m2d`
-                yield from _calls_of(data, alias)
-    start = data.find(b"make_transient")
-    if start >= 0:  # an alias is imported by this word too: `make_transient as detach`
-        for alias in import_aliases(data, b"make_transient"):
-            yield from _calls_of(data, alias)
-    while start >= 0:
-        yield start
-        start = data.find(b"make_transient", start + 1)
-    copies = []
-    if b"copy" in data:  # deepcopy(...), copy.copy(...), copy(...) from copy, or an alias
-        start = data.find(b"copy(")
-        while start >= 0:
-            before = data[start - 1] if start else 0x0A
-            if before not in _WORD_OR_DOT or (start >= 5 and data[start - 5 : start] == b"copy."):
-                copies.append(start)
-            elif start >= 4 and data[start - 4 : start] == b"deep":
-                copies.append(start - 4)
-            start = data.find(b"copy(", start + 1)
-        for alias in import_aliases(data, b"copy"):  # `import copy as cp`, `... as dup`
-            copies.extend(_calls_of(data, alias))
-            copies.extend(_calls_of(data, alias + b".copy"))
-    if copies and _STORE_CALL.search(data):
-        yield from (offset for offset in copies if _copy_may_be_stored(data, offset))
-    if b".save" in data and _SAVE_CALL.search(data):
-        for word in (b".pk", b".id"):
-            start = data.find(word)
-            while start >= 0:
-                end = start + 3
-                if (end == len(data) or data[end] not in _WORD) and _PK_NONE_AFTER.match(data, end):
-                    yield start
-                start = data.find(word, end)
-
-
-def _calls_of(data: bytes, name: bytes) -> Iterator[int]:
-    """Offsets of `name(`, `name` a name of its own (not `x.name(`, not `rename(`)."""
-    start = data.find(name + b"(")
-    while start >= 0:
-        if start == 0 or data[start - 1] not in _WORD_OR_DOT:
-            yield start
-        start = data.find(name + b"(", start + 1)
-
-
-def import_aliases(data: bytes, word: bytes) -> tuple[bytes, ...]:
-    """The names the file's imports bind `word` (a function, or the `copy` module) to:
-    `import copy as cp`, `from copy import copy as dup, deepcopy as dc`, `make_transient
-    as detach` (any `<word> as NAME`: a name too many only widens the search)."""
-    if word not in data:
-        return ()
-    return tuple(dict.fromkeys(_ALIASED[word].findall(data)))
-
-
-def _dict_attribute_may_clone(data: bytes, start: int) -> bool:
-    """Whether the `__dict__` at `start` may be a record's mapping as the rule takes it
-    (`CloneSemantics.clone`): an attribute (`x.__dict__`, not `"__dict__"`), not
-    subscripted, with no method called on it but `.copy()` or `.items()`, and handed on:
-    after `**`, `(` (`dict(...)`, `copy(...)`) or `=` (a local, followed by the rule), or,
-    as `.items()`, the iterable of a comprehension. Not `self.__dict__.update(state)`,
-    `name in cls.__dict__`, `return self.__dict__` or `for k, v in x.__dict__.items():`."""
-    before = start - 1
-    while before >= 0 and data[before] in _BLANKS_AND_BREAKS:
-        before -= 1
-    if before < 0 or data[before] != 0x2E:  # `.`
-        return False
-    after = _DICT_ATTRIBUTE_AFTER.match(data, start + 8)
-    method = None if after is None else after.group(1)
-    if after is not None and method not in (b"copy", b"items"):
-        return False
-    at = before - 1  # the end of the object
-    while at >= 0 and data[at] in _BLANKS_AND_BREAKS:
-        at -= 1
-    if at >= 0 and data[at] in b")]":
-        return True  # `f().__dict__`, `rows[0].__dict__`: the rule may follow it
-    word_end = at
-    while at >= 0 and data[at] in _WORD_OR_DOT:
-        at -= 1
-    if at == word_end:  # no object before the dot: its blanks are walked over again
-        at = before - 1
-    while at >= 0 and data[at] in _BLANKS_AND_BREAKS:
-        if data[at] == 0x0A and b"#" in data[data.rfind(b"\n", 0, at) + 1 : at]:
-            return True  # a comment on a line walked over: not known
-        at -= 1
-    if at < 0:
-        return False
-    if data[at] in b"(*" or (data[at] == 0x3D and (at == 0 or data[at - 1] not in b"=!<>")):
-        return True  # `**x.__dict__`, `dict(x.__dict__)`, `d = x.__dict__`
-    if (
-        method == b"items"
-        and data[at - 1 : at + 1] == b"in"
-        and (at < 2 or data[at - 2] not in _NAME)
-    ):
-        return not _for_statement(data, at, start)
-    return False
-
-
-def _for_statement(data: bytes, keyword: int, start: int) -> bool:
-    """Whether the `in` at `keyword`, with `start` later on its line, is a `for`
-    statement's (the line begins with `for` and ends with `:`), not a comprehension's."""
-    line = data.rfind(b"\n", 0, keyword) + 1
-    head = data[line:keyword].lstrip(b" \t")
-    if not (head.startswith((b"for ", b"for\t", b"async "))):
-        return False
-    end = data.find(b"\n", start)
-    rest = data[start : end if end >= 0 else len(data)].partition(b"#")[0]
-    return rest.rstrip(b" \t\r\\").endswith(b":")
-
-
-def _inspect_may_list_columns(data: bytes, start: int) -> bool:
-    """Whether the `inspect(` at `start` may begin an iterable of columns as the rules
-    write one (`inspect(x).attrs`, `.column_attrs`, `.mapper.columns`): a name of its own
-    (not `_inspect(`), followed somewhere by `attrs` or `.columns`."""
-    if start and data[start - 1] in _WORD:
-        return False
-    return data.find(b"attrs", start) >= 0 or data.find(b".columns", start) >= 0
-
-
-def _copy_may_be_stored(data: bytes, offset: int) -> bool:
-    """Whether the copy called at `offset` (`copy.copy(`, `deepcopy(`, ...) may be what the
-    rule reports: the whole value of an assignment to one name (`new = copy.copy(obj)`),
-    and that name saved (`new.save(`) or handed as such to a call other than the copy
-    (`session.add(new)`; `_STORE_CALL` tells that the file has one)."""
-    assigned = _ASSIGNED_BEFORE.search(data, max(0, offset - _ASSIGNED_WINDOW), offset)
-    if assigned is None:
-        return False
-    name = assigned.group(1)
-    # the copy's own arguments, up to the first `)`, hand the name to no store
-    arguments = range(offset, data.find(b")", offset) % (len(data) + 1))
-    size, start = len(data), data.find(name)
-    while start >= 0:
-        end = start + len(name)
-        if (
-            (start == 0 or data[start - 1] not in _NAME_OR_DOT)
-            and (end == size or data[end] not in _NAME)
-            and start not in arguments
-        ):
-            if _SAVED_AFTER.match(data, end):
-                return True
-            before = start - 1
-            while before >= 0 and data[before] in _BLANKS:
-                before -= 1
-            if (before < 0 or data[before] in _ARGUMENT_BEFORE) and _ARGUMENT_AFTER.match(
-                data, end
-            ):
-                return True
-        start = data.find(name, start + 1)
-    return False
-
-
-def _other_gives(data: bytes) -> Iterator[int]:
-    """Offsets of `**`, `setattr(`, `.values(` and `defaults=`."""
-    for word, starts_name, rest in _OTHER_GIVES:
-        start = data.find(word)
-        while start >= 0:
-            end = start + len(word)
-            if (not starts_name or not start or data[start - 1] not in _WORD) and rest.match(
-                data, end
-            ):
-                yield start
-            start = data.find(word, end)
-
-
-def _names_by_string(data: bytes, quote: int) -> bool:
-    """Whether the string literal whose last opening quote is at `quote` may name a field
-    as the rules read a string: a subscript (`x["created_at"]`) or a later argument
-    (`getattr(x, "created_at")`, `setattr(x, "created_at", v)`), parenthesized or not.
-    What opens it is found by walking back over its quotes and prefix, blanks and the
-    parentheses of expressions: `[` or `,` may name one; a call's first argument
-    (`Column("created_at")`, `d.get("created_at")`), an operand or a statement's value does
-    not. A comment on a line walked over leaves it unknown: then it may."""
-    at = quote
-    while at >= 0 and data[at] in _QUOTES:
-        at -= 1
-    for _ in range(2):  # r"...", rb"..."
-        if at >= 0 and data[at] in _STRING_PREFIX:
-            at -= 1
-    while at >= 0:
-        byte = data[at]
-        if byte in _BLANKS_AND_BREAKS:
-            if byte == 0x0A and data.find(b"#", data.rfind(b"\n", 0, at) + 1, at) >= 0:
-                return True
-            at -= 1
-        elif byte == 0x28:  # `(`: a call's, or an expression's
-            left = at - 1
-            while left >= 0 and data[left] in _BLANKS:
-                left -= 1
-            if left >= 0 and data[left] in _CALLEE_END:
-                return False  # the first argument of a call
-            at -= 1
-        else:
-            return byte in _STRING_NAMING
-    return False
-
-
-def _declares_at(data: bytes, start: int, end: int) -> bool:
-    """The field at `start` is first on an indented line and followed by `:` or `=`."""
-    line_start = start
-    while line_start and data[line_start - 1] in _BLANKS:
-        line_start -= 1
-    return (
-        line_start < start
-        and (line_start == 0 or data[line_start - 1] == 0x0A)
-        and _DECLARE_AFTER.match(data, end) is not None
-    )
-
-
-_BLOCK_LINES = 400  # lines `_in_function` reads above a declaration at most
-_DEF_LINE = re.compile(rb"(?:async[ \t]+)?def[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]*[(\[]")
-
-
-def _in_function(data: bytes, offset: int) -> bool:
-    """Whether the line holding `offset` is certainly in a function body: a `def` line
-    starts one of the blocks it is in (the lines above with less indentation). A class
-    there is in the function too: `summarize` reads the module's top level, so TSL003 never
-    judges it. Strings or a continued line on the way make it "not known" (False), and so
-    does a block that begins more than `_BLOCK_LINES` lines above (the walk stays short)."""
-    line = data.rfind(b"\n", 0, offset) + 1
-    indent = indent_of(data, line)
-    end = line - 1
-    budget = _BLOCK_LINES
-    while end > 0 and indent > 0:
-        budget -= 1
-        if budget < 0:
-            return False
-        start = data.rfind(b"\n", 0, end) + 1
-        text = data[start:end]
-        if b'"""' in text or b"'''" in text:
-            return False  # perhaps inside a string
-        stripped = text.lstrip(b" \t")
-        if stripped.rstrip(b"\r") and not stripped.startswith(b"#"):
-            here = len(text) - len(stripped)
-            if here < indent:
-                before = start - 2  # the last byte of the line above
-                if before >= 0 and data[before] == 0x0D:  # `\r\n`
-                    before -= 1
-                if before >= 0 and data[before] == 0x5C:  # `\`
-                    return False  # a continued line
-                if _DEF_LINE.match(stripped):
-                    return True
-                indent = here
-        end = start - 1
-    return False
-
-
-def _defined_at(data: bytes, start: int) -> bool:
-    """The field at `start` is the name in `def created_at`."""
-    keyword_end = start
-    while keyword_end and data[keyword_end - 1] in _BLANKS:
-        keyword_end -= 1
-    return (
-        3 <= keyword_end < start
-        and data[keyword_end - 3 : keyword_end] == b"def"
-        and (keyword_end == 3 or data[keyword_end - 4] not in _WORD)
-    )
 
 
 class _RegionFacts:

@@ -518,9 +518,9 @@ def allowed_by_default(path: str, source: str = "") -> bool:
     backfills, serializers, tests, seed and fixture-data scripts, and Alembic revision
     scripts wherever they live): their sites are counted apart, not as misses. The globs
     and the revision test are the linter's own, so the two cannot drift apart."""
-    from timestamp_lint.engine import is_revision_script
     from timestamp_lint.ftypes import DEFAULT_ALLOW
     from timestamp_lint.globs import PathMatcher
+    from timestamp_lint.prefilter import is_revision_script
 
     data = source.encode("utf-8", "surrogateescape")
     return PathMatcher(DEFAULT_ALLOW).match(path) or is_revision_script(data)

@@ -26,17 +26,16 @@ from typing import Any
 
 from timestamp_lint.api import Options, process, project_files_of
 from timestamp_lint.cache import Fingerprint, content_hash
-from timestamp_lint.columns import may_define_listeners
 from timestamp_lint.config import find_project_root, load_config
 from timestamp_lint.engine import (
     MAX_ANALYSED_LINES,
-    SKIP_FILE_RE,
     Engine,
     FileResult,
     code_lines,
 )
 from timestamp_lint.ftypes import PARSE_ERROR, Applicability, Config, Finding
 from timestamp_lint.index import ModuleSummary, ProjectIndex, summarize
+from timestamp_lint.prefilter import SKIP_FILE_RE, may_define_listeners
 from timestamp_lint.server import incremental
 from timestamp_lint.server.documents import to_bytes
 from timestamp_lint.source import SourceError, decode_source, parse_python, read_source
