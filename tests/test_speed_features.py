@@ -688,6 +688,30 @@ def test_an_edited_file_that_stops_at_its_bytes_builds_no_index(
     assert len(built) == 1
 
 
+def test_without_learned_fields_files_that_stop_at_their_bytes_build_no_index(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """With `detect-fields = false` the field names are the configured ones: even a cold
+    run scans with them and builds the index only for a file that needs analysis."""
+    root = _project(tmp_path)
+    (root / "pyproject.toml").write_text("[tool.timestamp-lint]\ndetect-fields = false\n")
+    (root / "app/plain.py").write_text("X = 1\n")
+    built: list[Path] = []
+    real = api.make_engine
+
+    def counting(config, *args, **kwargs):
+        built.append(config.root)
+        return real(config, *args, **kwargs)
+
+    monkeypatch.setattr(api, "make_engine", counting)
+    options = Options(cache=False, jobs=1)
+    assert lint_paths([root / "app/plain.py"], options=options).findings == []
+    assert built == []
+    findings = lint_paths([root], options=options).findings
+    assert [f.path.name for f in findings] == ["one.py", "two.py"]
+    assert len(built) == 1
+
+
 def test_the_field_names_are_confirmed_again_when_a_file_the_confirmation_read_changes(
     tmp_path: Path,
 ) -> None:
