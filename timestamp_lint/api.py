@@ -62,9 +62,9 @@ class Options:
     edits: bool = False  # fixes carry their text edits (SARIF output needs them)
 
 
-@dataclass(frozen=True)
-class FileOutcome:
-    """What processing one file gave."""
+class FileOutcome(NamedTuple):
+    """What processing one file gave (a tuple: one per file of every run, warm ones too,
+    and ten times cheaper to make than a frozen dataclass; never compared)."""
 
     path: Path
     findings: tuple[Finding, ...] = ()
@@ -72,7 +72,7 @@ class FileOutcome:
     diff: str | None = None
     error: str | None = None  # a fix that could not be written
     output: bytes | None = None  # fixed source (stdin mode)
-    deps: dict[Path, Fingerprint] = field(default_factory=dict)  # for the cache
+    deps: dict[Path, Fingerprint] | None = None  # for the cache (None: none)
     listeners: str | None = None  # for the cache
     analyzed: bool = False
     cached: bool = False  # taken from the cache
@@ -213,11 +213,11 @@ def process(
     findings = tuple(result.findings)
     plain = FileOutcome(path, findings + tuple(result.unresolved), analyzed=result.analyzed)
     if options.cache:  # only the cache needs them
-        plain = replace(plain, deps=result.deps, listeners=result.listeners)
+        plain = plain._replace(deps=result.deps, listeners=result.listeners)
     if not options.fix:
         return plain
     if not any(_to_fix(f, options, since) for f in findings):
-        return replace(plain, output=options.stdin)
+        return plain._replace(output=options.stdin)
     from timestamp_lint import fix as fixer  # LibCST: loaded by the analysis already
 
     chosen = [(f, v) for f, v in result.removals if _to_fix(f, options, since)]
@@ -230,10 +230,10 @@ def process(
         chosen = [(f, v) for f, v in result.removals if _to_fix(f, options, since)]
         located = engine.removal_nodes(result, [v for _, v in chosen])
     if not chosen or result.text is None or result.data is None:
-        return replace(plain, findings=findings, output=options.stdin)
+        return plain._replace(findings=findings, output=options.stdin)
     if text is None:
         if located is None:
-            return replace(plain, findings=findings, output=options.stdin)
+            return plain._replace(findings=findings, output=options.stdin)
         module, nodes = located
         try:
             rewrites = fixer.rewrites_for(nodes, [v for _, v in chosen])
@@ -703,7 +703,7 @@ def run(
                 path,
                 read.fingerprint,
                 outcome.findings,
-                outcome.deps,
+                outcome.deps or {},
                 outcome.analyzed,
                 outcome.listeners,
             )
