@@ -63,8 +63,9 @@ class Options:
 
 
 class FileOutcome(NamedTuple):
-    """What processing one file gave (a tuple: one per file of every run, warm ones too,
-    and ten times cheaper to make than a frozen dataclass; never compared)."""
+    """What processing one file gave (a tuple, never compared: one per file of every run,
+    warm ones too, made in a third of a frozen dataclass's time; its class is made at
+    import in a seventh)."""
 
     path: Path
     findings: tuple[Finding, ...] = ()
