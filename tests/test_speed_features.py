@@ -659,6 +659,19 @@ def _learned_project(tmp_path: Path) -> Path:
     return root
 
 
+def _count_engine_builds(monkeypatch) -> list[Path]:
+    """The roots of the engines (and project indexes) the runs from now on build."""
+    built: list[Path] = []
+    real = api.make_engine
+
+    def counting(config, *args, **kwargs):
+        built.append(config.root)
+        return real(config, *args, **kwargs)
+
+    monkeypatch.setattr(api, "make_engine", counting)
+    return built
+
+
 def test_an_edited_file_that_stops_at_its_bytes_builds_no_index(
     tmp_path: Path, monkeypatch
 ) -> None:
@@ -668,24 +681,29 @@ def test_an_edited_file_that_stops_at_its_bytes_builds_no_index(
     root = _learned_project(tmp_path)
     (root / "app/one.py").write_text(LEARNED_USE)
     assert [f.path.name for f in lint_paths([root], options=Options(jobs=1)).findings] == ["one.py"]
-    built: list[Path] = []
-    real = api.make_engine
-
-    def counting(config, *args, **kwargs):
-        built.append(config.root)
-        return real(config, *args, **kwargs)
-
-    monkeypatch.setattr(api, "make_engine", counting)
+    built = _count_engine_builds(monkeypatch)
     with (root / "app/plain.py").open("a") as file:
         file.write("# edited\n")
     findings = lint_paths([root], options=Options(jobs=1)).findings
     assert [f.path.name for f in findings] == ["one.py"]  # from the cache
     assert built == []
-    # the scan looks for the learned name too: this edit needs the analysis, and finds
+    # the scan looks for the learned name too: this edit needs the analysis, and finds;
+    # the engine built for it takes the remembered names, confirming none again
+    from timestamp_lint import detect
+
+    confirmations: list[object] = []
+    real_declared = detect._declared
+
+    def confirming(index):
+        confirmations.append(index)
+        return real_declared(index)
+
+    monkeypatch.setattr(detect, "_declared", confirming)
     (root / "app/plain.py").write_text(LEARNED_USE)
     findings = lint_paths([root], options=Options(jobs=1)).findings
     assert [f.path.name for f in findings] == ["one.py", "plain.py"]
     assert len(built) == 1
+    assert confirmations == []
 
 
 def test_without_learned_fields_files_that_stop_at_their_bytes_build_no_index(
@@ -696,14 +714,7 @@ def test_without_learned_fields_files_that_stop_at_their_bytes_build_no_index(
     root = _project(tmp_path)
     (root / "pyproject.toml").write_text("[tool.timestamp-lint]\ndetect-fields = false\n")
     (root / "app/plain.py").write_text("X = 1\n")
-    built: list[Path] = []
-    real = api.make_engine
-
-    def counting(config, *args, **kwargs):
-        built.append(config.root)
-        return real(config, *args, **kwargs)
-
-    monkeypatch.setattr(api, "make_engine", counting)
+    built = _count_engine_builds(monkeypatch)
     options = Options(cache=False, jobs=1)
     assert lint_paths([root / "app/plain.py"], options=options).findings == []
     assert built == []
