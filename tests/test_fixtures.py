@@ -42,7 +42,9 @@ def test_markers_match_findings(name: str, monkeypatch: pytest.MonkeyPatch) -> N
 def test_output_snapshot(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     project = FIXTURES / name
     monkeypatch.chdir(project)
-    output = text.render(lint_paths(["."], options=NO_CACHE).findings, ReportContext(root=project))
+    output = text.render(
+        lint_paths(["."], options=NO_CACHE).findings, ReportContext(root=project, cwd=project)
+    )
     snapshot = project / "expected.txt"
     if os.environ.get("TSL_UPDATE_SNAPSHOTS"):
         snapshot.write_text(output, encoding="utf-8")

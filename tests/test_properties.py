@@ -57,7 +57,7 @@ if os.environ.get("TSL_FUZZ_EXAMPLES"):
 
 # Runs without the on-disk cache and worker processes, when this version has those options:
 # every example rewrites the same file, and the properties are about the analysis.
-_FIELDS = {f.name for f in dataclasses.fields(api.Options)} if hasattr(api, "Options") else set()
+_FIELDS = set(api.Options._fields) if hasattr(api, "Options") else set()
 RUN = {"options": api.Options(cache=False, jobs=1)} if {"cache", "jobs"} <= _FIELDS else {}
 
 IMPORTS = (
@@ -437,7 +437,7 @@ def test_fix_properties_on_spliced_programs(proj: Project, source: str) -> None:
 
 
 def findings(proj: Project, **changes) -> list[tuple]:
-    options = dataclasses.replace(RUN["options"], **changes)
+    options = RUN["options"]._replace(**changes)
     result = lint_paths([proj.target], config=proj.config, options=options)
     return [
         (f.line, f.column, f.code, f.message, f.fix and f.fix.applicability)
@@ -544,7 +544,7 @@ def write_cache_project(root: Path, state: dict[str, str], stamp: list[int]) -> 
 
 
 def cache_findings(root: Path, cache: bool) -> list[tuple]:
-    options = dataclasses.replace(RUN["options"], cache=cache)
+    options = RUN["options"]._replace(cache=cache)
     result = lint_paths([root], config=resolve_config([root]), options=options)
     return [
         (f.path.relative_to(root).as_posix(), f.line, f.column, f.code, f.message, f.fix)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 from timestamp_lint import tempfiles
@@ -47,9 +48,9 @@ if TYPE_CHECKING:  # (`since` and `difflib` are imported where `--since` / `--di
     from timestamp_lint.workers import Workers
 
 
-@dataclass(frozen=True)
-class Options:
-    """What a run does with each file, and how."""
+class Options(NamedTuple):
+    """What a run does with each file, and how. (The records of this module are tuples: a
+    frozen dataclass costs every run, warm ones too, about a millisecond to make at import.)"""
 
     fix: bool = False  # apply fixes
     unsafe: bool | None = None  # unsafe fixes too (None: as the configuration's `unsafe-fixes`)
@@ -63,9 +64,8 @@ class Options:
 
 
 class FileOutcome(NamedTuple):
-    """What processing one file gave (a tuple, never compared: one per file of every run,
-    warm ones too, made in a third of a frozen dataclass's time; its class is made at
-    import in a seventh)."""
+    """What processing one file gave (never compared: one per file of every run, warm ones
+    too, made in a third of a frozen dataclass's time)."""
 
     path: Path
     findings: tuple[Finding, ...] = ()
@@ -79,14 +79,15 @@ class FileOutcome(NamedTuple):
     cached: bool = False  # taken from the cache
 
 
-@dataclass(frozen=True)
-class LintResult:
+class LintResult(NamedTuple):
+    """What a run found and did."""
+
     findings: list[Finding]  # with --fix: what remains after fixing
     files_checked: int
     fixed: int = 0  # findings fixed (or, with diff, that would be fixed)
     diffs: tuple[str, ...] = ()  # unified diffs, when asked for
     errors: tuple[str, ...] = ()  # files that could not be written, one line each
-    outputs: dict[Path, bytes] = field(default_factory=dict)  # fixed stdin source
+    outputs: Mapping[Path, bytes] = MappingProxyType({})  # fixed stdin source
     # creation sites not checked: their callee did not resolve (code UNRESOLVED)
     unresolved: tuple[Finding, ...] = ()
 
@@ -167,7 +168,7 @@ def with_unsafe(options: Options, config: Config) -> Options:
     """`options` deciding whether unsafe fixes apply: `--unsafe-fixes` /
     `--no-unsafe-fixes` when given, else the configuration's `unsafe-fixes`."""
     if options.unsafe is None:
-        return replace(options, unsafe=config.unsafe_fixes)
+        return options._replace(unsafe=config.unsafe_fixes)
     return options
 
 
@@ -847,14 +848,13 @@ def fix_paths(
     `unsafe-fixes` says); with `diff`, write nothing and return
     unified diffs instead. `errors` names files that could not be written."""
     projects = _projects(paths, config, config_file)
-    return run_projects(projects, replace(options, fix=True, unsafe=unsafe, diff=diff))
+    return run_projects(projects, options._replace(fix=True, unsafe=unsafe, diff=diff))
 
 
 # --------------------------------------------------------------------------- projects
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(NamedTuple):
     """The paths of one run that belong to one project, and that project's configuration."""
 
     config: Config
@@ -925,10 +925,10 @@ def run_projects(
     for project in projects:
         project_options = options
         if not project.cache:
-            project_options = replace(project_options, cache=False)
+            project_options = project_options._replace(cache=False)
         elif options.cache_dir is not None and len(projects) > 1:  # one folder per project
             key = blake2b(os.fsencode(project.config.root), digest_size=8).hexdigest()
-            project_options = replace(project_options, cache_dir=options.cache_dir / key)
+            project_options = project_options._replace(cache_dir=options.cache_dir / key)
         changed = since(project.config) if since is not None else None
         results.append(run(project.paths, project.config, project_options, changed))
     if len(results) == 1:

@@ -19,12 +19,12 @@ the file.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, astuple
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +60,9 @@ def content_hash(data: bytes) -> str:
 
 def config_key(config: Config) -> str:
     """What results depend on besides the files: tool, Python, LibCST, and settings."""
-    settings = {
-        k: [str(v) for v in vs] for k, vs in asdict(config).items() if isinstance(vs, tuple)
-    }
-    settings.update((k, v) for k, v in asdict(config).items() if isinstance(v, bool))
+    values = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    settings = {k: [str(v) for v in vs] for k, vs in values.items() if isinstance(vs, tuple)}
+    settings.update((k, v) for k, v in values.items() if isinstance(v, bool))
     material = json.dumps(
         [FORMAT, __version__, sys.version_info[:2], _libcst_version(), settings],
         sort_keys=True,
@@ -112,7 +111,7 @@ def finding_to_json(finding: Finding, root: Path) -> dict[str, Any]:
         data["fix"] = [
             finding.fix.applicability.value,
             finding.fix.message,
-            [list(astuple(edit)) for edit in finding.fix.edits],
+            [list(dataclasses.astuple(edit)) for edit in finding.fix.edits],
         ]
     return data
 

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 from collections import Counter
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -408,7 +408,7 @@ def check(
             root=report_root(cwd), cwd=cwd, files_checked=result.files_checked, color=use_color()
         )
         if output_file is not None:
-            context = replace(context, color=False)
+            context = context._replace(color=False)
         text = get_reporter(output_format)(result.findings, context)
         if output_format in TEXT_FORMATS and not quiet:
             # "available with `--fix`" counts unsafe fixes when the configuration enables them

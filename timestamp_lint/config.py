@@ -21,9 +21,9 @@ import posixpath
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from timestamp_lint.ftypes import PARSE_ERROR, Config, UserError
 from timestamp_lint.globs import PathMatcher
@@ -107,8 +107,7 @@ def parse_selectors(value: str, where: str) -> tuple[str, ...]:
     return tuple(check_selector(item.strip(), where) for item in value.split(","))
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """One layer of rule selection (the configuration file's, or the command line's)."""
 
     select: tuple[str, ...] | None = None  # None: this layer does not start over
@@ -387,8 +386,7 @@ def parse_override(text: str) -> dict[str, Any]:
     return table
 
 
-@dataclass(frozen=True)
-class Overrides:
+class Overrides(NamedTuple):
     """What the command line says about configuration, applied to every project."""
 
     config_file: Path | None = None  # `--config FILE`: this file for every linted file

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from timestamp_lint.ftypes import Config, UserError
@@ -15,13 +14,15 @@ PYTHON_SUFFIXES = (".py",)
 TEMPORARY_SUFFIX = ".tsl-tmp"  # what `--fix` writes beside a file (see `tempfiles`)
 
 
-@dataclass
 class WalkNotes:
     """What a walk saw besides Python files: temporary files of `--fix` runs (a later run
     removes the stale ones), and folders it could not list, with the reason."""
 
-    temporaries: list[Path] = field(default_factory=list)
-    unlistable: list[tuple[Path, str]] = field(default_factory=list)
+    __slots__ = ("temporaries", "unlistable")
+
+    def __init__(self) -> None:
+        self.temporaries: list[Path] = []
+        self.unlistable: list[tuple[Path, str]] = []
 
 
 def relative_to_root(path: Path, root: Path) -> str:

@@ -9,20 +9,19 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from timestamp_lint import __version__
 from timestamp_lint.ftypes import Finding
 from timestamp_lint.source import SourceError, decode_source, read_source
 
 
-@dataclass(frozen=True)
-class ReportContext:
+class ReportContext(NamedTuple):
     """What reporters may know besides the findings."""
 
     root: Path  # GitLab's paths are relative to it: the repository root (git's top level)
-    cwd: Path = field(default_factory=Path.cwd)  # every other format's paths, SARIF's too
+    cwd: Path  # every other format's paths are relative to it, SARIF's too
     version: str = __version__
     files_checked: int = 0
     color: bool = False  # whether `full` may use ANSI colours (the CLI decides: isatty, NO_COLOR)
