@@ -85,3 +85,80 @@ def test_unresolved_sites_are_counted_and_listed(tmp_path) -> None:
 def test_no_unresolved_line_when_everything_resolved() -> None:
     done = cli(INSTALLED, "--no-cache", ".")
     assert "not checked" not in done.stdout
+
+
+SILENT_MODELS = """\
+from sqlalchemy import Column, DateTime, Integer, func
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class Flow(Base):
+    __tablename__ = "flows"
+    id = Column(Integer, primary_key=True)
+    created_at = Column(DateTime, server_default=func.now())
+"""
+
+SILENT_SERVICES = """\
+from app.models import Flow
+from app.signals import changed
+
+
+def rerun(master):
+    child = Flow(
+        id=master.id,
+        created_at=master.created_at,
+    )
+    quiet = Flow(created_at=master.created_at)  # noqa: TSL001
+    before = Flow(created_at=master.created_at)
+    if before:
+        changed.send(Flow, before=before)
+    return child, quiet
+"""
+
+
+def _silent_project(root):
+    (root / "app").mkdir()
+    (root / "pyproject.toml").write_text("[tool.timestamp-lint]\n")
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "signals.py").write_text("changed = None\n")
+    (root / "app" / "models.py").write_text(SILENT_MODELS)
+    (root / "app" / "services.py").write_text(SILENT_SERVICES)
+    (root / "app" / "backfill_flows.py").write_text(SILENT_SERVICES)
+    return root
+
+
+def test_a_copy_left_unreported_says_why(tmp_path) -> None:
+    root = _silent_project(tmp_path)
+    reasons = {
+        10: "not reported: a `# noqa` comment on line 10",
+        11: "not reported: the record is an in-memory snapshot, never saved: it is only "
+        "tested and passed to a signal's send()",
+    }
+    for line, reason in reasons.items():
+        done = cli(root, "explain", f"app/services.py:{line}")
+        assert done.returncode == 0, done.stderr
+        assert "created_at=master.created_at: copies master.created_at\n      " + reason in (
+            done.stdout
+        ), done.stdout
+        assert "nothing reported on this line" in done.stdout
+    allowed = cli(root, "explain", "app/backfill_flows.py:11")
+    assert "not reported: the file is on the allowlist" in allowed.stdout, allowed.stdout
+    (root / "ignored.toml").write_text('ignore = ["TSL001"]\n')
+    (root / "per-file.toml").write_text('[per-file-ignores]\n"app/services.py" = ["TSL00"]\n')
+    for config, reason in [
+        ("ignored.toml", "TSL001 is not selected"),
+        ("per-file.toml", "TSL001 is off for this file (`per-file-ignores`)"),
+    ]:
+        done = cli(root, "explain", "--config", config, "app/services.py:11")
+        assert done.returncode == 0, done.stderr
+        assert f"not reported: {reason}" in done.stdout, done.stdout
+
+
+def test_a_call_over_several_lines_shows_what_its_arguments_got(tmp_path) -> None:
+    """The call starts on line 6; the reported argument is on line 8."""
+    done = cli(_silent_project(tmp_path), "explain", "app/services.py:6")
+    assert done.returncode == 0, done.stderr
+    assert "TSL001 at 8:9: Flow(created_at=master.created_at) copies" in done.stdout, done.stdout
+    assert "not reported" not in done.stdout

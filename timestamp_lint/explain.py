@@ -9,6 +9,7 @@ judged.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +24,12 @@ from timestamp_lint.index import (
     show_expr,
 )
 from timestamp_lint.source import SourceError, decode_source, parse_python, read_source
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from timestamp_lint.engine import Engine
+    from timestamp_lint.semantics import CreationSite, Semantics
 
 MAX_CHAIN = 32
 
@@ -91,13 +98,16 @@ def explain_line(path: Path, line: int, config: Config) -> str:
     count = len(text.splitlines())
     if line > count:
         raise UserError(f"{path}: line {line} is past the end of the file ({count} lines)")
-    findings = [f for f in engine.lint_file(path, whole=True).findings if f.line == line]
+    every = engine.lint_file(path, whole=True).findings
     summary = index.add_tree(path, tree, data=data)
     module = cst.parse_module(text)
     metadata = MetadataWrapper(module, unsafe_skip_copy=True).resolve_many(PROVIDERS)
     semantics = Semantics(module, metadata, summary, index, frozenset(config.fields))
     positions = metadata[PositionProvider]
     calls = [n for n in positions if isinstance(n, cst.Call) and positions[n].start.line == line]
+    # what the rules reported on the line, and in the calls that start on it
+    last = max((positions[c].end.line for c in calls), default=line)
+    findings = [f for f in every if line <= f.line <= last]
     shown = index.where(path)
     out: list[str] = []
     if not calls:
@@ -139,6 +149,18 @@ def explain_line(path: Path, line: int, config: Config) -> str:
                 else "not another record's timestamp"
             )
             out.append(f"    {value.field}={module.code_for_node(value.value)}: {copied}")
+            start = positions[value.carrier].start.line
+            if source is not None and not any(
+                f.code == "TSL001" and f.line == start and f.field == value.field for f in every
+            ):
+                why = _silence(engine, semantics, site, value.field, call, path, data, start)
+                if why is None and not engine.prescreen.worth_analysing(
+                    data, tree, summary, {r.code for r in engine.filter.rules_for(path, data)}
+                ):
+                    why = "the pre-screen passed the file over (a bug: please report it)"
+                out.append(
+                    f"      not reported: {why or 'no reason known (a bug: please report it)'}"
+                )
         if not values:
             out.append("    (none)")
     out.append("rules:")
@@ -147,6 +169,49 @@ def explain_line(path: Path, line: int, config: Config) -> str:
     if not findings:
         out.append("  nothing reported on this line")
     return "\n".join(out) + "\n"
+
+
+def _silence(
+    engine: Engine,
+    semantics: Semantics,
+    site: CreationSite,
+    field: str,
+    call: cst.Call,
+    path: Path,
+    data: bytes,
+    line: int,
+) -> str | None:
+    """Why TSL001 says nothing of a creation site that copies `field` from another record
+    (its value starts on `line`): the reasons the rule and the run have, in their order; None
+    when none of them holds."""
+    from timestamp_lint.config import ignored_codes, is_selected
+    from timestamp_lint.detect import is_field_of
+    from timestamp_lint.engine import noqa_lines
+    from timestamp_lint.prefilter import SKIP_FILE_RE
+    from timestamp_lint.rules.tsl001 import only_signalled
+
+    config = engine.config
+    if not is_selected("TSL001", config.select, config.ignore):
+        return "TSL001 is not selected (`select` / `ignore`)"
+    if "TSL001" in ignored_codes(config, path):
+        return "TSL001 is off for this file (`per-file-ignores`)"
+    if not any(rule.code == "TSL001" for rule in engine.filter.rules_for(path, data)):
+        return "the file is on the allowlist (`allow`: migrations, backfills, tests...)"
+    if SKIP_FILE_RE.search(data):
+        return "the file says `# timestamp-lint: skip-file`"
+    codes = noqa_lines(semantics.module.code).get(line, frozenset())
+    if codes is None or "TSL001" in codes:
+        return f"a `# noqa` comment on line {line}"
+    if not is_field_of(engine.index, site.model, field):
+        return f"{field} is not a timestamp field of {site.model.name}"
+    if site.kind == "constructor" and only_signalled(semantics, call):
+        return (
+            "the record is an in-memory snapshot, never saved: it is only tested and passed "
+            "to a signal's send()"
+        )
+    if not engine.needs_analysis(data, path):
+        return "the byte pre-filter passed the file over (a bug: please report it)"
+    return None
 
 
 def _dedupe(steps: list[str]) -> list[str]:

@@ -503,7 +503,7 @@ class Prescreen:
     def _only_signalled(self, call: ast.Call) -> bool:
         """`before = Model(...)` in a function, where `before` is then only tested (`if
         before and ...`), read (`before.name`) and passed by keyword to a signal's `send()`,
-        as the rule's `_only_signalled` tells (a snapshot of the old state, not a new row).
+        as the rule's `only_signalled` tells (a snapshot of the old state, not a new row).
         Said only where the rule says it too: no use of the name in a nested scope, no
         `del`, `+=`, `global` or `nonlocal`."""
         facts = self._facts_here()

@@ -92,7 +92,7 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
         site = self.semantics.creation_site(node)
         if site is None:
             return
-        if site.kind == "constructor" and self._only_signalled(node):
+        if site.kind == "constructor" and only_signalled(self.semantics, node):
             return
         for value in site.values:
             if value.carrier in self._seen or not is_field_of(
@@ -141,38 +141,38 @@ otherwise the fix is unsafe, because the new row would get NULL or fail a NOT NU
                 unsafe_reason=shared,
             )
 
-    def _only_signalled(self, call: cst.Call) -> bool:
-        """`before = Model(..., created_at=old.created_at)` that is never saved: the local
-        is only tested (`if before and ...`) and passed by keyword to a signal's `send()`
-        (`changed.send(sender, before=before)`), an in-memory snapshot of the old state,
-        not a new row."""
-        semantics = self.semantics
-        statement = semantics.parents.get(call)
-        if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
-            return False
-        target = statement.targets[0].target
-        scope = semantics.scopes.get(target)
-        if not isinstance(target, cst.Name) or scope is None:
-            return False
-        sent = False
-        for access in scope.accesses[target.value]:
-            node = access.node
-            parent = semantics.parents.get(node)
-            if isinstance(parent, cst.Arg) and parent.keyword is not None:
-                caller = semantics.parents.get(parent)
-                if not (
-                    isinstance(caller, cst.Call)
-                    and isinstance(caller.func, cst.Attribute)
-                    and caller.func.attr.value in ("send", "send_robust")
-                ):
-                    return False
-                sent = True
-            elif isinstance(parent, cst.Attribute) and parent.value is node:
-                holder = semantics.parents.get(parent)
-                if isinstance(holder, cst.AssignTarget) or (
-                    isinstance(holder, cst.Call) and holder.func is parent
-                ):
-                    return False  # `before.save()`, `before.x = ...`: used as a record
-            elif not isinstance(parent, (cst.If, cst.BooleanOperation, cst.UnaryOperation)):
+
+def only_signalled(semantics: Semantics, call: cst.Call) -> bool:
+    """`before = Model(..., created_at=old.created_at)` that is never saved: the local
+    is only tested (`if before and ...`) and passed by keyword to a signal's `send()`
+    (`changed.send(sender, before=before)`), an in-memory snapshot of the old state,
+    not a new row."""
+    statement = semantics.parents.get(call)
+    if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
+        return False
+    target = statement.targets[0].target
+    scope = semantics.scopes.get(target)
+    if not isinstance(target, cst.Name) or scope is None:
+        return False
+    sent = False
+    for access in scope.accesses[target.value]:
+        node = access.node
+        parent = semantics.parents.get(node)
+        if isinstance(parent, cst.Arg) and parent.keyword is not None:
+            caller = semantics.parents.get(parent)
+            if not (
+                isinstance(caller, cst.Call)
+                and isinstance(caller.func, cst.Attribute)
+                and caller.func.attr.value in ("send", "send_robust")
+            ):
                 return False
-        return sent
+            sent = True
+        elif isinstance(parent, cst.Attribute) and parent.value is node:
+            holder = semantics.parents.get(parent)
+            if isinstance(holder, cst.AssignTarget) or (
+                isinstance(holder, cst.Call) and holder.func is parent
+            ):
+                return False  # `before.save()`, `before.x = ...`: used as a record
+        elif not isinstance(parent, (cst.If, cst.BooleanOperation, cst.UnaryOperation)):
+            return False
+    return sent
