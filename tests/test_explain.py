@@ -157,8 +157,14 @@ def test_a_copy_left_unreported_says_why(tmp_path) -> None:
 
 
 def test_a_call_over_several_lines_shows_what_its_arguments_got(tmp_path) -> None:
-    """The call starts on line 6; the reported argument is on line 8."""
-    done = cli(_silent_project(tmp_path), "explain", "app/services.py:6")
-    assert done.returncode == 0, done.stderr
-    assert "TSL001 at 8:9: Flow(created_at=master.created_at) copies" in done.stdout, done.stdout
-    assert "not reported" not in done.stdout
+    """The call starts on line 6; the reported argument is on line 8: a finding's line
+    explains the call around it."""
+    root = _silent_project(tmp_path)
+    for line in (6, 8):
+        done = cli(root, "explain", f"app/services.py:{line}")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("app/services.py:6:13: Flow(...)\n"), done.stdout
+        assert "TSL001 at 8:9: Flow(created_at=master.created_at) copies" in done.stdout
+        assert "not reported" not in done.stdout
+    blank = cli(root, "explain", "app/services.py:3")
+    assert blank.stdout.startswith("app/services.py:3: no call on this line\n"), blank.stdout

@@ -26,7 +26,10 @@ from timestamp_lint.index import (
 from timestamp_lint.source import SourceError, decode_source, parse_python, read_source
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import libcst as cst
+    from libcst.metadata import CodeRange
 
     from timestamp_lint.engine import Engine
     from timestamp_lint.semantics import CreationSite, Semantics
@@ -104,18 +107,19 @@ def explain_line(path: Path, line: int, config: Config) -> str:
     metadata = MetadataWrapper(module, unsafe_skip_copy=True).resolve_many(PROVIDERS)
     semantics = Semantics(module, metadata, summary, index, frozenset(config.fields))
     positions = metadata[PositionProvider]
-    calls = [n for n in positions if isinstance(n, cst.Call) and positions[n].start.line == line]
-    # what the rules reported on the line, and in the calls that start on it
+    calls = _calls_at(positions, line)
+    # what the rules reported on the line, and in the calls explained
+    first = min((positions[c].start.line for c in calls), default=line)
     last = max((positions[c].end.line for c in calls), default=line)
-    findings = [f for f in every if line <= f.line <= last]
+    findings = [f for f in every if first <= f.line <= last]
     shown = index.where(path)
     out: list[str] = []
     if not calls:
-        out.append(f"{shown}:{line}: no call starts on this line")
+        out.append(f"{shown}:{line}: no call on this line")
     for call in sorted(calls, key=lambda c: positions[c].start.column):
         start = positions[call].start
         callee = module.code_for_node(call.func)
-        out.append(f"{shown}:{line}:{start.column + 1}: {callee}(...)")
+        out.append(f"{shown}:{start.line}:{start.column + 1}: {callee}(...)")
         with index.tracing() as trace:
             site = semantics.creation_site(call)
         out.append("  resolution:")
@@ -169,6 +173,21 @@ def explain_line(path: Path, line: int, config: Config) -> str:
     if not findings:
         out.append("  nothing reported on this line")
     return "\n".join(out) + "\n"
+
+
+def _calls_at(positions: Mapping[cst.CSTNode, CodeRange], line: int) -> list[cst.Call]:
+    """The calls that start on `line`; if none does, the innermost call around it (a
+    finding's line is its argument's, inside a call that starts above)."""
+    import libcst as cst
+
+    calls = [n for n in positions if isinstance(n, cst.Call)]
+    starting = [c for c in calls if positions[c].start.line == line]
+    if starting:
+        return starting
+    around = [c for c in calls if positions[c].start.line < line <= positions[c].end.line]
+    if not around:
+        return []
+    return [max(around, key=lambda c: (positions[c].start.line, positions[c].start.column))]
 
 
 def _silence(
