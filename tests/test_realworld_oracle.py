@@ -367,3 +367,46 @@ def test_truth_script_reads_models_columns_hooks_and_bindings(tmp_path):
         ("Step", "created_at", ["insert default"]),
         ("Step", "updated_at", []),
     ]
+
+
+def test_a_missed_site_carries_the_linters_own_reason(tmp_path) -> None:
+    """The report names why `explain` says a recognised model's site is not reported."""
+    import importlib.util
+    import shutil
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "realworld" / "run.py"
+    spec = importlib.util.spec_from_file_location("realworld_run", script)
+    assert spec and spec.loader
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    linter = shutil.which("timestamp-lint")
+    assert linter is not None
+    (tmp_path / "pyproject.toml").write_text("[tool.timestamp-lint]\n")
+    (tmp_path / "models.py").write_text(
+        "from sqlalchemy import Column, DateTime, Integer, func\n"
+        "from sqlalchemy.orm import declarative_base\n\n"
+        "Base = declarative_base()\n\n\n"
+        "class Flow(Base):\n"
+        '    __tablename__ = "flows"\n'
+        "    id = Column(Integer, primary_key=True)\n"
+        "    created_at = Column(DateTime, server_default=func.now())\n"
+    )
+    (tmp_path / "services.py").write_text(
+        "from models import Flow\n\n\n"
+        "def snapshot(old, changed):\n"
+        "    before = Flow(\n"
+        "        created_at=old.created_at,\n"
+        "    )\n"
+        "    if before:\n"
+        "        changed.send(Flow, before=before)\n"
+        "    return Flow(created_at=old.created_at)  # noqa\n"
+    )
+    venv = Path(sys.prefix)
+    assert run.why_silent(linter, tmp_path, venv, "services.py", 6) == (
+        "the record is an in-memory snapshot, never saved: it is only tested and passed to "
+        "a signal's send()"
+    )
+    assert run.why_silent(linter, tmp_path, venv, "services.py", 10) == (
+        "a `# noqa` comment on line 10"
+    )
+    assert run.why_silent(linter, tmp_path, venv, "services.py", 1) == ""

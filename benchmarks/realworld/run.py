@@ -141,6 +141,27 @@ def run_linter(linter: str, tree: Path, venv: Path) -> tuple[list[dict], float, 
         return [], wall, "unparseable JSON output"
 
 
+def why_silent(linter: str, tree: Path, venv: Path, path: str, line: int) -> str:
+    """What `timestamp-lint explain` says of a site it did not report ("" if nothing)."""
+    env = {**os.environ, "VIRTUAL_ENV": str(venv)}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(
+        [linter, "explain", f"{path}:{line}"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    reasons = [
+        text.strip().removeprefix("not reported:").strip()
+        for text in done.stdout.splitlines()
+        if text.strip().startswith("not reported:")
+    ]
+    return "; ".join(dict.fromkeys(reasons))
+
+
 def time_ruff(ruff: str, tree: Path) -> float | None:
     if not ruff:
         return None
@@ -224,6 +245,8 @@ def measure(project: dict, args: argparse.Namespace) -> dict:
                 "reported": hit,
             }
         )
+        if not hit and probe_hits.get(s.model):  # the linter's own word on why
+            site_rows[-1]["why"] = why_silent(args.linter, injected_tree, venv, s.path, s.key_line)
     by_code = Counter(f["code"] for f in untouched)
     return {
         "name": project["name"],
@@ -366,7 +389,12 @@ def report(results: list[dict], meta: dict) -> str:
         if missed_sites:
             bits.append(
                 f"{len(missed_sites)} sites missed although the probe recognises their model: "
-                + ", ".join(f"`{s['path']}:{s['line']}` ({s['callee']})" for s in missed_sites[:8])
+                + ", ".join(
+                    f"`{s['path']}:{s['line']}` ({s['callee']}"
+                    + (f"; `explain`: {s['why']}" if s.get("why") else "")
+                    + ")"
+                    for s in missed_sites[:8]
+                )
                 + (" ..." if len(missed_sites) > 8 else "")
             )
         if r["untouched"]["findings"]:
