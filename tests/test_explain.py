@@ -145,6 +145,10 @@ def test_a_copy_left_unreported_says_why(tmp_path) -> None:
         assert "nothing reported on this line" in done.stdout
     allowed = cli(root, "explain", "app/backfill_flows.py:11")
     assert "not reported: the file is on the allowlist" in allowed.stdout, allowed.stdout
+    revision = "import alembic\ndown_revision = 'a1'\n" + SILENT_SERVICES
+    (root / "app" / "rerun_flows.py").write_text(revision)
+    script = cli(root, "explain", "app/rerun_flows.py:13")
+    assert "not reported: the file is an Alembic revision script" in script.stdout, script.stdout
     (root / "ignored.toml").write_text('ignore = ["TSL001"]\n')
     (root / "per-file.toml").write_text('[per-file-ignores]\n"app/services.py" = ["TSL00"]\n')
     for config, reason in [

@@ -205,6 +205,7 @@ def _silence(
     when none of them holds."""
     from timestamp_lint.config import ignored_codes, is_selected
     from timestamp_lint.detect import is_field_of
+    from timestamp_lint.discover import relative_to_root
     from timestamp_lint.engine import noqa_lines
     from timestamp_lint.prefilter import SKIP_FILE_RE
     from timestamp_lint.rules.tsl001 import only_signalled
@@ -215,6 +216,8 @@ def _silence(
     if "TSL001" in ignored_codes(config, path):
         return "TSL001 is off for this file (`per-file-ignores`)"
     if not any(rule.code == "TSL001" for rule in engine.filter.rules_for(path, data)):
+        if not engine.filter.allow.match(relative_to_root(path, config.root)):
+            return "the file is an Alembic revision script (allowed wherever it lives)"
         return "the file is on the allowlist (`allow`: migrations, backfills, tests...)"
     if SKIP_FILE_RE.search(data):
         return "the file says `# timestamp-lint: skip-file`"
