@@ -69,14 +69,16 @@ def test_unresolved_sites_are_counted_and_listed(tmp_path) -> None:
         done = cli(BRANCHES, "--cache-dir", cache, ".")
         assert done.returncode == 1, done.stderr
         assert done.stdout.endswith(
-            "1 creation site with copied timestamps was not checked: their callee did not "
-            "resolve; see --show-unresolved\n"
+            "2 creation sites with copied timestamps were not checked: their callee, or a base "
+            "of its class, did not resolve; see --show-unresolved\n"
         ), (run, done.stdout)
     listed = cli(BRANCHES, "--cache-dir", cache, "--show-unresolved", ".")
     assert (
+        "flows/reruns.py:8:14: not checked: Report: flows.runs.Report: base ReportBase is "
+        "bound to different classes on branches\n"
         "flows/services.py:16:13: not checked: Thing: Thing is bound on 2 branches: "
         "not resolved\n" in listed.stdout
-    )
+    ), listed.stdout
     # not a finding: machine-readable output and the exit status ignore it
     as_json = cli(BRANCHES, "--no-cache", "--output-format", "json", ".")
     assert "not checked" not in as_json.stdout and "unresolved" not in as_json.stdout
@@ -172,3 +174,86 @@ def test_a_call_over_several_lines_shows_what_its_arguments_got(tmp_path) -> Non
         assert "not reported" not in done.stdout
     blank = cli(root, "explain", "app/services.py:3")
     assert blank.stdout.startswith("app/services.py:3: no call on this line\n"), blank.stdout
+
+
+BASES_MODELS = """\
+import typing
+from typing import NamedTuple
+
+from missingpkg.models import CoreBase
+
+
+class Thing(CoreBase):
+    __tablename__ = "things"
+
+
+class Sub(Thing):
+    pass
+
+
+class Row(NamedTuple):
+    created_at: int
+
+
+class Err(Exception):
+    pass
+
+
+class Hint(typing.NamedTuple):
+    created_at: int
+"""
+
+BASES_SERVICES = """\
+from app.models import Err, Hint, Row, Sub, Thing
+
+
+def rerun(old):
+    a = Thing(created_at=old.created_at)
+    b = Sub(created_at=old.created_at)
+    c = Row(created_at=old.created_at)
+    d = Err(created_at=old.created_at)
+    e = Hint(created_at=old.created_at)
+    return a, b, c, d, e
+"""
+
+
+def _bases_project(root):
+    (root / "app").mkdir()
+    (root / "pyproject.toml").write_text("[tool.timestamp-lint]\n")
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "models.py").write_text(BASES_MODELS)
+    (root / "app" / "services.py").write_text(BASES_SERVICES)
+    return root
+
+
+def test_a_class_whose_base_did_not_resolve_is_not_checked_and_says_so(tmp_path) -> None:
+    """`Thing`'s base comes from a package missing from the environment: its copies are
+    counted as not checked, with the base named; a base from the standard library or the
+    builtins (no ORM model there) stops nothing."""
+    root = _bases_project(tmp_path)
+    reason = (
+        "app.models.Thing: base CoreBase is missingpkg.models.CoreBase, in no installed package"
+    )
+    listed = cli(root, "--no-cache", "--show-unresolved", ".")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[1:] == [
+        f"app/services.py:5:9: not checked: Thing: {reason}",
+        f"app/services.py:6:9: not checked: Sub: {reason}",
+        "2 creation sites with copied timestamps were not checked: their callee, or a base "
+        "of its class, did not resolve",
+    ], listed.stdout
+    explained = cli(root, "explain", "app/services.py:6").stdout
+    chain = [
+        "class app.models.Sub (app/models.py:11): no model",
+        "class app.models.Thing (app/models.py:7): no model",
+        "base CoreBase is missingpkg.models.CoreBase, in no installed package",
+        f"where it stopped: {reason}",
+    ]
+    positions = [explained.find(step) for step in chain]
+    assert -1 not in positions and positions == sorted(positions), explained
+    row = cli(root, "explain", "app/services.py:7").stdout
+    assert "base NamedTuple is typing.NamedTuple: the standard library, no model" in row
+    assert "where it stopped" not in row
+    assert (
+        "base Exception is a builtin: no model" in cli(root, "explain", "app/services.py:8").stdout
+    )

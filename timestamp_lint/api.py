@@ -88,7 +88,8 @@ class LintResult(NamedTuple):
     diffs: tuple[str, ...] = ()  # unified diffs, when asked for
     errors: tuple[str, ...] = ()  # files that could not be written, one line each
     outputs: Mapping[Path, bytes] = MappingProxyType({})  # fixed stdin source
-    # creation sites not checked: their callee did not resolve (code UNRESOLVED)
+    # creation sites not checked: their callee, or a base of its class, did not resolve
+    # (code UNRESOLVED)
     unresolved: tuple[Finding, ...] = ()
 
 

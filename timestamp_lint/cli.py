@@ -285,7 +285,8 @@ def settings_report(projects: list[Project]) -> str:
 @click.option(
     "--show-unresolved",
     is_flag=True,
-    help="List the creation sites not checked because their callee did not resolve.",
+    help="List the creation sites not checked because their callee (or a base of its "
+    "class) did not resolve.",
 )
 @click.version_option(__version__, "--version", prog_name="timestamp-lint")
 def check(

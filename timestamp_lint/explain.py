@@ -8,6 +8,7 @@ judged.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from timestamp_lint.index import (
     ClassSummary,
     ClassSym,
     Kind,
+    ModuleSummary,
     ProjectIndex,
     external_kind,
     show_expr,
@@ -54,11 +56,20 @@ def class_chain(index: ProjectIndex, cls: ClassSummary, depth: int = 0) -> list[
     kinds = {Kind.MODEL: "a model", Kind.SQLMODEL: "a SQLModel class, no table"}
     what = kinds.get(kind, "no model")
     lines = [f"{pad}class {cls.qualname} ({index.where(cls.path)}:{cls.line}): {what}"]
-    if depth > MAX_CHAIN:
+    module = index.summary(cls.path)
+    if depth > MAX_CHAIN or module is None:
         return lines
-    for base, symbol in index.bases_of(cls):
+    for base in cls.bases:
+        symbol, stop = index.base_stop(module, base)
         written = show_expr(base) if base is not None else "<expression>"
-        lines.extend(_base_chain(index, written, symbol, depth))
+        if stop is not None:
+            lines.append(f"{pad}  {stop}")
+        elif symbol is None:
+            lines.append(f"{pad}  base {written} is a builtin: no model")
+        elif isinstance(symbol, str) and symbol.partition(".")[0] in sys.stdlib_module_names:
+            lines.append(f"{pad}  base {written} is {symbol}: the standard library, no model")
+        else:
+            lines.extend(_base_chain(index, written, symbol, depth))
     return lines
 
 
@@ -129,6 +140,12 @@ def explain_line(path: Path, line: int, config: Config) -> str:
         out.extend(f"    {step}" for step in _dedupe(trace) or ["(no name to resolve)"])
         if site is None:
             out.append("  not a creation site: the callee is no model we could resolve")
+            called = _called_class(index, summary, module.code_for_node(call.func))
+            if called is not None:  # where its classification stopped, if it did
+                out.extend(f"    {step}" for step in class_chain(index, called))
+                why = index.unresolved_base(called)
+                if why is not None:
+                    out.append(f"    where it stopped: {why}")
             continue
         out.append(f"  creates {site.model.qualname} records ({site.label})")
         out.extend(f"    {step}" for step in class_chain(index, site.model))
@@ -173,6 +190,15 @@ def explain_line(path: Path, line: int, config: Config) -> str:
     if not findings:
         out.append("  nothing reported on this line")
     return "\n".join(out) + "\n"
+
+
+def _called_class(index: ProjectIndex, summary: ModuleSummary, callee: str) -> ClassSummary | None:
+    """The class a callee written as a dotted name of the module's top level names."""
+    parts = tuple(callee.split("."))
+    if not all(part.isidentifier() for part in parts) or parts[0] not in summary.order:
+        return None
+    symbol = index.resolve_expr(summary, parts)
+    return symbol.cls if isinstance(symbol, ClassSym) else None
 
 
 def _calls_at(positions: Mapping[cst.CSTNode, CodeRange], line: int) -> list[cst.Call]:

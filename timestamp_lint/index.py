@@ -20,10 +20,12 @@ Names resolve to *symbols*:
 from __future__ import annotations
 
 import ast
+import builtins
 import contextlib
 import enum
 import itertools
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -902,6 +904,7 @@ MODELLED_PACKAGES = ("sqlalchemy.", "sqlmodel.", "flask_sqlalchemy.", "django.db
 # installed packages that define no ORM model: typing constructs, validation and
 # serialization models (Pydantic's, attrs', marshmallow's), so their names are not followed
 # into their sources (typing_extensions alone is a 4,000-line module)
+BUILTIN_NAMES = frozenset(dir(builtins))  # `object`, `Exception`, `dict`: no model among them
 MODEL_FREE_PACKAGES = (
     "typing_extensions.",
     "pydantic.",
@@ -1420,17 +1423,63 @@ class ProjectIndex:
 
     def unresolved_at(self, module: ModuleSummary, parts: Expr) -> str | None:
         """Where resolving `parts` (a callee written at the top level of `module`) stopped,
-        when it stopped at a name or a module attribute; None when it resolved, or reached
-        a class, an instance or an outside name (then the rest is a method, not a name)."""
+        when it stopped at a name or a module attribute, or at a base of the class it names
+        (`unresolved_base`); None when it resolved, or reached a class, an instance or an
+        outside name before its last part (then the rest is a method, not a name)."""
         with self.tracing() as trace:
             symbol = self.lookup(module, parts[0])
+            rest = len(parts) - 1
             for part in parts[1:]:
                 if symbol is None or isinstance(symbol, (ClassSym, InstanceSym, ChoiceSym, str)):
                     break
                 symbol = self._attribute(symbol, part, None, module.path, 1)
+                rest -= 1
+        if isinstance(symbol, ClassSym) and not rest:
+            return self.unresolved_base(symbol.cls)
         if symbol is not None and not isinstance(symbol, ChoiceSym):
             return None
         return trace[-1] if trace else "not resolved"
+
+    def unresolved_base(self, cls: ClassSummary, depth: int = 0) -> str | None:
+        """Where classifying `cls` stopped short, when that alone leaves it no model: the
+        first base up its chain that names nothing we can read (`base_stop`). None when the
+        kind of `cls` is known."""
+        if depth > MAX_DEPTH or self.class_kind(cls) is not Kind.NONE:
+            return None
+        module = self.summary(cls.path)
+        if module is None:
+            return None
+        for base in cls.bases:
+            symbol, stop = self.base_stop(module, base)
+            if stop is not None:
+                return f"{cls.qualname}: {stop}"
+            if isinstance(symbol, ClassSym):
+                found = self.unresolved_base(symbol.cls, depth + 1)
+                if found is not None:
+                    return found
+        return None
+
+    def base_stop(self, module: ModuleSummary, base: Expr | None) -> tuple[Symbol, str | None]:
+        """What a base class expression of `module` names (installed classes followed) and,
+        when that is nothing we can read, why: a package missing from the environment, a
+        name bound to different classes on branches, an expression. The standard library
+        and the builtins define no ORM model: a base of theirs stops nothing."""
+        if base is None:
+            return None, "a base is an expression the index does not follow"
+        shown = show_expr(base)
+        raw = self.resolve_expr(module, base)
+        if raw is None:
+            if base[0] not in module.bindings and base[0] in BUILTIN_NAMES:
+                return None, None
+            return None, f"base {shown} did not resolve"
+        if isinstance(raw, str) and raw.partition(".")[0] in sys.stdlib_module_names:
+            return raw, None
+        symbol = self._followed(raw)
+        if symbol is None:
+            return None, f"base {shown} is {raw}, in no installed package"
+        if isinstance(symbol, ChoiceSym) and len(set(map(self._base_kind, symbol.options))) > 1:
+            return symbol, f"base {shown} is bound to different classes on branches"
+        return symbol, None
 
     def resolve_expr(self, module: ModuleSummary, parts: Expr, depth: int = 0) -> Symbol:
         """Resolve a dotted expression written at the top level of `module`."""

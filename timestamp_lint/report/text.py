@@ -71,6 +71,6 @@ def unresolved(result, context: ReportContext, *, listed: bool = False) -> str:
     hint = "" if listed else "; see --show-unresolved"
     lines.append(
         f"{noun} with copied timestamps {'was' if len(sites) == 1 else 'were'} not checked: "
-        f"their callee did not resolve{hint}\n"
+        f"their callee, or a base of its class, did not resolve{hint}\n"
     )
     return "".join(lines)
