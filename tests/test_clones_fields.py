@@ -275,3 +275,38 @@ def test_candidate_names_are_declarations_a_class_body_may_hold(source, names) -
     from timestamp_lint.prefilter import candidates_in
 
     assert candidates_in(source.encode(), frozenset({"created_at"})) == names
+
+
+def test_a_method_named_like_a_field_is_no_copy(project) -> None:
+    """pretix's `Invoice(date=timezone.now().astimezone(tz).date())`: `date` is a column that
+    stamps the day, and `.date()` a datetime's method, not another record's field."""
+    models = (
+        "from django.db import models\n"
+        "from django.utils.timezone import now\n\n\n"
+        "def today():\n"
+        "    return now().date()\n\n\n"
+        "class Invoice(models.Model):\n"
+        "    date = models.DateField(default=today)\n"
+    )
+    copies = (
+        "from django.utils import timezone\n\n"
+        "from app.models import Invoice\n\n\n"
+        "def invoice(order, old):\n"
+        "    Invoice(date=timezone.now().astimezone(order.event.timezone).date())\n"
+        "    Invoice(date=timezone.now().date())\n"
+        "    Invoice(date=old.date)\n"
+        "    Invoice(date=old.date.replace(day=1))\n"
+        "    Invoice(date=max(old.date, timezone.now().date()))\n"
+    )
+    root = project({"app/__init__.py": "", "app/models.py": models, "app/copies.py": copies})
+    assert _found(root) == [(9, "TSL001", "date"), (10, "TSL001", "date"), (11, "TSL001", "date")]
+
+
+def test_explain_shows_the_values_of_declared_fields(project) -> None:
+    from timestamp_lint.config import load_config as load
+    from timestamp_lint.explain import explain_line
+
+    root = project({"app/__init__.py": "", "app/models.py": MODELS, "app/copies.py": COPIES})
+    text = explain_line(root / "app" / "copies.py", 5, load(root))
+    assert "created: declared in app.models.Project; default=datetime.utcnow" in text, text
+    assert "created=p.created: copies p.created" in text, text

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from timestamp_lint.detect import is_field_of
 from timestamp_lint.ftypes import Config, UserError
 from timestamp_lint.index import (
     ChoiceSym,
@@ -151,7 +152,9 @@ def explain_line(path: Path, line: int, config: Config) -> str:
         out.extend(f"    {step}" for step in class_chain(index, site.model))
         out.append("  timestamp columns:")
         columns = index.model_info(site.model).columns
-        for name in config.fields:
+        # the configured fields, and those the model declares as stamping the time
+        values = [v for v in site.values if is_field_of(index, site.model, v.field)]
+        for name in dict.fromkeys([*config.fields, *(v.field for v in values)]):
             info = columns.get(name)
             if info is None:
                 out.append(f"    {name}: not declared (or not understood)")
@@ -161,7 +164,6 @@ def explain_line(path: Path, line: int, config: Config) -> str:
             hook = info.update_hook or "no update hook"
             out.append(f"    {name}: declared in {info.owner}; {default}{stamps}; {hook}")
         out.append("  timestamp values given:")
-        values = [v for v in site.values if v.field in config.fields]
         for value in values:
             source = semantics.copy_source(value.value)
             copied = (
@@ -230,7 +232,6 @@ def _silence(
     (its value starts on `line`): the reasons the rule and the run have, in their order; None
     when none of them holds."""
     from timestamp_lint.config import ignored_codes, is_selected
-    from timestamp_lint.detect import is_field_of
     from timestamp_lint.discover import relative_to_root
     from timestamp_lint.engine import noqa_lines
     from timestamp_lint.prefilter import SKIP_FILE_RE

@@ -525,6 +525,13 @@ class Semantics:
                     and string_value(node.args[1].value) in self.fields
                 ):
                     return CopySource(node, string_value(node.args[1].value), via)
+                func = node.func
+                if isinstance(func, cst.Attribute) and func.attr.value in self.fields:
+                    # `timezone.now().date()`: a method called, not a field read (a column's
+                    # value is never called); its receiver and arguments may still copy one
+                    stack.extend(reversed([arg.value for arg in node.args]))
+                    stack.append(func.value)
+                    continue
             elif isinstance(node, cst.Name):
                 names.append(node)
                 continue
