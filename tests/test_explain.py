@@ -172,6 +172,19 @@ def test_a_call_over_several_lines_shows_what_its_arguments_got(tmp_path) -> Non
         assert done.stdout.startswith("app/services.py:6:13: Flow(...)\n"), done.stdout
         assert "TSL001 at 8:9: Flow(created_at=master.created_at) copies" in done.stdout
         assert "not reported" not in done.stdout
+    # a line whose own calls are no creation sites, inside one that is
+    (root / "app" / "stamps.py").write_text(
+        "from app.models import Flow\n\n\n"
+        "def rerun(master, now):\n"
+        "    return Flow(\n"
+        "        id=master.id,\n"
+        "        created_at=now().replace(microsecond=0),\n"
+        "    )\n"
+    )
+    inner = cli(root, "explain", "app/stamps.py:7").stdout
+    assert inner.startswith("app/stamps.py:5:12: Flow(...)\n"), inner
+    assert "app/stamps.py:7:20: now().replace(...)" in inner, inner
+    assert "created_at=now().replace(microsecond=0): not another record's timestamp" in inner
     blank = cli(root, "explain", "app/services.py:3")
     assert blank.stdout.startswith("app/services.py:3: no call on this line\n"), blank.stdout
 

@@ -128,7 +128,7 @@ def explain_line(path: Path, line: int, config: Config) -> str:
     out: list[str] = []
     if not calls:
         out.append(f"{shown}:{line}: no call on this line")
-    for call in sorted(calls, key=lambda c: positions[c].start.column):
+    for call in sorted(calls, key=lambda c: (positions[c].start.line, positions[c].start.column)):
         start = positions[call].start
         callee = module.code_for_node(call.func)
         out.append(f"{shown}:{start.line}:{start.column + 1}: {callee}(...)")
@@ -204,18 +204,18 @@ def _called_class(index: ProjectIndex, summary: ModuleSummary, callee: str) -> C
 
 
 def _calls_at(positions: Mapping[cst.CSTNode, CodeRange], line: int) -> list[cst.Call]:
-    """The calls that start on `line`; if none does, the innermost call around it (a
-    finding's line is its argument's, inside a call that starts above)."""
+    """The calls that start on `line`, and the innermost call around it that starts above
+    (a finding's line is its argument's: `date=timezone.now().date(),` inside a `Model(`
+    call of several lines)."""
     import libcst as cst
 
     calls = [n for n in positions if isinstance(n, cst.Call)]
     starting = [c for c in calls if positions[c].start.line == line]
-    if starting:
-        return starting
     around = [c for c in calls if positions[c].start.line < line <= positions[c].end.line]
-    if not around:
-        return []
-    return [max(around, key=lambda c: (positions[c].start.line, positions[c].start.column))]
+    if around:
+        innermost = max(around, key=lambda c: (positions[c].start.line, positions[c].start.column))
+        return [innermost, *starting]
+    return starting
 
 
 def _silence(
