@@ -310,3 +310,20 @@ def test_explain_shows_the_values_of_declared_fields(project) -> None:
     text = explain_line(root / "app" / "copies.py", 5, load(root))
     assert "created: declared in app.models.Project; default=datetime.utcnow" in text, text
     assert "created=p.created: copies p.created" in text, text
+
+
+def test_a_learned_name_read_from_a_dict_is_no_copy(project) -> None:
+    """sentry's `Commit.objects.create(date_added=parse_date(commit["timestamp"]))`: a name
+    learned from one model's columns is any dict's key too (a webhook payload's); only a
+    configured name read from a dict is taken for another record's timestamp."""
+    copies = (
+        "from app.models import Member, Project\n\n\n"
+        "def copies(p, payload, row):\n"
+        '    Project(created=payload["created"])\n'
+        '    Member.objects.create(date_joined=payload["date_joined"])\n'
+        "    Project(created=p.created)\n"
+        '    Project(created=row["created_at"])\n'
+    )
+    root = project({"app/__init__.py": "", "app/models.py": MODELS, "app/copies.py": copies})
+    # a configured name (`created_at`) read from a dict still is, into any timestamp field
+    assert _found(root) == [(7, "TSL001", "created"), (8, "TSL001", "created")]

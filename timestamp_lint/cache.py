@@ -39,8 +39,9 @@ from timestamp_lint.ftypes import Applicability, Config, Edit, Finding, Fix
 from timestamp_lint.source import SourceError, read_source
 
 CACHE_DIR_NAME = ".timestamp_lint_cache"
-# 8: a site whose class has a base that did not resolve is unresolved; 9: `x.date()` is no copy
-FORMAT = 9
+# 8: a site whose class has a base that did not resolve is unresolved; 9: `x.date()` is no copy;
+# 10: a learned field name read from a dict is no copy
+FORMAT = 10
 Fingerprint = tuple[int, int, str]  # mtime in ns, size, content hash
 # A results file larger than this is discarded unread (memory stays bounded whatever the
 # folder holds): a generous allowance per project file, as entries grow with the project.

@@ -144,6 +144,7 @@ class Semantics:
         self.parents = metadata[ParentProvider]
         self.summary = summary
         self.index = index
+        self.configured = fields
         self.fields = fields | field_names(index)  # with those the models declare
         self._model_cache: dict[cst.CSTNode, ClassSummary | None] = {}
         self._clones: CloneSemantics | None = None
@@ -512,8 +513,12 @@ class Semantics:
                         return CopySource(node, node.attr.value, via, model)
                     # else: a DTO's own data (a dataclass, a Pydantic model): not a record
             elif isinstance(node, cst.Subscript):
+                # `row["created_at"]`: a configured name is a timestamp wherever it is read;
+                # a name learned from one model's columns (`timestamp`, `date`) is a key of
+                # any dict too (a webhook's `commit["timestamp"]`), so only an attribute of
+                # a record says it
                 key = _subscript_key(node)
-                if key in self.fields:
+                if key in self.configured:
                     return CopySource(node, key, via)
             elif isinstance(node, cst.Call):
                 if (
