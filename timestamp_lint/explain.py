@@ -8,7 +8,6 @@ judged.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,6 @@ from timestamp_lint.index import (
     ClassSummary,
     ClassSym,
     Kind,
-    ModuleSummary,
     ProjectIndex,
     external_kind,
     show_expr,
@@ -29,6 +27,7 @@ from timestamp_lint.index import (
 from timestamp_lint.source import SourceError, decode_source, parse_python, read_source
 
 if TYPE_CHECKING:
+    import ast
     from collections.abc import Mapping
 
     import libcst as cst
@@ -61,16 +60,14 @@ def class_chain(index: ProjectIndex, cls: ClassSummary, depth: int = 0) -> list[
     if depth > MAX_CHAIN or module is None:
         return lines
     for base in cls.bases:
-        symbol, stop = index.base_stop(module, base)
+        named = index.base_stop(module, base)
         written = show_expr(base) if base is not None else "<expression>"
-        if stop is not None:
-            lines.append(f"{pad}  {stop}")
-        elif symbol is None:
-            lines.append(f"{pad}  base {written} is a builtin: no model")
-        elif isinstance(symbol, str) and symbol.partition(".")[0] in sys.stdlib_module_names:
-            lines.append(f"{pad}  base {written} is {symbol}: the standard library, no model")
+        if named.stop is not None:
+            lines.append(f"{pad}  {named.stop}")
+        elif named.model_free is not None:
+            lines.append(f"{pad}  base {written} is {named.model_free}")
         else:
-            lines.extend(_base_chain(index, written, symbol, depth))
+            lines.extend(_base_chain(index, written, named.symbol, depth))
     return lines
 
 
@@ -141,7 +138,7 @@ def explain_line(path: Path, line: int, config: Config) -> str:
         out.extend(f"    {step}" for step in _dedupe(trace) or ["(no name to resolve)"])
         if site is None:
             out.append("  not a creation site: the callee is no model we could resolve")
-            called = _called_class(index, summary, module.code_for_node(call.func))
+            called = semantics.class_named(call.func)
             if called is not None:  # where its classification stopped, if it did
                 out.extend(f"    {step}" for step in class_chain(index, called))
                 why = index.unresolved_base(called)
@@ -176,14 +173,8 @@ def explain_line(path: Path, line: int, config: Config) -> str:
             if source is not None and not any(
                 f.code == "TSL001" and f.line == start and f.field == value.field for f in every
             ):
-                why = _silence(engine, semantics, site, value.field, call, path, data, start)
-                if why is None and not engine.prescreen.worth_analysing(
-                    data, tree, summary, {r.code for r in engine.filter.rules_for(path, data)}
-                ):
-                    why = "the pre-screen passed the file over (a bug: please report it)"
-                out.append(
-                    f"      not reported: {why or 'no reason known (a bug: please report it)'}"
-                )
+                why = _silence(engine, semantics, site, value.field, call, tree, data, start)
+                out.append(f"      not reported: {why}")
         if not values:
             out.append("    (none)")
     out.append("rules:")
@@ -192,15 +183,6 @@ def explain_line(path: Path, line: int, config: Config) -> str:
     if not findings:
         out.append("  nothing reported on this line")
     return "\n".join(out) + "\n"
-
-
-def _called_class(index: ProjectIndex, summary: ModuleSummary, callee: str) -> ClassSummary | None:
-    """The class a callee written as a dotted name of the module's top level names."""
-    parts = tuple(callee.split("."))
-    if not all(part.isidentifier() for part in parts) or parts[0] not in summary.order:
-        return None
-    symbol = index.resolve_expr(summary, parts)
-    return symbol.cls if isinstance(symbol, ClassSym) else None
 
 
 def _calls_at(positions: Mapping[cst.CSTNode, CodeRange], line: int) -> list[cst.Call]:
@@ -224,32 +206,33 @@ def _silence(
     site: CreationSite,
     field: str,
     call: cst.Call,
-    path: Path,
+    tree: ast.Module,
     data: bytes,
     line: int,
-) -> str | None:
+) -> str:
     """Why TSL001 says nothing of a creation site that copies `field` from another record
-    (its value starts on `line`): the reasons the rule and the run have, in their order; None
-    when none of them holds."""
+    (its value starts on `line`; `tree`, `data`: its file's): the reasons the rule and the
+    run have, in their order."""
     from timestamp_lint.config import ignored_codes, is_selected
     from timestamp_lint.discover import relative_to_root
     from timestamp_lint.engine import noqa_lines
     from timestamp_lint.prefilter import SKIP_FILE_RE
     from timestamp_lint.rules.tsl001 import only_signalled
 
-    config = engine.config
+    config, path = engine.config, semantics.summary.path
+    rules = engine.filter.rules_for(path, data)
     if not is_selected("TSL001", config.select, config.ignore):
         return "TSL001 is not selected (`select` / `ignore`)"
     if "TSL001" in ignored_codes(config, path):
         return "TSL001 is off for this file (`per-file-ignores`)"
-    if not any(rule.code == "TSL001" for rule in engine.filter.rules_for(path, data)):
+    if not any(rule.code == "TSL001" for rule in rules):
         if not engine.filter.allow.match(relative_to_root(path, config.root)):
             return "the file is an Alembic revision script (allowed wherever it lives)"
         return "the file is on the allowlist (`allow`: migrations, backfills, tests...)"
     if SKIP_FILE_RE.search(data):
         return "the file says `# timestamp-lint: skip-file`"
-    codes = noqa_lines(semantics.module.code).get(line, frozenset())
-    if codes is None or "TSL001" in codes:
+    noqa = noqa_lines(semantics.module.code).get(line, frozenset())
+    if noqa is None or "TSL001" in noqa:
         return f"a `# noqa` comment on line {line}"
     if not is_field_of(engine.index, site.model, field):
         return f"{field} is not a timestamp field of {site.model.name}"
@@ -260,7 +243,10 @@ def _silence(
         )
     if not engine.needs_analysis(data, path):
         return "the byte pre-filter passed the file over (a bug: please report it)"
-    return None
+    codes = {rule.code for rule in rules}
+    if not engine.prescreen.worth_analysing(data, tree, semantics.summary, codes):
+        return "the pre-screen passed the file over (a bug: please report it)"
+    return "no reason known (a bug: please report it)"
 
 
 def _dedupe(steps: list[str]) -> list[str]:

@@ -904,7 +904,6 @@ MODELLED_PACKAGES = ("sqlalchemy.", "sqlmodel.", "flask_sqlalchemy.", "django.db
 # installed packages that define no ORM model: typing constructs, validation and
 # serialization models (Pydantic's, attrs', marshmallow's), so their names are not followed
 # into their sources (typing_extensions alone is a 4,000-line module)
-BUILTIN_NAMES = frozenset(dir(builtins))  # `object`, `Exception`, `dict`: no model among them
 MODEL_FREE_PACKAGES = (
     "typing_extensions.",
     "pydantic.",
@@ -913,6 +912,16 @@ MODEL_FREE_PACKAGES = (
     "attrs.",
     "marshmallow.",
 )
+
+BUILTIN_NAMES = frozenset(dir(builtins))  # `object`, `Exception`, `dict`: no model among them
+
+
+class BaseNamed(NamedTuple):
+    """What a base class expression names, as `ProjectIndex.base_stop` tells it."""
+
+    symbol: Symbol
+    stop: str | None = None  # why it names nothing we can read
+    model_free: str | None = None  # why it stops nothing: a builtin, the standard library
 
 
 def _fingerprint_of(path: Path) -> Fingerprint:
@@ -1450,36 +1459,37 @@ class ProjectIndex:
         if module is None:
             return None
         for base in cls.bases:
-            symbol, stop = self.base_stop(module, base)
-            if stop is not None:
-                return f"{cls.qualname}: {stop}"
-            if isinstance(symbol, ClassSym):
-                found = self.unresolved_base(symbol.cls, depth + 1)
+            named = self.base_stop(module, base)
+            if named.stop is not None:
+                return f"{cls.qualname}: {named.stop}"
+            if isinstance(named.symbol, ClassSym):
+                found = self.unresolved_base(named.symbol.cls, depth + 1)
                 if found is not None:
                     return found
         return None
 
-    def base_stop(self, module: ModuleSummary, base: Expr | None) -> tuple[Symbol, str | None]:
+    def base_stop(self, module: ModuleSummary, base: Expr | None) -> BaseNamed:
         """What a base class expression of `module` names (installed classes followed) and,
-        when that is nothing we can read, why: a package missing from the environment, a
-        name bound to different classes on branches, an expression. The standard library
-        and the builtins define no ORM model: a base of theirs stops nothing."""
+        when that is nothing we can read, why (`stop`): a package missing from the
+        environment, a name bound to different classes on branches, an expression. The
+        standard library and the builtins define no ORM model: a base of theirs stops
+        nothing (`model_free` says which it is)."""
         if base is None:
-            return None, "a base is an expression the index does not follow"
+            return BaseNamed(None, stop="a base is an expression the index does not follow")
         shown = show_expr(base)
         raw = self.resolve_expr(module, base)
         if raw is None:
             if base[0] not in module.bindings and base[0] in BUILTIN_NAMES:
-                return None, None
-            return None, f"base {shown} did not resolve"
+                return BaseNamed(None, model_free="a builtin: no model")
+            return BaseNamed(None, stop=f"base {shown} did not resolve")
         if isinstance(raw, str) and raw.partition(".")[0] in sys.stdlib_module_names:
-            return raw, None
+            return BaseNamed(raw, model_free=f"{raw}: the standard library, no model")
         symbol = self._followed(raw)
         if symbol is None:
-            return None, f"base {shown} is {raw}, in no installed package"
+            return BaseNamed(None, stop=f"base {shown} is {raw}, in no installed package")
         if isinstance(symbol, ChoiceSym) and len(set(map(self._base_kind, symbol.options))) > 1:
-            return symbol, f"base {shown} is bound to different classes on branches"
-        return symbol, None
+            return BaseNamed(symbol, stop=f"base {shown} is bound to different classes on branches")
+        return BaseNamed(symbol)
 
     def resolve_expr(self, module: ModuleSummary, parts: Expr, depth: int = 0) -> Symbol:
         """Resolve a dotted expression written at the top level of `module`."""

@@ -213,6 +213,16 @@ class Semantics:
         symbol = self.index.annotated(self.summary, named, installed)
         return self.index.attributes(self.summary, symbol, tuple(reversed(parts)))
 
+    def class_named(self, node: cst.BaseExpression) -> ClassSummary | None:
+        """The project class `node` (a class expression or an annotation) names."""
+        node = _unwrap_annotation(node)
+        if node is None:
+            return None
+        symbols = self._symbols(node)
+        if not symbols or len(symbols) != 1 or not isinstance(symbols[0], ClassSym):
+            return None
+        return symbols[0].cls
+
     def model_of(self, node: cst.BaseExpression) -> ClassSummary | None:
         """The ORM model class `node` names, resolved through imports; None if not a model."""
         if node in self._model_cache:
@@ -609,16 +619,6 @@ class CloneSemantics:
 
     # -- which class a record is ---------------------------------------------------------
 
-    def class_of(self, node: cst.BaseExpression) -> ClassSummary | None:
-        """The project class `node` (a class expression or an annotation) names."""
-        node = _unwrap_annotation(node)
-        if node is None:
-            return None
-        symbols = self.s._symbols(node)
-        if not symbols or len(symbols) != 1 or not isinstance(symbols[0], ClassSym):
-            return None
-        return symbols[0].cls
-
     def record_class(self, node: cst.BaseExpression, depth: int = 0) -> ClassSummary | None:
         """The project class of the object `node` evaluates to, when the code says it: a
         parameter's annotation, `self` in a method, a local assigned from a constructor, a
@@ -634,7 +634,7 @@ class CloneSemantics:
                 if isinstance(assignment, Assignment) and isinstance(assignment.node, cst.Param):
                     param = assignment.node
                     if param.annotation is not None:
-                        return self.class_of(param.annotation.annotation)
+                        return self.s.class_named(param.annotation.annotation)
                     return self._self_class(param)
             for value in self.s.reaching_values(node):
                 found = self.record_class(value, depth + 1)
@@ -643,7 +643,7 @@ class CloneSemantics:
             return None
         if isinstance(node, cst.Call):
             func = node.func
-            cls = self.class_of(func)
+            cls = self.s.class_named(func)
             if cls is not None:
                 return cls
             if self.s.external_name(func) in ("copy.copy", "copy.deepcopy") and node.args:

@@ -120,14 +120,19 @@ def python_files(tree: Path) -> list[str]:
     return sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*.py") if p.is_file())
 
 
-def run_linter(linter: str, tree: Path, venv: Path) -> tuple[list[dict], float, str]:
+def linter_env(venv: Path) -> dict[str, str]:
+    """The environment the linter runs in: the tree's virtualenv, as a developer's shell."""
     env = {**os.environ, "VIRTUAL_ENV": str(venv)}
     env.pop("PYTHONPATH", None)
+    return env
+
+
+def run_linter(linter: str, tree: Path, venv: Path) -> tuple[list[dict], float, str]:
     start = time.perf_counter()
     done = subprocess.run(
         [linter, ".", "--output-format", "json", "--no-cache"],
         cwd=tree,
-        env=env,
+        env=linter_env(venv),
         capture_output=True,
         text=True,
         timeout=900,
@@ -143,12 +148,10 @@ def run_linter(linter: str, tree: Path, venv: Path) -> tuple[list[dict], float, 
 
 def why_silent(linter: str, tree: Path, venv: Path, path: str, line: int) -> str:
     """What `timestamp-lint explain` says of a site it did not report ("" if nothing)."""
-    env = {**os.environ, "VIRTUAL_ENV": str(venv)}
-    env.pop("PYTHONPATH", None)
     done = subprocess.run(
         [linter, "explain", f"{path}:{line}"],
         cwd=tree,
-        env=env,
+        env=linter_env(venv),
         capture_output=True,
         text=True,
         timeout=300,
